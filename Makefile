@@ -1,0 +1,39 @@
+# Everything runs from a local virtualenv that the first target creates; only Python 3.11+ and make are needed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PORT   ?= 8123
+
+.PHONY: install run serve test test-quick spec bench bench-quick clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The main job: the fake on the embedded default storage, plus a walkthrough demo against it; Ctrl-C stops it.
+run: $(STAMP)
+	$(BIN)/rescale-mock serve --port $(PORT) --demo
+
+serve: $(STAMP)
+	$(BIN)/rescale-mock serve --port $(PORT)
+
+## The whole suite (every capability, in-process and against a served process).
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+spec: $(STAMP)
+	$(BIN)/python -m openapi_spec_validator openapi/rescale.yaml openapi/control.yaml
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench --quick
+
+clean:
+	rm -rf $(VENV) .rescale-mock .pytest_cache .hypothesis schemathesis-report bench/results

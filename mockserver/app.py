@@ -1,0 +1,80 @@
+"""The Flask application: `/api/...` is the Rescale API, `/_fake/...` the control plane; both are dispatched from
+their OpenAPI documents. A WSGI layer around it records the journal and injects faults."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Request, Response, g, request
+from werkzeug.exceptions import HTTPException
+
+from .backend import Backend
+from .config import Config
+from .control.handlers import CONTROL_HANDLERS
+from .control.middleware import FaultsAndJournal
+from .dispatch import Dispatcher
+from .errors import not_found
+from .handlers import HANDLERS
+from .responses import error_response, json_response
+from .spec import control_spec, rescale_spec
+from .store.blobs import StagedUpload
+
+log = logging.getLogger("rescale_mock")
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+
+
+class UploadRequest(Request):
+    """Multipart file parts stream straight into the blob store's staging folder, hashed as they arrive."""
+
+    def _get_file_stream(self, total_content_length: Any, content_type: Any, filename: Any = None,
+                         content_length: Any = None) -> Any:
+        staged: StagedUpload = _backend().blobs.stage()
+        g.setdefault("staged", []).append(staged)
+        return staged
+
+
+def _backend() -> Backend:
+    from flask import current_app
+
+    return current_app.extensions["rescale_mock"]
+
+
+def create_app(config: Config | None = None) -> Flask:
+    config = config or Config()
+    backend = Backend(config)
+    app = Flask("rescale_mock")
+    app.request_class = UploadRequest
+    app.extensions["rescale_mock"] = backend
+    api = Dispatcher(rescale_spec(), HANDLERS, backend, validate_responses=config.validate_responses)
+    control = Dispatcher(control_spec(), CONTROL_HANDLERS, backend, auth="optional",
+                         validate_responses=config.validate_responses)
+
+    def dispatch(path: str = "") -> Response:
+        if request.path.startswith("/api/") or request.path == "/api":
+            return api(request)
+        if request.path.startswith("/_fake/"):
+            return control(request)
+        return error_response(not_found())
+
+    app.add_url_rule("/", "dispatch", dispatch, methods=ALL_METHODS, provide_automatic_options=False)
+    app.add_url_rule("/<path:path>", "dispatch", dispatch, methods=ALL_METHODS, provide_automatic_options=False)
+
+    @app.teardown_request
+    def discard_unclaimed_uploads(_exc: BaseException | None) -> None:
+        for staged in g.pop("staged", []):
+            staged.discard()
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException) -> Response:
+        # werkzeug's own refusals (a malformed multipart body, a form too large) in Rescale's JSON shape.
+        headers = {k: v for k, v in err.get_headers() if k.lower() != "content-type"}
+        return json_response(err.code or 400, {"detail": err.description}, headers)
+
+    @app.errorhandler(Exception)
+    def internal_error(err: Exception) -> Response:
+        # Client input must never get here; if it does, say so in the same JSON shape and log the cause.
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return json_response(500, {"detail": "Internal server error."})
+
+    app.wsgi_app = FaultsAndJournal(app.wsgi_app, backend)  # type: ignore[method-assign]
+    return app

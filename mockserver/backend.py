@@ -1,0 +1,95 @@
+"""The fake's state, moto-style: one backend per app holding storage and the domain services, no HTTP."""
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from flask import Response
+
+from .config import Config
+from .control.faults import FaultRules, Journal
+from .domain.catalog import load_catalog
+from .domain.files import Files
+from .domain.ids import IdFactory
+from .domain.jobs import Jobs
+from .domain.tenants import ClockDefaults, Tenant, Tenants
+from .responses import json_response, validate_json
+from .spec import Operation
+from .store.blobs import BlobStore
+from .store.db import Database
+
+log = logging.getLogger("rescale_mock")
+
+
+class Backend:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._tmp = None if config.data_dir else tempfile.mkdtemp(prefix="rescale-mock-")
+        self.data_dir = Path(config.data_dir or self._tmp)  # type: ignore[arg-type]
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(self.data_dir / "rescale-mock.sqlite3")
+        self.blobs = BlobStore(self.data_dir)
+        self.ids = IdFactory(config.seed)
+        self.catalog = load_catalog()
+        self.tenants = Tenants(self.db, self.ids, self.catalog, ClockDefaults(config.clock_mode, config.clock_factor))
+        self.files = Files(self.db, self.blobs, self.ids, self.tenants)
+        self.jobs = Jobs(self.db, self.tenants, self.files, self.catalog)
+        self.faults = FaultRules(config.seed)
+        self.journal = Journal(config.journal_size)
+        self.violations: list[str] = []
+        self._lock = threading.Lock()
+        for key in config.api_keys:
+            self.tenants.ensure(key)
+
+    def authenticate(self, key: str) -> Tenant | None:
+        tenant = self.tenants.by_key(key)
+        if tenant is None and self.config.accept_any_key and 8 <= len(key) <= 256:
+            tenant = self.tenants.ensure(key)
+        return tenant
+
+    def tenant_of_job(self, job_id: str) -> Tenant | None:
+        """Control-plane calls without a token may name any tenant's job."""
+        row = self.db.one("SELECT tenant_id FROM jobs WHERE id = ?", (job_id,))
+        return next((t for t in self.tenants.all() if row and t.id == row["tenant_id"]), None)
+
+    def reset(self, tenant: Tenant | None = None) -> None:
+        """Forget a tenant's files, jobs and clusters and restart its clock (all tenants when None)."""
+        if tenant is None:
+            self.jobs.default_scenario = {}
+        for one in [tenant] if tenant else self.tenants.all():
+            self.files.delete_where(one.id)
+            with self.db.transaction() as conn:
+                conn.execute("DELETE FROM jobs WHERE tenant_id = ?", (one.id,))
+                conn.execute("DELETE FROM clusters WHERE tenant_id = ?", (one.id,))
+            one.settings = {}
+            self.tenants.update_clock(one, lambda clock, real: None)
+
+    def check_response(self, op: Operation, response: Response) -> Response:
+        """Test mode: a response the spec does not allow becomes a loud 500 (and is recorded)."""
+        status = str(response.status_code)
+        documented = next((op.responses[k] for k in (status, status[0] + "XX", "default") if k in op.responses), None)
+        problems: list[str] = []
+        if documented is None:
+            problems.append(f"status {status} is not documented")
+        elif response.mimetype == "application/json" and documented.get("application/json"):
+            body = documented["application/json"]
+            if body.validator is not None:
+                problems += validate_json(body.validator, response.get_json())
+        elif documented and response.mimetype and response.mimetype not in documented:
+            problems.append(f"content type {response.mimetype} is not documented")
+        if not problems:
+            return response
+        message = f"{op.id} {status}: " + "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else "")
+        with self._lock:
+            self.violations.append(message)
+        log.error("response violates the spec: %s", message)
+        return json_response(500, {"detail": f"rescale-mockkit response violates the spec: {message}"})
+
+    def close(self) -> None:
+        self.db.close()
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)

@@ -1,0 +1,156 @@
+"""Handlers of the control plane (openapi/control.yaml). A tenant's token scopes a call to that tenant."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..dispatch import Call, Handler, Reply
+from ..handlers.registry import registrar
+from ..domain.errors import InvalidInput, NotFound
+from ..timefmt import iso
+
+CONTROL_HANDLERS: dict[str, Handler] = {}
+control = registrar(CONTROL_HANDLERS)
+
+
+def _tenant_id(call: Call) -> str | None:
+    return call.tenant.id if call.tenant else None
+
+
+@control("getHealth")
+def health(call: Call) -> dict[str, Any]:
+    from .. import __version__
+
+    return {"status": "ok", "version": __version__, "tenants": len(call.backend.tenants.all())}
+
+
+@control("reset")
+def reset(call: Call) -> Reply:
+    backend = call.backend
+    backend.reset(call.tenant)
+    backend.faults.clear(_tenant_id(call))
+    backend.journal.clear(_tenant_id(call))
+    return Reply(204)
+
+
+@control("createTenant")
+def create_tenant(call: Call) -> Reply:
+    key = (call.body or {}).get("apiKey") or call.backend.ids.key()
+    if call.backend.tenants.by_key(key) is not None:
+        raise InvalidInput({"apiKey": ["A tenant with this key already exists."]})
+    tenant = call.backend.tenants.ensure(key)
+    return Reply(201, {"id": tenant.id, "apiKey": key})
+
+
+def _clock_view(call: Call) -> dict[str, Any]:
+    tenants = call.backend.tenants
+    if call.tenant is None:
+        defaults = tenants.clock_defaults
+        return {"mode": defaults.mode, "factor": defaults.factor, "now": iso(tenants.real_time())}
+    clock = tenants.clock(call.tenant)
+    return {"mode": clock.mode, "factor": clock.factor, "now": iso(clock.now(tenants.real_time()))}
+
+
+def _each_tenant(call: Call) -> list[Any]:
+    return [call.tenant] if call.tenant else call.backend.tenants.all()
+
+
+@control("getClock")
+def get_clock(call: Call) -> dict[str, Any]:
+    return _clock_view(call)
+
+
+@control("setClock")
+def set_clock(call: Call) -> dict[str, Any]:
+    tenants = call.backend.tenants
+    mode, factor = call.body.get("mode"), call.body.get("factor")
+    for tenant in _each_tenant(call):
+        tenants.update_clock(tenant, lambda clock, real: clock.set_mode(mode or clock.mode, factor, real))
+    if call.tenant is None:
+        tenants.set_defaults(mode, factor)
+    return _clock_view(call)
+
+
+@control("advanceClock")
+def advance_clock(call: Call) -> dict[str, Any]:
+    seconds = float(call.body["seconds"])
+    for tenant in _each_tenant(call):
+        call.backend.tenants.update_clock(tenant, lambda clock, real: clock.advance(seconds, real))
+    return _clock_view(call)
+
+
+@control("seed")
+def seed(call: Call) -> Reply:
+    call.backend.ids.seed(call.body["seed"])
+    call.backend.faults.seed(call.body["seed"])
+    return Reply(204)
+
+
+_FAULT_FIELDS = {"method": "method", "path": "path", "action": "action", "status": "status",
+                 "retryAfter": "retry_after", "latencyMs": "latency_ms", "afterBytes": "after_bytes",
+                 "times": "times", "probability": "probability"}
+
+
+@control("listFaults")
+def list_faults(call: Call) -> list[Any]:
+    return call.backend.faults.list(_tenant_id(call))
+
+
+@control("createFault")
+def create_fault(call: Call) -> Reply:
+    spec = {attr: call.body[key] for key, attr in _FAULT_FIELDS.items() if key in call.body}
+    return Reply(201, call.backend.faults.add(_tenant_id(call), **spec))
+
+
+@control("clearFaults")
+def clear_faults(call: Call) -> Reply:
+    call.backend.faults.clear(_tenant_id(call))
+    return Reply(204)
+
+
+@control("deleteFault")
+def delete_fault(call: Call) -> Reply:
+    if not call.backend.faults.remove(call.params["fault_id"], _tenant_id(call)):
+        raise NotFound("fault")
+    return Reply(204)
+
+
+@control("listJournal")
+def list_journal(call: Call) -> dict[str, Any]:
+    found = call.backend.journal.find(
+        _tenant_id(call), method=call.params.get("method"), path=call.params.get("path"),
+        operation_id=call.params.get("operationId"), limit=call.params.get("limit"),
+    )
+    return {"count": len(found), "results": found}
+
+
+@control("clearJournal")
+def clear_journal(call: Call) -> Reply:
+    call.backend.journal.clear(_tenant_id(call))
+    return Reply(204)
+
+
+def _scenario(body: dict[str, Any]) -> dict[str, Any]:
+    return {"outcome": body["outcome"], "exitCode": body.get("exitCode"), "reason": body.get("reason"),
+            "runSeconds": body.get("runSeconds")}
+
+
+@control("setDefaultScenario")
+def set_default_scenario(call: Call) -> dict[str, Any]:
+    scenario = _scenario(call.body)
+    if call.tenant is None:
+        call.backend.jobs.default_scenario = scenario
+    else:
+        call.tenant.settings["scenario"] = scenario
+        call.backend.tenants.save_settings(call.tenant)
+    return scenario
+
+
+@control("setJobScenario")
+def set_job_scenario(call: Call) -> dict[str, Any]:
+    scenario = _scenario(call.body)
+    job_id = call.params["job_id"]
+    tenant = call.tenant or call.backend.tenant_of_job(job_id)
+    if tenant is None:
+        raise NotFound("job")
+    call.backend.jobs.set_scenario(tenant, job_id, scenario)
+    return scenario

@@ -1,0 +1,204 @@
+"""The request pipeline, driven by a compiled OpenAPI document:
+
+route (404/405) -> authenticate (401) -> parameters and body validated against the spec (400/404/415)
+-> handler (domain call) -> response shaped from the spec -> (test mode) response validated against the spec.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from flask import Request, Response
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+from . import drf_errors
+from .control.middleware import OPERATION_KEY, TENANT_KEY
+from .domain import errors as domain
+from .domain.tenants import Tenant
+from .errors import INVALID_PAGE, INVALID_TOKEN, NO_CREDENTIALS, ApiError, detail, not_found, unauthorized
+from .pagination import Fetch, paginate
+from .responses import JSON, empty_response, error_response, json_response
+from .serialize import serialize
+from .spec import CompiledSpec, Operation
+
+if TYPE_CHECKING:
+    from .backend import Backend
+
+log = logging.getLogger("rescale_mock")
+
+
+@dataclass
+class Call:
+    """Everything a handler may use: the tenant, validated parameters and body; nothing of HTTP beyond URLs."""
+
+    backend: "Backend"
+    tenant: Tenant | None
+    op: Operation
+    params: dict[str, Any]
+    body: Any
+    files: MultiDict
+    url: str
+    host_url: str
+
+    def page(self, fetch: Fetch) -> dict[str, Any]:
+        return paginate(self.url, self.params, self.op.version, fetch)
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    payload: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[Call], Any]
+
+
+class Dispatcher:
+    def __init__(self, spec: CompiledSpec, handlers: dict[str, Handler], backend: "Backend",
+                 auth: str = "required", validate_responses: bool = False) -> None:
+        self.spec, self.handlers, self.backend = spec, handlers, backend
+        self.auth = auth  # "required": the Rescale API; "optional": the control plane (no token = server-wide)
+        self.validate_responses = validate_responses
+
+    def __call__(self, request: Request) -> Response:
+        op: Operation | None = None
+        try:
+            op, args = self._route(request)
+            if request.method == "OPTIONS":
+                return self._options(request)
+            call = self._call(request, op, args)
+            result = self._handler(op)(call)
+            response = self._render(op, result)
+        except ApiError as err:
+            response = error_response(err)
+        except domain.DomainError as err:
+            response = error_response(domain_to_http(err))
+        if op is not None and self.validate_responses:
+            response = self.backend.check_response(op, response)
+        return response
+
+    # -- steps -------------------------------------------------------------------------------------------------
+    def _route(self, request: Request) -> tuple[Operation, dict[str, str]]:
+        adapter = self.spec.url_map.bind_to_environ(request.environ)
+        try:
+            endpoint, args = adapter.match(method="GET" if request.method == "OPTIONS" else request.method)
+        except NotFound:
+            raise not_found() from None
+        except MethodNotAllowed as err:
+            allow = ", ".join(sorted({*(err.valid_methods or ()), "OPTIONS"}))
+            raise detail(405, f'Method "{request.method}" not allowed.', {"Allow": allow}) from None
+        return self.spec.operations[endpoint], args
+
+    def _options(self, request: Request) -> Response:
+        # DRF answers OPTIONS with the view's metadata; the Allow header lists the path's methods.
+        adapter = self.spec.url_map.bind_to_environ(request.environ)
+        methods = sorted({*adapter.allowed_methods(), "OPTIONS"})
+        body = {"name": request.path, "renders": [JSON], "parses": [JSON, "multipart/form-data"]}
+        return json_response(200, body, {"Allow": ", ".join(methods)})
+
+    def _tenant(self, request: Request) -> Tenant | None:
+        header = request.headers.get("Authorization", "")
+        if not header:
+            if self.auth == "optional":
+                return None
+            raise unauthorized(NO_CREDENTIALS)
+        words = header.split()
+        if not words or words[0].lower() != "token":
+            raise unauthorized(NO_CREDENTIALS)
+        if len(words) == 1:
+            raise unauthorized("Invalid token header. No credentials provided.")
+        if len(words) > 2:
+            raise unauthorized("Invalid token header. Token string should not contain spaces.")
+        tenant = self.backend.authenticate(words[1])
+        if tenant is None:
+            raise unauthorized(INVALID_TOKEN)
+        return tenant
+
+    def _call(self, request: Request, op: Operation, args: dict[str, str]) -> Call:
+        request.environ[OPERATION_KEY] = op.id
+        tenant = self._tenant(request)
+        request.environ[TENANT_KEY] = tenant.id if tenant else None
+        params = self._params(request, op, args)
+        body, files = self._body(request, op)
+        return Call(self.backend, tenant, op, params, body, files, request.url, request.host_url)
+
+    def _params(self, request: Request, op: Operation, args: dict[str, str]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        errors: dict[str, Any] = {}
+        for param in op.parameters:
+            source = {"path": args, "query": request.args, "header": request.headers}.get(param.location, {})
+            raw = source.get(param.name)
+            if raw is None:
+                if param.required:
+                    errors[param.name] = ["This field is required."]
+                continue
+            value = param.coerce(raw)
+            found = list(param.validator.iter_errors(value))
+            if found and param.name == "page":
+                raise detail(404, INVALID_PAGE)  # DRF: a page that is not a positive integer is "Invalid page."
+            if found:
+                errors.update(drf_errors.field_errors(found, {param.name: value}, root=param.name))
+            values[param.name] = value
+        if errors:
+            raise ApiError(400, errors)
+        return values
+
+    def _body(self, request: Request, op: Operation) -> tuple[Any, MultiDict]:
+        if not op.bodies:
+            return None, MultiDict()
+        has_body = bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+        if not has_body and not op.body_required:
+            return None, MultiDict()
+        media = request.mimetype or ""
+        body = op.bodies.get(media) or (op.bodies.get(JSON) if media.endswith("+json") else None)
+        if body is None:
+            shown = request.content_type or ""
+            raise detail(415, f'Unsupported media type "{shown}" in request.')
+        if media == "multipart/form-data":
+            instance: Any = {k: request.form.get(k) for k in request.form}
+            instance.update({k: "<file>" for k in request.files})
+            files = request.files
+            payload: Any = request.form
+        else:
+            try:
+                instance = payload = json.loads(request.get_data(cache=False) or b"null")
+            except ValueError as err:
+                raise detail(400, f"JSON parse error - {err}") from None
+            files = MultiDict()
+            if payload is None and not op.body_required:
+                return None, files
+        if body.validator is not None:
+            found = list(body.validator.iter_errors(instance))
+            if found:
+                raise ApiError(400, drf_errors.field_errors(found, instance))
+        return (instance if media == "multipart/form-data" else payload), files
+
+    def _handler(self, op: Operation) -> Handler:
+        handler = self.handlers.get(op.id)
+        if handler is None:
+            raise detail(501, f"{op.id} is in the spec but not implemented by rescale-mockkit yet.")
+        return handler
+
+    def _render(self, op: Operation, result: Any) -> Response:
+        if isinstance(result, Response):
+            return result
+        reply = result if isinstance(result, Reply) else Reply(200, result)
+        if reply.payload is None:
+            return empty_response(reply.status, reply.headers)
+        body = op.responses.get(str(reply.status), {}).get(JSON)
+        payload = serialize(reply.payload, body.schema if body else None, self.spec.resolve)
+        return json_response(reply.status, payload, reply.headers)
+
+
+def domain_to_http(err: domain.DomainError) -> ApiError:
+    if isinstance(err, domain.NotFound):
+        return not_found()
+    if isinstance(err, domain.InvalidInput):
+        return ApiError(400, err.fields)
+    if isinstance(err, domain.NotAllowed):
+        return detail(400, err.detail)
+    return detail(400, str(err))

@@ -1,0 +1,186 @@
+"""Files: uploads, job outputs, listing with search, metadata changes, deletion and text lines."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import posixpath
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from ..store.blobs import BlobInfo, BlobStore, StagedUpload
+from ..store.db import Database
+from .errors import InvalidInput, NotAllowed, NotFound
+from .ids import IdFactory
+from .tenants import Tenant, Tenants
+
+TYPE_IDS = (1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12)
+INPUT_FILE, OUTPUT_FILE = 1, 5
+MAX_NAME = 255
+TEXT_PROBE = 8192
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    id: str
+    tenant_id: str
+    name: str
+    type_id: int
+    relative_path: str
+    path: str
+    size: int
+    md5: str
+    sha512: str
+    encryption_key: str
+    date_uploaded: float
+    blob: str
+    job_id: str | None
+    run_id: str | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> "FileRecord":
+        return cls(**{k: row[k] for k in cls.__dataclass_fields__})
+
+
+class Files:
+    def __init__(self, db: Database, blobs: BlobStore, ids: IdFactory, tenants: Tenants) -> None:
+        self.db, self.blobs, self.ids, self.tenants = db, blobs, ids, tenants
+
+    # -- creating ----------------------------------------------------------------------------------------------
+    def add_upload(self, tenant: Tenant, filename: str | None, staged: StagedUpload, type_id: int | None) -> FileRecord:
+        name = posixpath.basename((filename or "").replace("\\", "/"))
+        errors = _name_errors(name)
+        if type_id is not None and type_id not in TYPE_IDS:
+            errors["typeId"] = [f'"{type_id}" is not a valid choice.']
+        if errors:
+            staged.discard()
+            raise InvalidInput(errors)
+        stem, ext = posixpath.splitext(name)
+        path = f"{tenant.storage_prefix}/{stem}-{uuid.uuid4()}{ext}"
+        return self._insert(tenant, name, type_id or INPUT_FILE, name, path, self.blobs.commit(staged))
+
+    def add_output(self, tenant: Tenant, job_id: str, run_id: str, relative_path: str,
+                   chunks: Iterable[bytes], uploaded: float) -> FileRecord:
+        path = f"{tenant.storage_prefix}/output/job_{job_id}/run{run_id}/{relative_path}"
+        info = self.blobs.write(chunks)
+        return self._insert(tenant, posixpath.basename(relative_path), OUTPUT_FILE, relative_path, path, info,
+                            job_id=job_id, run_id=run_id, uploaded=uploaded)
+
+    def _insert(self, tenant: Tenant, name: str, type_id: int, relative_path: str, path: str, info: BlobInfo,
+                job_id: str | None = None, run_id: str | None = None, uploaded: float | None = None) -> FileRecord:
+        record = FileRecord(
+            id=self.ids.new(), tenant_id=tenant.id, name=name, type_id=type_id, relative_path=relative_path,
+            path=path, size=info.size, md5=info.md5, sha512=info.sha512,
+            encryption_key=base64.b64encode(hashlib.sha256(info.sha512.encode()).digest()).decode(),
+            date_uploaded=self.tenants.now(tenant) if uploaded is None else uploaded, blob=info.blob, job_id=job_id, run_id=run_id,
+        )
+        fields = FileRecord.__dataclass_fields__
+        try:
+            with self.db.transaction() as conn:
+                conn.execute(
+                    f"INSERT INTO files ({', '.join(fields)}) VALUES ({', '.join('?' for _ in fields)})",
+                    tuple(getattr(record, f) for f in fields),
+                )
+        except BaseException:
+            self.blobs.delete(info.blob)
+            raise
+        return record
+
+    # -- reading -----------------------------------------------------------------------------------------------
+    def get(self, tenant: Tenant, file_id: str) -> FileRecord:
+        row = self.db.one("SELECT * FROM files WHERE id = ? AND tenant_id = ?", (file_id, tenant.id))
+        if row is None:
+            raise NotFound("file")
+        return FileRecord.from_row(row)
+
+    def find(self, tenant: Tenant, ids: Iterable[str]) -> dict[str, FileRecord]:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        rows = self.db.query(
+            f"SELECT * FROM files WHERE tenant_id = ? AND id IN ({', '.join('?' for _ in wanted)})",
+            (tenant.id, *wanted),
+        )
+        return {r["id"]: FileRecord.from_row(r) for r in rows}
+
+    def page(self, tenant: Tenant, offset: int, limit: int, search: str | None = None,
+             job_id: str | None = None, run_id: str | None = None) -> tuple[int, list[FileRecord]]:
+        """Newest first (`-dateUploaded`): the order Rescale's file browser shows; search is a name substring."""
+        where, args = ["tenant_id = ?"], [tenant.id]
+        if job_id is not None:
+            where.append("job_id = ?")
+            args.append(job_id)
+        if run_id is not None:
+            where.append("run_id = ?")
+            args.append(run_id)
+        if search:
+            where.append("name LIKE ? ESCAPE '\\'")
+            args.append("%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        clause = " AND ".join(where)
+        count = self.db.one(f"SELECT COUNT(*) FROM files WHERE {clause}", tuple(args))[0]
+        rows = self.db.query(
+            f"SELECT * FROM files WHERE {clause} ORDER BY seq DESC LIMIT ? OFFSET ?", (*args, limit, offset)
+        )
+        return count, [FileRecord.from_row(r) for r in rows]
+
+    def output_bytes(self, tenant: Tenant, job_id: str) -> int:
+        row = self.db.one("SELECT COALESCE(SUM(size), 0) FROM files WHERE tenant_id = ? AND job_id = ?",
+                          (tenant.id, job_id))
+        return int(row[0])
+
+    def lines(self, tenant: Tenant, file_id: str) -> list[str]:
+        record = self.get(tenant, file_id)
+        path = self.blobs.path(record.blob)
+        with open(path, "rb") as fh:
+            if b"\0" in fh.read(TEXT_PROBE):
+                raise NotAllowed("File is not a text file.")
+        with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+            return list(fh)
+
+    # -- changing ----------------------------------------------------------------------------------------------
+    def update(self, tenant: Tenant, file_id: str, changes: dict[str, Any]) -> FileRecord:
+        record = self.get(tenant, file_id)
+        columns: dict[str, Any] = {}
+        errors: dict[str, list[str]] = {}
+        if "name" in changes:
+            errors.update(_name_errors(changes["name"]))
+            columns["name"] = changes["name"]
+        if "typeId" in changes:
+            if changes["typeId"] not in TYPE_IDS:
+                errors["typeId"] = [f'"{changes["typeId"]}" is not a valid choice.']
+            columns["type_id"] = changes["typeId"]
+        if errors:
+            raise InvalidInput(errors)
+        if columns:
+            with self.db.transaction() as conn:
+                conn.execute(
+                    f"UPDATE files SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
+                    (*columns.values(), record.id),
+                )
+        return self.get(tenant, file_id)
+
+    def delete(self, tenant: Tenant, file_id: str) -> None:
+        record = self.get(tenant, file_id)
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM files WHERE id = ?", (record.id,))
+        self.blobs.delete(record.blob)
+
+    def delete_where(self, tenant_id: str, job_id: str | None = None) -> None:
+        """Drop a tenant's files (or one job's outputs) with their blobs; used by reset and job deletion."""
+        clause, args = ("tenant_id = ? AND job_id = ?", (tenant_id, job_id)) if job_id else ("tenant_id = ?", (tenant_id,))
+        with self.db.transaction() as conn:
+            blobs = [r["blob"] for r in conn.execute(f"SELECT blob FROM files WHERE {clause}", args)]
+            conn.execute(f"DELETE FROM files WHERE {clause}", args)
+        for blob in blobs:
+            self.blobs.delete(blob)
+
+
+def _name_errors(name: Any) -> dict[str, list[str]]:
+    if not isinstance(name, str) or not name.strip():
+        return {"name": ["This field may not be blank."]}
+    if len(name) > MAX_NAME:
+        return {"name": [f"Ensure this field has no more than {MAX_NAME} characters."]}
+    if "/" in name or "\0" in name:
+        return {"name": ["Enter a valid file name."]}
+    return {}

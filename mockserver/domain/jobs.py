@@ -1,0 +1,297 @@
+"""Jobs: saved definitions, submission, stop, deletion, and everything computed from the clock when read —
+status histories, the cluster, the run, its live log and, once finished, its output files."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import random
+import string
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+from ..store.db import Database
+from .catalog import Catalog
+from .errors import InvalidInput, NotAllowed, NotFound
+from .files import FileRecord, Files
+from .jobspec import JobSpecs
+from .lifecycle import JOB_TERMINAL, Plan, Scenario, plan
+from .outputs import process_output
+from .simulate import Program, interpret
+from .tenants import Tenant, Tenants
+
+JOB_STATUS_FILTER = {
+    "PENDING": "Pending", "WAITING_FOR_QUEUE": "Waiting for Queue", "QUEUED": "Queued", "STARTED": "Started",
+    "VALIDATED": "Validated", "EXECUTING": "Executing", "COMPLETED": "Completed", "STOPPING": "Stopping",
+    "WAITING_FOR_CLUSTER": "Waiting for Cluster", "FORCE_STOP": "Force Stop",
+}
+ORDERINGS = {"dateInserted": "seq ASC", "-dateInserted": "seq DESC", "name": "json_extract(doc, '$.name') ASC, seq",
+             "-name": "json_extract(doc, '$.name') DESC, seq DESC"}
+
+
+def stable_id(*parts: Any, size: int = 6) -> str:
+    """Ids of things the fake derives rather than stores (statuses, clusters, instances): same input, same id."""
+    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
+    return "".join(string.ascii_letters[b % 52] for b in digest[:size])
+
+
+@dataclass
+class JobRecord:
+    id: str
+    tenant_id: str
+    doc: dict[str, Any]
+    state: dict[str, Any]
+
+
+@dataclass
+class Snapshot:
+    """A job as of one read: its definition, its plan (None until submitted) and the fake time it was read at."""
+
+    record: JobRecord
+    plan: Plan | None
+    now: float
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def doc(self) -> dict[str, Any]:
+        return self.record.doc
+
+    @property
+    def cluster_id(self) -> str:
+        return self.record.doc.get("clusterId") or stable_id("cluster", self.record.id)
+
+    def statuses(self) -> list[tuple[str, Any]]:
+        """(id, event) newest first."""
+        events = self.plan.job_events(self.now) if self.plan else []
+        return [(stable_id(self.id, "status", i), e) for i, e in reversed(list(enumerate(events)))]
+
+    def cluster_statuses(self) -> list[tuple[str, Any]]:
+        events = self.plan.cluster_events(self.now) if self.plan else []
+        return [(stable_id(self.id, "cluster-status", i), e) for i, e in reversed(list(enumerate(events)))]
+
+    @property
+    def status(self) -> Any:
+        return self.plan.status(self.now) if self.plan else None
+
+    @property
+    def cluster_status(self) -> Any:
+        return self.plan.cluster_status(self.now) if self.plan else None
+
+    @property
+    def finished(self) -> bool:
+        status = self.status
+        return status is not None and status.status in JOB_TERMINAL
+
+    @property
+    def cluster_running(self) -> bool:
+        status = self.cluster_status
+        return status is not None and status.status == "Started"
+
+    @property
+    def run_started(self) -> bool:
+        return bool(self.plan and self.plan.run_start is not None and self.plan.run_start <= self.now)
+
+
+class Jobs:
+    def __init__(self, db: Database, tenants: Tenants, files: Files, catalog: Catalog) -> None:
+        self.db, self.tenants, self.files, self.catalog = db, tenants, files, catalog
+        self.specs = JobSpecs(catalog)
+        self._outputs_lock = threading.Lock()
+        self.default_scenario: dict[str, Any] = {}
+
+    # -- storage -----------------------------------------------------------------------------------------------
+    def _load(self, tenant: Tenant, job_id: str) -> JobRecord:
+        row = self.db.one("SELECT id, tenant_id, doc, state FROM jobs WHERE id = ? AND tenant_id = ?",
+                          (job_id, tenant.id))
+        if row is None:
+            raise NotFound("job")
+        return JobRecord(row["id"], row["tenant_id"], json.loads(row["doc"]), json.loads(row["state"]))
+
+    def _save(self, record: JobRecord) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE jobs SET doc = ?, state = ? WHERE id = ?",
+                         (json.dumps(record.doc), json.dumps(record.state), record.id))
+
+    def _find_files(self, tenant: Tenant) -> Callable[[list[str]], dict[str, FileRecord]]:
+        return lambda ids: self.files.find(tenant, ids)
+
+    # -- reading -----------------------------------------------------------------------------------------------
+    def program(self, record: JobRecord) -> Program:
+        """The job's commands played in analysis order (multi-analysis jobs fill one command, "# " the others)."""
+        joined = "\n".join(ja["command"] for ja in record.doc["jobanalyses"])
+        return interpret(joined)
+
+    def walltime_seconds(self, record: JobRecord) -> float | None:
+        hours = record.doc["jobanalyses"][0]["hardware"].get("walltime")
+        return None if hours is None else hours * 3600.0
+
+    def _plan(self, record: JobRecord) -> Plan | None:
+        submitted = record.state.get("submitted")
+        if submitted is None:
+            return None
+        return plan(submitted, Scenario.from_dict(record.state.get("scenario")), record.state["runSeconds"],
+                    self.walltime_seconds(record), record.state.get("stopAt"))
+
+    def snapshot(self, tenant: Tenant, job_id: str, poll: bool = False) -> Snapshot:
+        """The job now. In the `poll` clock mode a status read (`poll=True`) moves it one step first."""
+        record = self._load(tenant, job_id)
+        job_plan = self._plan(record)
+        clock = self.tenants.clock(tenant)
+        now = clock.now(self.tenants.real_time())
+        if clock.mode == "poll" and job_plan is not None:
+            steps = job_plan.steps()
+            if poll:
+                record.state["pollStep"] = min(record.state.get("pollStep", 0) + 1, len(steps))
+                self._save(record)
+            step = max(record.state.get("pollStep", 0), 1)
+            now = max(now, steps[min(step, len(steps)) - 1])
+        snap = Snapshot(record, job_plan, now)
+        if job_plan is not None and snap.finished and not record.state.get("outputsWritten"):
+            self._write_outputs(tenant, snap)
+        return snap
+
+    def page(self, tenant: Tenant, offset: int, limit: int, state: str | None = None,
+             job_status: str | None = None, ordering: str | None = None) -> tuple[int, list[Snapshot]]:
+        order = ORDERINGS[ordering or "-dateInserted"]
+        if state is None and job_status is None:
+            count = self.db.one("SELECT COUNT(*) FROM jobs WHERE tenant_id = ?", (tenant.id,))[0]
+            rows = self.db.query(f"SELECT id FROM jobs WHERE tenant_id = ? ORDER BY {order} LIMIT ? OFFSET ?",
+                                 (tenant.id, limit, offset))
+            return count, [self.snapshot(tenant, r["id"]) for r in rows]
+        wanted = JOB_STATUS_FILTER.get(job_status or "")
+        matches = [s for s in self._all(tenant, order) if _keep(s, state, wanted)]
+        return len(matches), matches[offset:offset + limit]
+
+    def _all(self, tenant: Tenant, order: str) -> Iterator[Snapshot]:
+        for row in self.db.query(f"SELECT id FROM jobs WHERE tenant_id = ? ORDER BY {order}", (tenant.id,)):
+            yield self.snapshot(tenant, row["id"])
+
+    # -- changing ----------------------------------------------------------------------------------------------
+    def create(self, tenant: Tenant, body: dict[str, Any]) -> Snapshot:
+        doc = self.specs.build(body, self._find_files(tenant))
+        job_id = self.tenants.ids.new()
+        state = {"dateInserted": self.tenants.now(tenant), "submitted": None}
+        with self.db.transaction() as conn:
+            conn.execute("INSERT INTO jobs (id, tenant_id, doc, state) VALUES (?, ?, ?, ?)",
+                         (job_id, tenant.id, json.dumps(doc), json.dumps(state)))
+        return self.snapshot(tenant, job_id)
+
+    def update(self, tenant: Tenant, job_id: str, body: dict[str, Any]) -> Snapshot:
+        """PATCH: a finished job answers 200 and keeps everything (the notebook, cell 45)."""
+        snap = self.snapshot(tenant, job_id)
+        if snap.finished:
+            return snap
+        record = snap.record
+        record.doc.update(self.specs.changes(body, self._find_files(tenant), snap.plan is None))
+        self._save(record)
+        return self.snapshot(tenant, job_id)
+
+    def submit(self, tenant: Tenant, job_id: str) -> None:
+        """Submitting again, or submitting a finished job, changes nothing (and still answers 200)."""
+        record = self._load(tenant, job_id)
+        if record.state.get("submitted") is not None:
+            return
+        record.state.update(
+            submitted=self.tenants.now(tenant), runSeconds=self.program(record).run_seconds,
+            scenario=record.state.get("scenario") or self.scenario_for(tenant),
+        )
+        self._save(record)
+
+    def stop(self, tenant: Tenant, job_id: str) -> None:
+        snap = self.snapshot(tenant, job_id)
+        if snap.plan is None:
+            raise NotAllowed("The job has not been submitted.")
+        if snap.finished or snap.record.state.get("stopAt") is not None:
+            return
+        snap.record.state["stopAt"] = snap.now
+        self._save(snap.record)
+
+    def delete(self, tenant: Tenant, job_id: str, delete_inputs: bool = False) -> None:
+        snap = self.snapshot(tenant, job_id)
+        cluster = snap.cluster_status
+        if snap.plan is not None and (cluster is None or cluster.status != "Stopped"):
+            raise NotAllowed("A job can only be deleted once its cluster is Stopped; stop the job and wait.")
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+        self.files.delete_where(tenant.id, job_id=job_id)
+        if delete_inputs:
+            for ja in snap.doc["jobanalyses"]:
+                for ref in ja["inputFiles"]:
+                    try:
+                        self.files.delete(tenant, ref["file"]["id"])
+                    except NotFound:
+                        pass  # already gone: jobs keep a dangling link to deleted inputs
+
+    # -- scenarios ---------------------------------------------------------------------------------------------
+    def scenario_for(self, tenant: Tenant) -> dict[str, Any]:
+        return tenant.settings.get("scenario") or self.default_scenario or {"outcome": "succeed"}
+
+    def set_scenario(self, tenant: Tenant, job_id: str, scenario: dict[str, Any]) -> None:
+        record = self._load(tenant, job_id)
+        if record.state.get("submitted") is not None and record.state.get("outputsWritten"):
+            raise NotAllowed("The job has finished; its scenario can no longer change.")
+        record.state["scenario"] = scenario
+        self._save(record)
+
+    # -- outputs -----------------------------------------------------------------------------------------------
+    def _write_outputs(self, tenant: Tenant, snap: Snapshot) -> None:
+        """Files appear when the job finishes (Rescale syncs `work/` at the end), written once."""
+        with self._outputs_lock:
+            record = self._load(tenant, snap.id)
+            if record.state.get("outputsWritten"):
+                snap.record.state = record.state
+                return
+            if snap.plan is not None and snap.plan.run_start is not None:
+                program = self.program(record)
+                log = process_output(snap, program, self.files.blobs, finished=True)
+                synced = snap.plan.finished  # the outputs were uploaded as the job completed
+                self.files.add_output(tenant, snap.id, "1", "process_output.log", [log.encode()], synced)
+                for spec in program.outputs:
+                    self.files.add_output(tenant, snap.id, "1", spec.relative_path,
+                                          synthetic_content(snap.id, spec.size, spec.encoding), synced)
+            record.state["outputsWritten"] = True
+            self._save(record)
+            snap.record.state = record.state
+
+    def live_log(self, snap: Snapshot) -> str:
+        return process_output(snap, self.program(snap.record), self.files.blobs, finished=False)
+
+    def cores(self, snap: Snapshot) -> tuple[dict[str, Any], int]:
+        hardware = snap.doc["jobanalyses"][0]["hardware"]
+        core_type = self.catalog.core_type(hardware["coreType"]) or {"cores": [1]}
+        return hardware, nodes_for(hardware, core_type)
+
+
+def nodes_for(hardware: dict[str, Any], core_type: dict[str, Any]) -> int:
+    per_node = max(core_type["cores"])
+    return max(1, math.ceil(hardware["coresPerSlot"] * hardware["slots"] / per_node))
+
+
+def synthetic_content(seed: str, size: int, encoding: str) -> Iterator[bytes]:
+    """Deterministic pseudo-random bytes (as `openssl rand` would leave), generated in chunks, never whole."""
+    rng = random.Random(seed)
+    remaining = size
+    while remaining > 0:
+        take = min(remaining, 57 * 18396)  # whole base64 lines per chunk, so chunks join seamlessly
+        raw = rng.randbytes(take)
+        remaining -= take
+        if encoding == "base64":
+            yield base64.encodebytes(raw)
+        elif encoding == "hex":
+            yield raw.hex().encode()
+        else:
+            yield raw
+
+
+def _keep(snap: Snapshot, state: str | None, wanted: str | None) -> bool:
+    status = snap.status.status if snap.status else None
+    if state == "completed" and not snap.finished:
+        return False
+    if state == "not_completed" and snap.finished:
+        return False
+    return wanted is None or status == wanted

@@ -1,0 +1,162 @@
+"""Job definitions: what clients send (already shape-checked against the spec) checked against the catalog and the
+tenant's files, and normalised into the stored document. Errors come back nested per analysis, as DRF does."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+from .catalog import Catalog
+from .errors import InvalidInput
+from .files import FileRecord
+
+FindFiles = Callable[[list[str]], dict[str, FileRecord]]
+
+
+def as_bool(value: Any, default: bool = False) -> bool:
+    """Clients send booleans as JSON booleans or as "true"/"false" strings (seeds 000 and 001)."""
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return bool(value)
+
+
+def as_int(value: Any, default: int | None = None) -> int | None:
+    return default if value is None or value == "" else int(value)
+
+
+def core_type_code(value: Any) -> str:
+    """v2 sends `"coreType": "hpc-3"`, v3 `{"code": "hpc-3"}`; the fake takes both everywhere."""
+    return value.get("code", "") if isinstance(value, dict) else str(value)
+
+
+def pk_error(value: Any) -> list[str]:
+    return [f'Invalid pk "{value}" - object does not exist.']
+
+
+class JobSpecs:
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def project(self, body: dict[str, Any], errors: dict[str, Any]) -> str | None:
+        project = body.get("projectId", body.get("project_id"))
+        if project is not None and project not in self.catalog.project_ids():
+            errors["projectId"] = pk_error(project)
+        return project
+
+    def analyses(self, raw_list: list[dict[str, Any]], find_files: FindFiles) -> tuple[list[dict], list[dict]]:
+        ids = [f["id"] for ja in raw_list for f in ja.get("inputFiles") or []]
+        files = find_files(ids)
+        docs, errors = [], []
+        for raw in raw_list:
+            doc, error = self._analysis(raw, files)
+            docs.append(doc)
+            errors.append(error)
+        return docs, errors
+
+    def _analysis(self, raw: dict[str, Any], files: dict[str, FileRecord]) -> tuple[dict, dict]:
+        errors: dict[str, Any] = {}
+        code, version_code = raw["analysis"]["code"], str(raw["analysis"]["version"])
+        analysis = self.catalog.analysis(code)
+        version = self.catalog.analysis_version(code, version_code) if analysis else None
+        if analysis is None:
+            errors["analysis"] = {"code": [f'"{code}" is not a valid analysis code.']}
+        elif version is None:
+            valid = [v["versionCode"] for v in analysis["versions"]]
+            errors["analysis"] = {"version": [f'"{version_code}" is not a valid version of {code}. Valid: {valid}']}
+        hardware, hardware_errors = self._hardware(raw["hardware"], version)
+        if hardware_errors:
+            errors["hardware"] = hardware_errors
+        command = raw["command"]
+        if code == "abaqus" and command.strip() not in ("#", "# ") and "interactive" not in command:
+            errors["command"] = ["the 'interactive' flag must be present"]  # Abaqus' own check (IL fixture)
+        inputs, input_errors = [], []
+        for ref in raw.get("inputFiles") or []:
+            record = files.get(ref["id"])
+            input_errors.append({} if record else {"id": pk_error(ref["id"])})
+            if record:
+                inputs.append({"file": dataclasses.asdict(record), "decompress": as_bool(ref.get("decompress"), True)})
+        if any(input_errors):
+            errors["inputFiles"] = input_errors
+        doc = {
+            "analysis": {
+                "code": code,
+                "version": version["versionCode"] if version else version_code,
+                "name": analysis["name"] if analysis else code,
+                "versionName": version["version"] if version else version_code,
+            },
+            "command": command,
+            "useMpi": as_bool(raw.get("useMpi", raw.get("useMPI"))),
+            "envVars": raw.get("envVars"),
+            "flags": raw.get("flags") or {},
+            "useRescaleLicense": as_bool(raw.get("useRescaleLicense")),
+            "onDemandLicenseSeller": raw.get("onDemandLicenseSeller"),
+            "userDefinedLicenseSettings": raw.get("userDefinedLicenseSettings"),
+            "preProcessScriptCommand": raw.get("preProcessScriptCommand") or "",
+            "postProcessScriptCommand": raw.get("postProcessScriptCommand") or "",
+            "inputFiles": inputs,
+            "hardware": hardware,
+        }
+        return doc, errors
+
+    def _hardware(self, raw: dict[str, Any], version: dict[str, Any] | None) -> tuple[dict, dict]:
+        errors: dict[str, Any] = {}
+        code = core_type_code(raw["coreType"])
+        core_type = self.catalog.core_type(code)
+        cores = as_int(raw["coresPerSlot"])
+        if core_type is None or not core_type["isActive"]:
+            errors["coreType"] = [f'"{code}" is not a valid core type.']
+        elif version is not None and code not in version["allowedCoreTypes"]:
+            errors["coreType"] = [f'Core type {code} is not allowed for this analysis version. '
+                                  f'Allowed: {version["allowedCoreTypes"]}']
+        elif cores not in core_type["cores"]:
+            errors["coresPerSlot"] = [f"{cores} is not a valid core count for coretype {code}. "
+                                      f"Valid: {core_type['cores']}"]
+        slots = as_int(raw.get("slots"), 1)
+        if slots is None or slots < 1:
+            errors["slots"] = ["Ensure this value is greater than or equal to 1."]
+        walltime = as_int(raw.get("walltime"))
+        if walltime is not None and walltime < 1:
+            errors["walltime"] = ["Ensure this value is greater than or equal to 1."]
+        return {"coreType": code, "coresPerSlot": cores, "slots": slots, "walltime": walltime}, errors
+
+    def build(self, body: dict[str, Any], find_files: FindFiles) -> dict[str, Any]:
+        """A new job's document from a create body; raises InvalidInput with DRF-nested errors."""
+        errors: dict[str, Any] = {}
+        project = self.project(body, errors)
+        analyses, analysis_errors = self.analyses(body["jobanalyses"], find_files)
+        if any(analysis_errors):
+            errors["jobanalyses"] = analysis_errors
+        if errors:
+            raise InvalidInput(errors)
+        return {
+            "name": body["name"],
+            "description": body.get("description") or "",
+            "projectId": project,
+            "isLowPriority": as_bool(body.get("isLowPriority")),
+            "jobanalyses": analyses,
+            "jobvariables": body.get("jobvariables") or [],
+            "clusterId": body.get("clusterId"),
+            "tags": list(body.get("tags") or []),
+        }
+
+    def changes(self, body: dict[str, Any], find_files: FindFiles, definition_open: bool) -> dict[str, Any]:
+        """The fields a PATCH may change: all of them on a saved job, only the labels once it was submitted."""
+        errors: dict[str, Any] = {}
+        changed: dict[str, Any] = {}
+        for key in ("name", "description"):
+            if key in body:
+                changed[key] = body[key] or ("" if key == "description" else body[key])
+        if "projectId" in body or "project_id" in body:
+            changed["projectId"] = self.project(body, errors)
+        if definition_open:
+            if "isLowPriority" in body:
+                changed["isLowPriority"] = as_bool(body["isLowPriority"])
+            if "jobanalyses" in body:
+                analyses, analysis_errors = self.analyses(body["jobanalyses"], find_files)
+                if any(analysis_errors):
+                    errors["jobanalyses"] = analysis_errors
+                changed["jobanalyses"] = analyses
+        if errors:
+            raise InvalidInput(errors)
+        return changed

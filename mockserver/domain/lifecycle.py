@@ -1,0 +1,145 @@
+"""A job's life as a pure function of when it was submitted, what it runs and its scenario: the status histories
+of the job and its cluster, with no I/O and no clock of its own. Reads compute the present from this plan.
+
+Times are fake seconds. The default plan (10 s of run) reaches Completed 70 s after submission and Stopped 40 s
+later: about two seconds of wall time at the default clock factor of 60.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+# Seconds after submission at which each status is reached (the real platform takes minutes for the cluster).
+WAITING_FOR_QUEUE, QUEUED, CLUSTER_STARTING, STARTED, VALIDATED, EXECUTING = 1.5, 4.0, 5.0, 40.0, 42.0, 45.0
+SYNC = 15.0  # output sync between the end of the run and Completed
+CLUSTER_STOP_DELAY, CLUSTER_STOP_TIME = 1.0, 40.0
+NO_RESOURCES_AFTER = 30.0
+STOP_GRACE = 5.0  # from Stopping to Completed when stopped before the run started
+EPSILON = 0.001
+
+SUCCESS_REASON = "Completed successfully"
+USER_STOP_REASON = "User Terminated"
+RUN_FAILED_REASON = "A run failed"
+NO_RESOURCES_REASON = "Could not allocate compute resources from the compute provider"
+RESTARTS_REASON = "Exceeded max number of restarts"
+WALLTIME_REASON = "Job exceeded its walltime"
+FORCE_STOP_REASON = "Force stopped"
+
+OUTCOMES = ("succeed", "fail", "no_resources", "run_failure", "force_stop", "restarts_exceeded")
+JOB_TERMINAL = ("Completed", "Force Stop")
+
+
+@dataclass(frozen=True)
+class Event:
+    at: float
+    status: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    outcome: str = "succeed"
+    exit_code: int | None = None
+    reason: str | None = None
+    run_seconds: float | None = None  # overrides what the command's `sleep`s add up to
+
+    @classmethod
+    def from_dict(cls, raw: dict | None) -> "Scenario":
+        raw = raw or {}
+        return cls(raw.get("outcome", "succeed"), raw.get("exitCode"), raw.get("reason"), raw.get("runSeconds"))
+
+
+@dataclass(frozen=True)
+class Plan:
+    job: tuple[Event, ...]
+    cluster: tuple[Event, ...]
+    run_start: float | None  # None: the job never ran
+    run_end: float  # math.inf: still running until stopped
+    exit_code: int | None
+    finished: float  # time of the terminal job status (inf while it may still run)
+    outcome: str = "succeed"
+    stopped_by_user: bool = field(default=False)
+
+    def job_events(self, now: float) -> list[Event]:
+        return [e for e in self.job if e.at <= now]
+
+    def cluster_events(self, now: float) -> list[Event]:
+        return [e for e in self.cluster if e.at <= now]
+
+    def status(self, now: float) -> Event | None:
+        seen = self.job_events(now)
+        return seen[-1] if seen else None
+
+    def cluster_status(self, now: float) -> Event | None:
+        seen = self.cluster_events(now)
+        return seen[-1] if seen else None
+
+    def is_running(self, now: float) -> bool:
+        return self.run_start is not None and self.run_start <= now < self.run_end
+
+    def steps(self) -> list[float]:
+        """Distinct event times in order: what the `poll` clock mode walks through, one per status read."""
+        return sorted({e.at for e in (*self.job, *self.cluster) if math.isfinite(e.at)})
+
+
+def plan(submitted: float, scenario: Scenario, run_seconds: float, walltime_seconds: float | None,
+         stop_at: float | None = None) -> Plan:
+    """The whole history of one submitted job; `stop_at` is when the user asked it to stop, if they did."""
+    t = submitted
+    head = [Event(t, "Pending"), Event(t + WAITING_FOR_QUEUE, "Waiting for Queue"), Event(t + QUEUED, "Queued")]
+    cluster = [Event(t, "Not Started"), Event(t + CLUSTER_STARTING, "Starting")]
+    if scenario.outcome == "no_resources":
+        return _stopped(head, cluster, t + QUEUED + NO_RESOURCES_AFTER, "Completed", NO_RESOURCES_REASON,
+                        run_start=None, run_end=0.0, exit_code=None, stop_at=stop_at, outcome=scenario.outcome)
+    head += [Event(t + STARTED, "Started"), Event(t + VALIDATED, "Validated"), Event(t + EXECUTING, "Executing")]
+    cluster.append(Event(t + STARTED, "Started"))
+    run_start = t + EXECUTING
+    duration = scenario.run_seconds if scenario.run_seconds is not None else run_seconds
+    end, reason, status = run_start + duration, _end_reason(scenario), "Completed"
+    exit_code = scenario.exit_code if scenario.exit_code is not None else (0 if scenario.outcome == "succeed" else 1)
+    if walltime_seconds is not None and duration > walltime_seconds:
+        end, reason, exit_code = run_start + walltime_seconds, WALLTIME_REASON, 143
+    if stop_at is not None and stop_at < end:
+        return _user_stop(head, cluster, stop_at, run_start)
+    if scenario.outcome == "run_failure" or reason == WALLTIME_REASON:
+        head.append(Event(end, "Stopping", reason))
+        return _stopped(head, cluster, end + SYNC, status, reason, run_start, end, exit_code, None, scenario.outcome)
+    if scenario.outcome == "force_stop":
+        return _stopped(head, cluster, end, "Force Stop", reason, run_start, end, exit_code, None, scenario.outcome)
+    return _stopped(head, cluster, end + SYNC, status, reason, run_start, end, exit_code, None, scenario.outcome)
+
+
+def _end_reason(scenario: Scenario) -> str | None:
+    defaults = {"succeed": SUCCESS_REASON, "run_failure": RUN_FAILED_REASON, "force_stop": FORCE_STOP_REASON,
+                "restarts_exceeded": RESTARTS_REASON, "fail": None}
+    return scenario.reason if scenario.reason is not None else defaults.get(scenario.outcome)
+
+
+def _user_stop(head: list[Event], cluster: list[Event], stop_at: float, run_start: float) -> Plan:
+    at = max(stop_at, max(e.at for e in head if e.at <= stop_at) + EPSILON)
+    visible = [e for e in head if e.at <= stop_at]
+    visible.append(Event(at, "Stopping", USER_STOP_REASON))
+    ran = stop_at >= run_start
+    finished = at + (SYNC if ran else STOP_GRACE)
+    plan_ = _stopped(visible, [e for e in cluster if e.at <= at], finished, "Completed", USER_STOP_REASON,
+                     run_start if ran else None, at if ran else 0.0, 143 if ran else None, None, "stopped")
+    return Plan(plan_.job, plan_.cluster, plan_.run_start, plan_.run_end, plan_.exit_code, plan_.finished,
+                plan_.outcome, stopped_by_user=True)
+
+
+def _stopped(head: list[Event], cluster: list[Event], finished: float, status: str, reason: str | None,
+             run_start: float | None, run_end: float, exit_code: int | None, stop_at: float | None,
+             outcome: str) -> Plan:
+    if stop_at is not None and stop_at < finished:  # stopped while waiting for resources
+        return _user_stop(head, cluster, stop_at, math.inf)
+    job = [*head, Event(finished, status, reason)]
+    stop = finished + CLUSTER_STOP_DELAY
+    if cluster[-1].status == "Not Started":
+        cluster = [*cluster, Event(stop, "Stopped")]
+    else:
+        cluster = [*cluster, Event(stop, "Stopping"), Event(stop + CLUSTER_STOP_TIME, "Stopped")]
+    return Plan(tuple(job), tuple(cluster), run_start, run_end, exit_code, finished, outcome)
+
+
+def running_forever(run_seconds: float) -> bool:
+    return math.isinf(run_seconds)

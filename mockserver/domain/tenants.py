@@ -1,0 +1,101 @@
+"""Tenants: every API key is an isolated account with its own user, projects, files, jobs, clusters and clock.
+
+Keys are stored only as a SHA-256 digest, so they never sit in the database, a log or the journal.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..store.db import Database
+from .catalog import Catalog
+from .clock import Clock
+from .ids import IdFactory
+
+
+def key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass
+class Tenant:
+    id: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def email(self) -> str:
+        return f"user_{self.id.lower()}@example.com"
+
+    @property
+    def storage_prefix(self) -> str:
+        return f"user/user_{self.id}"
+
+
+@dataclass
+class ClockDefaults:
+    mode: str = "scaled"
+    factor: float = 60.0
+
+
+class Tenants:
+    def __init__(self, db: Database, ids: IdFactory, catalog: Catalog, clock_defaults: ClockDefaults,
+                 real_time: Callable[[], float] = time.time) -> None:
+        self.db, self.ids, self.catalog = db, ids, catalog
+        self.clock_defaults = clock_defaults
+        self.real_time = real_time
+
+    def by_key(self, key: str) -> Tenant | None:
+        row = self.db.one("SELECT id, settings FROM tenants WHERE key_digest = ?", (key_digest(key),))
+        return Tenant(row["id"], json.loads(row["settings"])) if row else None
+
+    def ensure(self, key: str) -> Tenant:
+        """The tenant of `key`, created on first use."""
+        digest = key_digest(key)
+        with self.db.transaction() as conn:
+            row = conn.execute("SELECT id, settings FROM tenants WHERE key_digest = ?", (digest,)).fetchone()
+            if row:
+                return Tenant(row["id"], json.loads(row["settings"]))
+            tenant = Tenant(self.ids.new(), {"clock": self._fresh_clock().to_dict()})
+            conn.execute(
+                "INSERT INTO tenants (id, key_digest, created, settings) VALUES (?, ?, ?, ?)",
+                (tenant.id, digest, self.real_time(), json.dumps(tenant.settings)),
+            )
+            return tenant
+
+    def all(self) -> list[Tenant]:
+        return [Tenant(r["id"], json.loads(r["settings"])) for r in self.db.query("SELECT id, settings FROM tenants")]
+
+    def save_settings(self, tenant: Tenant) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE tenants SET settings = ? WHERE id = ?", (json.dumps(tenant.settings), tenant.id))
+
+    # -- the clock ---------------------------------------------------------------------------------------------
+    def _fresh_clock(self) -> Clock:
+        now = self.real_time()
+        return Clock(self.clock_defaults.mode, self.clock_defaults.factor, now, now)
+
+    def set_defaults(self, mode: str | None, factor: float | None) -> None:
+        """The clock new tenants (and reset ones) start with."""
+        self.clock_defaults.mode = mode or self.clock_defaults.mode
+        self.clock_defaults.factor = factor or self.clock_defaults.factor
+
+    def clock(self, tenant: Tenant) -> Clock:
+        raw = tenant.settings.get("clock")
+        return Clock.from_dict(raw) if raw else self._fresh_clock()
+
+    def now(self, tenant: Tenant) -> float:
+        return self.clock(tenant).now(self.real_time())
+
+    def update_clock(self, tenant: Tenant, change: Callable[[Clock, float], None]) -> Clock:
+        clock = self.clock(tenant)
+        change(clock, self.real_time())
+        tenant.settings["clock"] = clock.to_dict()
+        self.save_settings(tenant)
+        return clock
+
+    def user(self, tenant: Tenant) -> dict[str, Any]:
+        template = self.catalog.user_template
+        return {**template, "id": tenant.id, "email": tenant.email}

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, send_file
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
+
+from ..dispatch import Call, Reply
+from ..domain.errors import InvalidInput
+from ..errors import detail
+from ..views import FileView
+from .registry import operation, view_context
+
+
+def file_views(call: Call, records: list[Any]) -> list[FileView]:
+    ctx = view_context(call)
+    return [FileView(r, ctx) for r in records]
+
+
+@operation("listFiles")
+def list_files(call: Call) -> dict[str, Any]:
+    def fetch(offset: int, limit: int) -> tuple[int, list[FileView]]:
+        count, records = call.backend.files.page(call.tenant, offset, limit, search=call.params.get("search"))
+        return count, file_views(call, records)
+
+    return call.page(fetch)
+
+
+@operation("uploadFile", "uploadFilePut")
+def upload_file(call: Call) -> Reply:
+    part = call.files.get("file")
+    if part is None:
+        raise InvalidInput({"file": ["No file was submitted."]})
+    raw_type = call.body.get("typeId") or call.body.get("type_id")
+    record = call.backend.files.add_upload(
+        call.tenant, part.filename, part.stream, int(raw_type) if raw_type is not None else None
+    )
+    return Reply(201, FileView(record, view_context(call)))
+
+
+@operation("getFile")
+def get_file(call: Call) -> FileView:
+    return FileView(call.backend.files.get(call.tenant, call.params["file_id"]), view_context(call))
+
+
+@operation("updateFile")
+def update_file(call: Call) -> FileView:
+    record = call.backend.files.update(call.tenant, call.params["file_id"], call.body or {})
+    return FileView(record, view_context(call))
+
+
+@operation("deleteFile")
+def delete_file(call: Call) -> Reply:
+    call.backend.files.delete(call.tenant, call.params["file_id"])
+    return Reply(204)
+
+
+@operation("downloadFile")
+def download_file(call: Call) -> Response:
+    """Streams from disk; werkzeug answers Range (206, suffix, open-ended, end clamped), If-Range and ETags."""
+    record = call.backend.files.get(call.tenant, call.params["file_id"])
+    try:
+        return send_file(
+            call.backend.blobs.path(record.blob), mimetype="application/octet-stream", as_attachment=True,
+            download_name=record.name, conditional=True, etag=record.sha512[:40], max_age=None,
+        )
+    except RequestedRangeNotSatisfiable:
+        raise detail(416, "Requested range not satisfiable.", {"Content-Range": f"bytes */{record.size}"}) from None
+
+
+@operation("getFileLines")
+def file_lines(call: Call) -> dict[str, list[str]]:
+    return {"lines": call.backend.files.lines(call.tenant, call.params["file_id"])}

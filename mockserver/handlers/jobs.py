@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+
+from ..dispatch import Call, Reply
+from ..domain.errors import NotFound
+from ..domain.jobs import Snapshot, stable_id
+from ..domain.jobspec import as_bool
+from ..timefmt import iso
+from ..views import JobContext, JobSummaryView, JobView, StatusView
+from .files import file_views
+from .registry import operation, view_context
+
+
+def job_context(call: Call) -> JobContext:
+    backend = call.backend
+    return JobContext(view_context(call), call.op.version, backend.catalog.core_type,
+                      lambda job_id: backend.files.output_bytes(call.tenant, job_id))
+
+
+def job_view(call: Call, snap: Snapshot) -> JobView:
+    return JobView(snap, job_context(call))
+
+
+def _snapshot(call: Call, poll: bool = False) -> Snapshot:
+    return call.backend.jobs.snapshot(call.tenant, call.params["job_id"], poll=poll)
+
+
+@operation("listJobs", "listJobsV3")
+def list_jobs(call: Call) -> dict[str, Any]:
+    jc = job_context(call)
+
+    def fetch(offset: int, limit: int) -> tuple[int, list[JobSummaryView]]:
+        count, snaps = call.backend.jobs.page(call.tenant, offset, limit, call.params.get("state"),
+                                              call.params.get("job_status"), call.params.get("ordering"))
+        return count, [JobSummaryView(s, jc) for s in snaps]
+
+    return call.page(fetch)
+
+
+@operation("createJob", "createJobV3")
+def create_job(call: Call) -> Reply:
+    return Reply(201, job_view(call, call.backend.jobs.create(call.tenant, call.body)))
+
+
+@operation("getJob", "getJobV3")
+def get_job(call: Call) -> JobView:
+    return job_view(call, _snapshot(call))
+
+
+@operation("updateJob")
+def update_job(call: Call) -> JobView:
+    return job_view(call, call.backend.jobs.update(call.tenant, call.params["job_id"], call.body or {}))
+
+
+@operation("deleteJob", "deleteJobV3")
+def delete_job(call: Call) -> Reply:
+    call.backend.jobs.delete(call.tenant, call.params["job_id"], as_bool(call.params.get("deleteInputFiles")))
+    return Reply(204)
+
+
+@operation("submitJob")
+def submit_job(call: Call) -> Reply:
+    call.backend.jobs.submit(call.tenant, call.params["job_id"])
+    return Reply(200)
+
+
+@operation("stopJob", "stopJobV3")
+def stop_job(call: Call) -> Reply:
+    call.backend.jobs.stop(call.tenant, call.params["job_id"])
+    return Reply(202)
+
+
+def _statuses(call: Call, pairs: list[tuple[str, Any]], owner: str, kind: str) -> dict[str, Any]:
+    style = call.backend.config.date_style
+    views = [StatusView(sid, owner, event, kind, style) for sid, event in pairs]
+    return call.page(lambda offset, limit: (len(views), views[offset:offset + limit]))
+
+
+@operation("listJobStatuses", "listJobStatusesV3")
+def list_job_statuses(call: Call) -> dict[str, Any]:
+    snap = _snapshot(call, poll=True)
+    return _statuses(call, snap.statuses(), snap.id, "job_status")
+
+
+@operation("listJobClusterStatuses")
+def list_job_cluster_statuses(call: Call) -> dict[str, Any]:
+    snap = _snapshot(call, poll=True)
+    return _statuses(call, snap.cluster_statuses(), snap.cluster_id, "cluster_status")
+
+
+@operation("listJobFiles")
+def list_job_files(call: Call) -> dict[str, Any]:
+    snap = _snapshot(call)
+
+    def fetch(offset: int, limit: int) -> tuple[int, list[Any]]:
+        count, records = call.backend.files.page(call.tenant, offset, limit, search=call.params.get("search"),
+                                                 job_id=snap.id)
+        return count, file_views(call, records)
+
+    return call.page(fetch)
+
+
+def _run(call: Call, snap: Snapshot) -> dict[str, Any]:
+    plan = snap.plan
+    assert plan is not None and plan.run_start is not None
+    style = call.backend.config.date_style
+    done = snap.finished
+    count, _ = call.backend.files.page(call.tenant, 0, 1, job_id=snap.id) if done else (0, [])
+    return {
+        "id": "1", "type": 3, "displayOrder": 1, "parent": None, "isOptimal": False,
+        "dateStarted": iso(plan.run_start, "inserted", style),
+        "dateCompleted": iso(plan.finished, "inserted", style) if done else None,
+        "outputFileCount": count,
+        "outputFileSize": call.backend.files.output_bytes(call.tenant, snap.id) if done else None,
+        "variables": [],
+    }
+
+
+def _runs(call: Call, snap: Snapshot) -> list[dict[str, Any]]:
+    """One run ("1", a case) exists once the job started executing (S3: runs of Executing or Completed jobs)."""
+    return [_run(call, snap)] if snap.run_started else []
+
+
+def _one_run(call: Call) -> tuple[Snapshot, dict[str, Any]]:
+    snap = _snapshot(call)
+    runs = {r["id"]: r for r in _runs(call, snap)}
+    if call.params["run_id"] not in runs:
+        raise NotFound("run")
+    return snap, runs[call.params["run_id"]]
+
+
+@operation("listJobRuns")
+def list_job_runs(call: Call) -> dict[str, Any]:
+    runs = _runs(call, _snapshot(call))
+    return call.page(lambda offset, limit: (len(runs), runs[offset:offset + limit]))
+
+
+@operation("getJobRun")
+def get_job_run(call: Call) -> dict[str, Any]:
+    return _one_run(call)[1]
+
+
+@operation("listJobRunFiles")
+def list_job_run_files(call: Call) -> dict[str, Any]:
+    snap, run = _one_run(call)
+
+    def fetch(offset: int, limit: int) -> tuple[int, list[Any]]:
+        count, records = call.backend.files.page(call.tenant, offset, limit, job_id=snap.id, run_id=run["id"])
+        return count, file_views(call, records)
+
+    return call.page(fetch)
+
+
+@operation("tailJobRunFile")
+def tail_job_run_file(call: Call) -> Any:
+    """Only while the run is in progress (D16), and only the live `process_output.log`."""
+    snap, _ = _one_run(call)
+    if snap.finished or call.params["path"].strip("/") != "process_output.log":
+        raise NotFound("tail")
+    text = call.backend.jobs.live_log(snap)
+    lines = text.splitlines()
+    if "lines" in call.params:
+        return {"fileType": "ASCII text", "lines": lines[-call.params["lines"]:]}
+    return Response(text, status=200, content_type="text/plain; charset=utf-8")
+
+
+@operation("listJobInstances")
+def list_job_instances(call: Call) -> dict[str, Any]:
+    snap = _snapshot(call)
+    instances = _instances(call, snap) if snap.cluster_running else []
+    return call.page(lambda offset, limit: (len(instances), instances[offset:offset + limit]))
+
+
+def _instances(call: Call, snap: Snapshot) -> list[dict[str, Any]]:
+    _, nodes = call.backend.jobs.cores(snap)
+    started = next(e.at for _, e in snap.cluster_statuses() if e.status == "Started")
+    roles = ["CUSTOM"] if nodes == 1 else ["MPI_MASTER"] + ["MPI_SLAVE"] * (nodes - 1)
+    return [
+        {
+            "id": stable_id(snap.cluster_id, "instance", index), "clusterId": snap.cluster_id,
+            "dateStarted": iso(started, "inserted", call.backend.config.date_style),
+            "instanceGroup": "compute0", "isBehindNat": True,
+            "privateHostname": f"node{index:03d}",
+            "privateIp": f"10.0.0.{10 + index}", "publicHostname": f"{snap.cluster_id.lower()}-{index}.cluster.localhost",
+            "publicIp": "127.0.0.1", "role": role, "sshPort": 32100 + index, "supportedServices": ["ssh"],
+            "tenancy": "default", "username": f"uprod_{call.tenant.id}",
+        }
+        for index, role in enumerate(roles)
+    ]

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from typing import Any
+
+from ..dispatch import Call
+from ..pagination import from_list
+from .registry import operation
+
+
+@operation("getApiRoot")
+def api_root(call: Call) -> dict[str, str]:
+    base = f"{call.host_url}api/v2/"
+    names = ("analyses", "billing/computeprices", "coretypes", "files", "jobs", "users/me")
+    return {name.split("/")[0]: f"{base}{name}/" for name in names}
+
+
+@operation("getCurrentUser", "getCurrentUserV3")
+def current_user(call: Call) -> dict[str, Any]:
+    return call.backend.tenants.user(call.tenant)
+
+
+@operation("listProjects")
+def list_projects(call: Call) -> dict[str, Any]:
+    return call.page(from_list(call.backend.catalog.projects))

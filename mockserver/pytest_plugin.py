@@ -1,0 +1,58 @@
+"""pytest plugin (entry point `pytest11`): a running fake Rescale for your tests.
+
+- `rescale_mock`: the fake in this process on a free loopback port, shared by the session; each test gets a tenant
+  (API key) of its own, so tests cannot see each other's files or jobs, and the tenant is reset afterwards.
+- `rescale_mock_served`: the same, against a `rescale-mock serve` child process.
+The clock starts in `manual` mode: move it with `fake.control.advance(seconds)` instead of sleeping.
+Every response is validated against the spec; a violation fails the test.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from .config import Config
+from .testing import Control, Fake, InProcessServer, ServedProcess
+
+
+@pytest.fixture(scope="session")
+def rescale_mock_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
+    server = InProcessServer(Config(data_dir=tmp_path_factory.mktemp("rescale-mock"), validate_responses=True,
+                                    clock_mode="manual"))
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def rescale_mock_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedProcess]:
+    process = ServedProcess(tmp_path_factory.mktemp("rescale-mock-served"), (),
+                            "--validate-responses", "--clock-mode", "manual")
+    yield process
+    process.close()
+
+
+def _tenant_fake(base_url: str, mode: str, backend: object = None) -> Iterator[Fake]:
+    key = Control(base_url).create_tenant()["apiKey"]
+    fake = Fake(base_url, key, Control(base_url, key), mode, backend)
+    yield fake
+    fake.control.reset()
+
+
+def _no_violations(found: list[str]) -> None:
+    assert not found, "responses violated the spec:\n" + "\n".join(found)
+
+
+@pytest.fixture
+def rescale_mock(rescale_mock_server: InProcessServer) -> Iterator[Fake]:
+    violations = rescale_mock_server.backend.violations
+    violations.clear()
+    yield from _tenant_fake(rescale_mock_server.base_url, "inprocess", rescale_mock_server.backend)
+    _no_violations(list(violations))
+
+
+@pytest.fixture
+def rescale_mock_served(rescale_mock_process: ServedProcess) -> Iterator[Fake]:
+    seen = len(rescale_mock_process.output)
+    yield from _tenant_fake(rescale_mock_process.base_url, "served")
+    _no_violations([line for line in rescale_mock_process.output[seen:] if "violates the spec" in line])

@@ -1,0 +1,31 @@
+"""JSON and empty responses, rendered as DRF renders them (compact JSON)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response
+from jsonschema import Draft202012Validator
+
+from .errors import ApiError
+
+JSON = "application/json"
+
+
+def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    return Response(text, status=status, headers=headers, content_type=JSON)
+
+
+def empty_response(status: int, headers: dict[str, str] | None = None) -> Response:
+    response = Response(b"", status=status, headers=headers)
+    del response.headers["Content-Type"]
+    return response
+
+
+def error_response(err: ApiError) -> Response:
+    return json_response(err.status, err.body, err.headers)
+
+
+def validate_json(validator: Draft202012Validator, payload: Any) -> list[str]:
+    return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in validator.iter_errors(payload)]

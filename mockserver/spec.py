@@ -1,0 +1,175 @@
+"""The OpenAPI documents, compiled once into routes and validators.
+
+The spec is the single source of truth: routes, parameter coercion, request validation and (in test mode) response
+validation all come from here, so no schema is written a second time in code.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+from werkzeug.routing import Map, Rule
+
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+def spec_dir() -> Path:
+    """`openapi/` beside the package in a source tree, else the copy shipped inside the package."""
+    source = Path(__file__).resolve().parent.parent / "openapi"
+    if source.is_dir():
+        return source
+    from importlib.resources import files
+
+    return Path(str(files("rescale_mock.openapi")))
+
+
+@functools.lru_cache(maxsize=None)
+def load_document(name: str) -> dict[str, Any]:
+    with open(spec_dir() / name, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def _pointer(*parts: str) -> str:
+    return "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    location: str  # path | query | header
+    required: bool
+    schema: dict[str, Any]
+    validator: Draft202012Validator
+
+    def coerce(self, raw: str) -> Any:
+        """Query and path values arrive as text; turn them into the type the schema names (if they fit)."""
+        kind = self.schema.get("type")
+        if kind == "integer" and re.fullmatch(r"[+-]?\d+", raw.strip()):
+            return int(raw)
+        if kind == "number":
+            try:
+                return float(raw)
+            except ValueError:
+                return raw
+        if kind == "boolean" and raw.lower() in ("true", "false"):
+            return raw.lower() == "true"
+        return raw
+
+
+@dataclass(frozen=True)
+class Body:
+    """One documented media type of a request or response: its schema node and a compiled validator."""
+
+    schema: dict[str, Any] | None
+    validator: Draft202012Validator | None
+
+
+@dataclass(frozen=True)
+class Operation:
+    id: str
+    method: str
+    path: str
+    tag: str
+    parameters: tuple[Parameter, ...]
+    body_required: bool
+    bodies: dict[str, Body]  # media type -> request body
+    responses: dict[str, dict[str, Body]]  # status -> media type -> response body
+    description: str = ""
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return "v3" if self.path.startswith("/api/v3/") else "v2"
+
+
+class CompiledSpec:
+    """One OpenAPI document compiled into a werkzeug URL map plus an Operation per operationId."""
+
+    def __init__(self, name: str, uri: str) -> None:
+        self.document = load_document(name)
+        self._uri = uri
+        self._registry: Registry = Registry().with_resource(
+            uri, Resource(contents=self.document, specification=DRAFT202012)
+        )
+        self.operations: dict[str, Operation] = {}
+        rules = []
+        for path, item in self.document.get("paths", {}).items():
+            shared = item.get("parameters", [])
+            for method in METHODS:
+                if method not in item:
+                    continue
+                op = self._compile(path, method, item[method], shared)
+                self.operations[op.id] = op
+                rules.append(Rule(_werkzeug_rule(path), methods=[method.upper()], endpoint=op.id))
+        # strict_slashes=False: every path answers with and without its trailing slash, for every method,
+        # because real clients call both forms (see the reference, "Trailing slash").
+        self.url_map = Map(rules, strict_slashes=False, merge_slashes=False)
+
+    def validator(self, *pointer: str) -> Draft202012Validator:
+        return Draft202012Validator({"$ref": f"{self._uri}#/{_pointer(*pointer)}"}, registry=self._registry)
+
+    def resolve(self, node: dict[str, Any]) -> dict[str, Any]:
+        while isinstance(node, dict) and "$ref" in node:
+            node = self._registry.resolver(self._uri).lookup(node["$ref"]).contents
+        return node
+
+    def _compile(self, path: str, method: str, op: dict[str, Any], shared: list[dict]) -> Operation:
+        params: dict[tuple[str, str], Parameter] = {}
+        for base, raw_list in (("paths", path, "parameters"), shared), (("paths", path, method, "parameters"), op.get("parameters", [])):
+            for index, raw in enumerate(raw_list):
+                spec = self.resolve(raw)
+                where = self._location(raw, (*base, str(index)))
+                params[(spec["name"], spec["in"])] = Parameter(
+                    name=spec["name"], location=spec["in"], required=bool(spec.get("required")),
+                    schema=self.resolve(spec.get("schema", {})), validator=self.validator(*where, "schema"),
+                )
+        body = self.resolve(op.get("requestBody", {})) if "requestBody" in op else {}
+        body_ptr = self._location(op.get("requestBody"), ("paths", path, method, "requestBody"))
+        bodies = {media: self._body(content, (*body_ptr, "content", media))
+                  for media, content in body.get("content", {}).items()}
+        responses: dict[str, dict[str, Body]] = {}
+        for status, raw in op.get("responses", {}).items():
+            ptr = self._location(raw, ("paths", path, method, "responses", str(status)))
+            responses[str(status)] = {media: self._body(content, (*ptr, "content", media))
+                                      for media, content in self.resolve(raw).get("content", {}).items()}
+        return Operation(
+            id=op["operationId"], method=method.upper(), path=path, tag=(op.get("tags") or ["default"])[0],
+            parameters=tuple(params.values()), body_required=bool(body.get("required")),
+            bodies=bodies, responses=responses, description=op.get("description", ""),
+            extensions={k: v for k, v in op.items() if k.startswith("x-")},
+        )
+
+    def _body(self, content: dict[str, Any], where: tuple[str, ...]) -> Body:
+        if "schema" not in content:
+            return Body(None, None)
+        return Body(content["schema"], self.validator(*where, "schema"))
+
+    def _location(self, raw: dict[str, Any] | None, inline: tuple[str, ...]) -> tuple[str, ...]:
+        """JSON-pointer parts of an object that may be inline or a `$ref` to components."""
+        if raw and "$ref" in raw:
+            return tuple(p.replace("~1", "/").replace("~0", "~") for p in raw["$ref"][2:].split("/"))
+        return inline
+
+
+def _werkzeug_rule(path: str) -> str:
+    # `{path}` in the tail operation may hold slashes; every other parameter is one segment.
+    return re.sub(r"\{(\w+)\}", lambda m: f"<path:{m[1]}>" if m[1] == "path" else f"<{m[1]}>", path)
+
+
+@functools.lru_cache(maxsize=None)
+def rescale_spec() -> CompiledSpec:
+    return CompiledSpec("rescale.yaml", "urn:rescale-mockkit:rescale")
+
+
+@functools.lru_cache(maxsize=None)
+def control_spec() -> CompiledSpec:
+    return CompiledSpec("control.yaml", "urn:rescale-mockkit:control")
+
+

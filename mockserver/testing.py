@@ -1,0 +1,146 @@
+"""Running the fake from tests: in this process (a waitress thread) or as a `rescale-mock serve` process, plus a
+small client of the control plane. The pytest plugin builds its fixtures from these."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from .app import create_app
+from .config import Config
+
+
+class Control:
+    """The control plane (`/_fake/`), scoped to one tenant when given its key."""
+
+    def __init__(self, base_url: str, api_key: str | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = requests.Session()
+        if api_key:
+            self.session.headers["Authorization"] = f"Token {api_key}"
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.session.request(method, f"{self.base_url}/_fake/{path}", timeout=30, **kwargs)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def reset(self) -> None:
+        self._call("POST", "reset/")
+
+    def create_tenant(self, api_key: str | None = None) -> dict[str, str]:
+        return self._call("POST", "tenants/", json={"apiKey": api_key} if api_key else {})
+
+    def clock(self) -> dict[str, Any]:
+        return self._call("GET", "clock/")
+
+    def set_clock(self, mode: str | None = None, factor: float | None = None) -> dict[str, Any]:
+        body = {k: v for k, v in (("mode", mode), ("factor", factor)) if v is not None}
+        return self._call("PUT", "clock/", json=body)
+
+    def advance(self, seconds: float) -> dict[str, Any]:
+        return self._call("POST", "clock/advance/", json={"seconds": seconds})
+
+    def seed(self, seed: int) -> None:
+        self._call("POST", "seed/", json={"seed": seed})
+
+    def scenario(self, job_id: str | None = None, outcome: str = "succeed", **options: Any) -> dict[str, Any]:
+        """How `job_id` (or, without one, every job submitted from now on) ends."""
+        path = f"jobs/{job_id}/scenario/" if job_id else "scenario/"
+        return self._call("PUT", path, json={"outcome": outcome, **options})
+
+    def add_fault(self, action: str, **rule: Any) -> dict[str, Any]:
+        return self._call("POST", "faults/", json={"action": action, **rule})
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults/")
+
+    def journal(self, **filters: Any) -> list[dict[str, Any]]:
+        return self._call("GET", "journal/", params=filters)["results"]
+
+    def assert_called(self, operation_id: str, times: int | None = None) -> list[dict[str, Any]]:
+        calls = self.journal(operationId=operation_id)
+        if times is None:
+            assert calls, f"{operation_id} was never called"
+        else:
+            assert len(calls) == times, f"{operation_id} was called {len(calls)} times, expected {times}"
+        return calls
+
+
+class InProcessServer:
+    """The app under waitress on a free loopback port, in a thread of this process."""
+
+    def __init__(self, config: Config) -> None:
+        from waitress.server import create_server
+
+        self.app = create_app(config)
+        self.backend = self.app.extensions["rescale_mock"]
+        self._server = create_server(self.app, host="127.0.0.1", port=0, threads=16, ident="rescale-mock")
+        self.base_url = f"http://127.0.0.1:{self._server.effective_port}"  # type: ignore[union-attr]
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.close()
+        self.backend.close()
+
+
+class ServedProcess:
+    """`rescale-mock serve` in a child process on a free port; what a user starts by hand."""
+
+    def __init__(self, data_dir: Path, api_keys: tuple[str, ...], *extra: str) -> None:
+        args = [sys.executable, "-m", "rescale_mock.cli", "serve", "--port", "0", "--data-dir", str(data_dir)]
+        for key in api_keys:
+            args += ["--api-key", key]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(args + list(extra), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True, env=env)
+        self.output: list[str] = []
+        self.base_url = self._wait_ready()
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _wait_ready(self) -> str:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+            match = re.match(r"ready: (http://\S+)", line)
+            if match:
+                return match[1]
+        raise RuntimeError("rescale-mock serve exited before it was ready:\n" + "".join(self.output))
+
+    def _drain(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+
+    def close(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@dataclass
+class Fake:
+    """What a test gets: where the fake is, a key of its own tenant, and the control plane for that tenant."""
+
+    base_url: str
+    api_key: str
+    control: Control
+    mode: str
+    backend: Any = None  # the in-process backend, None for a served process
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Token {self.api_key}"}
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"

@@ -1,0 +1,169 @@
+"""Read-only views of domain records for the spec-driven serializer: one attribute per response key (snake_case).
+
+They hold what a response needs beyond the record itself: the tenant, the server's own URL, the date style.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .domain.files import FileRecord
+from .domain.tenants import Tenant
+from .serialize import snake
+from .timefmt import iso
+
+TEXT_SUFFIXES = (".log", ".txt", ".out", ".err", ".inp", ".py", ".sh", ".csv", ".json", ".jou", ".res")
+
+
+@dataclass(frozen=True)
+class Context:
+    tenant: Tenant
+    host_url: str  # e.g. "http://127.0.0.1:8123/"
+    date_style: str
+    storage: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FileView:
+    record: FileRecord
+    ctx: Context
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.record, name)
+
+    owner = property(lambda self: self.ctx.tenant.email)
+    date_uploaded = property(lambda self: iso(self.record.date_uploaded, "uploaded", self.ctx.date_style))
+    decrypted_size = property(lambda self: self.record.size)
+    is_uploaded = property(lambda self: True)
+    is_deleted = property(lambda self: False)
+    view_in_browser = property(lambda self: self.record.name.lower().endswith(TEXT_SUFFIXES))
+    shared_with = property(lambda self: [])
+    encoded_encryption_key = property(lambda self: self.record.encryption_key)
+    download_url = property(lambda self: f"{self.ctx.host_url}api/v2/files/{self.record.id}/contents/")
+    file_checksums = property(lambda self: [{"hashFunction": "sha512", "fileHash": self.record.sha512}])
+    storage = property(lambda self: self.ctx.storage)
+    path_parts = property(
+        lambda self: {"container": self.ctx.storage["connectionSettings"].get("container", ""), "path": self.record.path}
+    )
+
+
+RESOURCE_FILTERS = [
+    {"caseSensitive": False, "include": True, "filterType": kind, "selector": kind}
+    for kind in ("Analysis generated files", "Completed templates", "Input files")
+]
+
+
+class DictView:
+    """A stored camelCase dict read through snake_case attributes, with overrides defined on subclasses."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self._raw = raw
+        self._keys = {snake(k): k for k in raw}
+
+    def __getattr__(self, name: str) -> Any:
+        key = self.__dict__["_keys"].get(name)
+        if key is None:
+            raise AttributeError(name)
+        return self._raw[key]
+
+
+@dataclass(frozen=True)
+class JobContext:
+    ctx: Context
+    version: str  # v2 | v3: v3 writes coreType as {"code": ...}
+    core_type: Callable[[str], dict[str, Any] | None]
+    output_bytes: Callable[[str], int]  # a job's output size, for list items
+
+
+class HardwareView(DictView):
+    def __init__(self, raw: dict[str, Any], jc: JobContext) -> None:
+        super().__init__(raw)
+        self.jc = jc
+
+    @property
+    def core_type(self) -> Any:
+        code = self._raw["coreType"]
+        return {"code": code} if self.jc.version == "v3" else code
+
+    @property
+    def core_summary(self) -> dict[str, int]:
+        core_type = self.jc.core_type(self._raw["coreType"]) or {"cores": [1], "memory": 3750, "storage": 40}
+        per_node = min(self._raw["coresPerSlot"] * self._raw["slots"], max(core_type["cores"]))
+        nodes = -(-self._raw["coresPerSlot"] * self._raw["slots"] // max(core_type["cores"]))
+        return {"memoryPerNode": core_type["memory"] * per_node, "numberOfNodes": max(nodes, 1),
+                "storagePerNode": core_type["storage"] * 100}
+
+
+class JobAnalysisView(DictView):
+    def __init__(self, raw: dict[str, Any], jc: JobContext) -> None:
+        super().__init__(raw)
+        self.jc = jc
+
+    pre_process_script = property(lambda self: None)
+    post_process_script = property(lambda self: None)
+    template_tasks = property(lambda self: [])
+    hardware = property(lambda self: HardwareView(self._raw["hardware"], self.jc))
+
+    @property
+    def input_files(self) -> list[FileView]:
+        return [FileView(FileRecord(**ref["file"]), self.jc.ctx) for ref in self._raw["inputFiles"]]
+
+
+class JobView(DictView):
+    """A saved job (the `Job`/`JobV3` schemas)."""
+
+    def __init__(self, snap: Any, jc: JobContext) -> None:
+        super().__init__(snap.doc)
+        self.snap, self.jc = snap, jc
+
+    id = property(lambda self: self.snap.id)
+    owner = property(lambda self: self.jc.ctx.tenant.email)
+    date_inserted = property(lambda self: iso(self.snap.record.state["dateInserted"], "inserted", self.jc.ctx.date_style))
+    is_template_dry_run = property(lambda self: False)
+    include_nominal_run = property(lambda self: False)
+    monte_carlo_iterations = property(lambda self: None)
+    expected_runs = property(lambda self: None)
+    param_file = property(lambda self: None)
+    case_file = property(lambda self: None)
+    remote_viz_config = property(lambda self: None)
+    optimizer = property(lambda self: None)
+    resource_filters = property(lambda self: RESOURCE_FILTERS)
+    archive_filters = property(lambda self: [])
+    jobanalyses = property(lambda self: [JobAnalysisView(ja, self.jc) for ja in self._raw["jobanalyses"]])
+
+
+def _badge(event: Any, with_reason: bool) -> dict[str, Any]:
+    badge = {"content": event.status if event else "", "labelClass": "", "useLabel": False}
+    if with_reason:
+        badge["statusReason"] = event.reason if event else None
+    return badge
+
+
+class JobSummaryView(JobView):
+    """A list item (`JobSummary`/`JobSummaryV3`)."""
+
+    analysis_names = property(lambda self: [ja["analysis"]["name"] for ja in self._raw["jobanalyses"]])
+    shared_with = property(lambda self: [])
+    is_visible = property(lambda self: True)
+    storage = property(lambda self: self.jc.output_bytes(self.snap.id))
+    job_status = property(lambda self: _badge(self.snap.status, self.jc.version == "v3"))
+    cluster_status_display = property(lambda self: _badge(self.snap.cluster_status, False))
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """One entry of a job's or a cluster's status history."""
+
+    id: str
+    owner_id: str  # the job id (job statuses) or the cluster id (cluster statuses)
+    event: Any
+    kind: str  # job_status | cluster_status
+    date_style: str
+
+    job_id = property(lambda self: self.owner_id)
+    cluster_id = property(lambda self: self.owner_id)
+    status = property(lambda self: self.event.status)
+    status_date = property(lambda self: iso(self.event.at, self.kind, self.date_style))
+    status_reason = property(lambda self: self.event.reason)
+    notify = property(lambda self: False)
+    prevent_duplicates = property(lambda self: False)

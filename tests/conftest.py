@@ -1,0 +1,23 @@
+"""Shared fixtures. `fake` runs each end-to-end test twice, as moto's CI does: against the fake in this process
+(waitress on loopback) and against a `rescale-mock serve` child process. Both come from the project's pytest
+plugin (`rescale_mock.pytest_plugin`), which gives every test its own tenant and a manual clock."""
+from __future__ import annotations
+
+import pytest
+import requests
+
+from rescale_mock.testing import Fake
+
+
+@pytest.fixture(params=["inprocess", pytest.param("served", marks=pytest.mark.served)])
+def fake(request: pytest.FixtureRequest) -> Fake:
+    name = "rescale_mock" if request.param == "inprocess" else "rescale_mock_served"
+    return request.getfixturevalue(name)
+
+
+@pytest.fixture
+def api(fake: Fake) -> requests.Session:
+    """A requests session authenticated as the test's tenant; use with `fake.url(path)`."""
+    session = requests.Session()
+    session.headers.update(fake.headers)
+    return session
