@@ -15,7 +15,9 @@ from .control.faults import FaultRules, Journal
 from .domain.catalog import load_catalog
 from .domain.files import Files
 from .domain.ids import IdFactory
+from .domain.clusters import Clusters
 from .domain.jobs import Jobs
+from .domain.jobspec import JobSpecs
 from .domain.tenants import ClockDefaults, Tenant, Tenants
 from .responses import json_response, validate_json
 from .spec import Operation
@@ -37,7 +39,9 @@ class Backend:
         self.catalog = load_catalog()
         self.tenants = Tenants(self.db, self.ids, self.catalog, ClockDefaults(config.clock_mode, config.clock_factor))
         self.files = Files(self.db, self.blobs, self.ids, self.tenants)
-        self.jobs = Jobs(self.db, self.tenants, self.files, self.catalog)
+        specs = JobSpecs(self.catalog)
+        self.clusters = Clusters(self.db, self.tenants, specs)
+        self.jobs = Jobs(self.db, self.tenants, self.files, specs, self.clusters)
         self.faults = FaultRules(config.seed)
         self.journal = Journal(config.journal_size)
         self.violations: list[str] = []

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
-import string
 from pathlib import Path
 from typing import Any
+
+from .ids import stable_id
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "catalog.json"
 
@@ -44,15 +44,9 @@ class Catalog:
     def analyses_v3(self) -> list[dict[str, Any]]:
         """v3 analyses carry an id on each version; derive a stable one from the codes."""
         return [
-            {**a, "versions": [{**v, "id": _stable_id(a["code"], v["versionCode"])} for v in a["versions"]]}
+            {**a, "versions": [{**v, "id": stable_id(a["code"], v["versionCode"])} for v in a["versions"]]}
             for a in self.analyses
         ]
-
-
-def _stable_id(*parts: str) -> str:
-    digest = hashlib.sha1("/".join(parts).encode()).digest()
-    letters = string.ascii_letters
-    return "".join(letters[b % len(letters)] for b in digest[:6])
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,9 +1,11 @@
 """Rescale-looking ids: short random letters (`QTVia`, `XkpTse`), seedable so a run can be repeated."""
 from __future__ import annotations
 
+import hashlib
 import random
 import string
 import threading
+from typing import Any
 
 
 class IdFactory:
@@ -23,3 +25,9 @@ class IdFactory:
         """An API key shaped like Rescale's: 40 hex digits."""
         with self._lock:
             return "%040x" % self._rng.getrandbits(160)
+
+
+def stable_id(*parts: Any, size: int = 6) -> str:
+    """Ids of things the fake derives rather than stores (statuses, clusters, instances): same input, same id."""
+    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
+    return "".join(string.ascii_letters[b % 52] for b in digest[:size])

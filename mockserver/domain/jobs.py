@@ -3,21 +3,20 @@ status histories, the cluster, the run, its live log and, once finished, its out
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import math
 import random
-import string
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from ..store.db import Database
-from .catalog import Catalog
+from .clusters import Clusters, ClusterSnapshot
 from .errors import InvalidInput, NotAllowed, NotFound
+from .ids import stable_id
 from .files import FileRecord, Files
-from .jobspec import JobSpecs
-from .lifecycle import JOB_TERMINAL, Plan, Scenario, plan
+from .jobspec import JobSpecs, pk_error
+from .lifecycle import JOB_TERMINAL, Plan, Scenario, plan, plan_on_cluster
 from .outputs import process_output
 from .simulate import Program, interpret
 from .tenants import Tenant, Tenants
@@ -29,12 +28,6 @@ JOB_STATUS_FILTER = {
 }
 ORDERINGS = {"dateInserted": "seq ASC", "-dateInserted": "seq DESC", "name": "json_extract(doc, '$.name') ASC, seq",
              "-name": "json_extract(doc, '$.name') DESC, seq DESC"}
-
-
-def stable_id(*parts: Any, size: int = 6) -> str:
-    """Ids of things the fake derives rather than stores (statuses, clusters, instances): same input, same id."""
-    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
-    return "".join(string.ascii_letters[b % 52] for b in digest[:size])
 
 
 @dataclass
@@ -52,6 +45,7 @@ class Snapshot:
     record: JobRecord
     plan: Plan | None
     now: float
+    cluster: ClusterSnapshot | None = None  # the persistent cluster the job runs on, if any
 
     @property
     def id(self) -> str:
@@ -71,6 +65,8 @@ class Snapshot:
         return [(stable_id(self.id, "status", i), e) for i, e in reversed(list(enumerate(events)))]
 
     def cluster_statuses(self) -> list[tuple[str, Any]]:
+        if self.cluster is not None:
+            return self.cluster.statuses()
         events = self.plan.cluster_events(self.now) if self.plan else []
         return [(stable_id(self.id, "cluster-status", i), e) for i, e in reversed(list(enumerate(events)))]
 
@@ -80,7 +76,20 @@ class Snapshot:
 
     @property
     def cluster_status(self) -> Any:
+        if self.cluster is not None:
+            return self.cluster.plan.status(self.cluster.now)
         return self.plan.cluster_status(self.now) if self.plan else None
+
+    @property
+    def deletable(self) -> bool:
+        """Rescale refuses to delete a job until its cluster is Stopped; a persistent cluster keeps running, so
+        there the job itself must have finished."""
+        if self.plan is None:
+            return True
+        if self.cluster is not None:
+            return self.finished
+        cluster = self.cluster_status
+        return cluster is not None and cluster.status == "Stopped"
 
     @property
     def finished(self) -> bool:
@@ -98,9 +107,9 @@ class Snapshot:
 
 
 class Jobs:
-    def __init__(self, db: Database, tenants: Tenants, files: Files, catalog: Catalog) -> None:
-        self.db, self.tenants, self.files, self.catalog = db, tenants, files, catalog
-        self.specs = JobSpecs(catalog)
+    def __init__(self, db: Database, tenants: Tenants, files: Files, specs: JobSpecs, clusters: Clusters) -> None:
+        self.db, self.tenants, self.files, self.clusters = db, tenants, files, clusters
+        self.specs, self.catalog = specs, specs.catalog
         self._outputs_lock = threading.Lock()
         self.default_scenario: dict[str, Any] = {}
 
@@ -130,17 +139,41 @@ class Jobs:
         hours = record.doc["jobanalyses"][0]["hardware"].get("walltime")
         return None if hours is None else hours * 3600.0
 
-    def _plan(self, record: JobRecord) -> Plan | None:
+    def _plan(self, tenant: Tenant, record: JobRecord, cluster: ClusterSnapshot | None) -> Plan | None:
         submitted = record.state.get("submitted")
         if submitted is None:
             return None
-        return plan(submitted, Scenario.from_dict(record.state.get("scenario")), record.state["runSeconds"],
-                    self.walltime_seconds(record), record.state.get("stopAt"))
+        scenario = Scenario.from_dict(record.state.get("scenario"))
+        if cluster is None:
+            return plan(submitted, scenario, record.state["runSeconds"], self.walltime_seconds(record),
+                        record.state.get("stopAt"))
+        return self._cluster_schedule(tenant, cluster).get(record.id)
+
+    def _cluster_schedule(self, tenant: Tenant, cluster: ClusterSnapshot) -> dict[str, Plan]:
+        """Plans of the jobs queued on a persistent cluster: each starts once the cluster is Started and the job
+        before it has finished."""
+        free = cluster.plan.started
+        plans: dict[str, Plan] = {}
+        for entry in cluster.record.state["jobs"]:
+            if isinstance(entry, dict):  # a deleted job: only the time it kept the cluster busy remains
+                free = None if free is None else max(free, entry["until"])
+                continue
+            record = self._load(tenant, entry)
+            job_plan = plan_on_cluster(
+                record.state["submitted"], free, cluster.plan.stops, Scenario.from_dict(record.state.get("scenario")),
+                record.state["runSeconds"], self.walltime_seconds(record), record.state.get("stopAt"),
+            )
+            plans[entry] = job_plan
+            if free is not None:
+                free = job_plan.finished if math.isfinite(job_plan.finished) else None
+        return plans
 
     def snapshot(self, tenant: Tenant, job_id: str, poll: bool = False) -> Snapshot:
         """The job now. In the `poll` clock mode a status read (`poll=True`) moves it one step first."""
         record = self._load(tenant, job_id)
-        job_plan = self._plan(record)
+        cluster_id = record.state.get("persistentCluster")
+        cluster = self.clusters.snapshot(tenant, cluster_id) if cluster_id else None
+        job_plan = self._plan(tenant, record, cluster)
         clock = self.tenants.clock(tenant)
         now = clock.now(self.tenants.real_time())
         if clock.mode == "poll" and job_plan is not None:
@@ -150,7 +183,7 @@ class Jobs:
                 self._save(record)
             step = max(record.state.get("pollStep", 0), 1)
             now = max(now, steps[min(step, len(steps)) - 1])
-        snap = Snapshot(record, job_plan, now)
+        snap = Snapshot(record, job_plan, now, cluster)
         if job_plan is not None and snap.finished and not record.state.get("outputsWritten"):
             self._write_outputs(tenant, snap)
         return snap
@@ -174,6 +207,11 @@ class Jobs:
     # -- changing ----------------------------------------------------------------------------------------------
     def create(self, tenant: Tenant, body: dict[str, Any]) -> Snapshot:
         doc = self.specs.build(body, self._find_files(tenant))
+        if doc["clusterId"] is not None:
+            try:
+                self.clusters.snapshot(tenant, doc["clusterId"])
+            except NotFound:
+                raise InvalidInput({"clusterId": pk_error(doc["clusterId"])}) from None
         job_id = self.tenants.ids.new()
         state = {"dateInserted": self.tenants.now(tenant), "submitted": None}
         with self.db.transaction() as conn:
@@ -196,6 +234,9 @@ class Jobs:
         record = self._load(tenant, job_id)
         if record.state.get("submitted") is not None:
             return
+        if record.doc.get("clusterId"):
+            self.clusters.enqueue(tenant, record.doc["clusterId"], record.id)
+            record.state["persistentCluster"] = record.doc["clusterId"]
         record.state.update(
             submitted=self.tenants.now(tenant), runSeconds=self.program(record).run_seconds,
             scenario=record.state.get("scenario") or self.scenario_for(tenant),
@@ -211,11 +252,27 @@ class Jobs:
         snap.record.state["stopAt"] = snap.now
         self._save(snap.record)
 
+    def attach(self, tenant: Tenant, cluster_id: str, job_id: str, submit: bool) -> str:
+        """POST clusters/{id}/jobs/: run a saved job on a persistent cluster; returns the association id."""
+        self.clusters.snapshot(tenant, cluster_id)  # 404 for an unknown cluster
+        try:
+            record = self._load(tenant, job_id)
+        except NotFound:
+            raise InvalidInput({"id": pk_error(job_id)}) from None
+        if record.state.get("submitted") is not None:
+            raise NotAllowed("The job has already been submitted.")
+        record.doc["clusterId"] = cluster_id
+        self._save(record)
+        if submit:
+            self.submit(tenant, job_id)
+        return stable_id("association", cluster_id, job_id)
+
     def delete(self, tenant: Tenant, job_id: str, delete_inputs: bool = False) -> None:
         snap = self.snapshot(tenant, job_id)
-        cluster = snap.cluster_status
-        if snap.plan is not None and (cluster is None or cluster.status != "Stopped"):
+        if not snap.deletable:
             raise NotAllowed("A job can only be deleted once its cluster is Stopped; stop the job and wait.")
+        if snap.cluster is not None:
+            self.clusters.forget_job(tenant, snap.cluster.id, job_id, snap.plan.finished if snap.plan else 0.0)
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
         self.files.delete_where(tenant.id, job_id=job_id)

@@ -64,7 +64,7 @@ class JobSpecs:
         elif version is None:
             valid = [v["versionCode"] for v in analysis["versions"]]
             errors["analysis"] = {"version": [f'"{version_code}" is not a valid version of {code}. Valid: {valid}']}
-        hardware, hardware_errors = self._hardware(raw["hardware"], version)
+        hardware, hardware_errors = self.hardware(raw["hardware"], version)
         if hardware_errors:
             errors["hardware"] = hardware_errors
         command = raw["command"]
@@ -99,7 +99,7 @@ class JobSpecs:
         }
         return doc, errors
 
-    def _hardware(self, raw: dict[str, Any], version: dict[str, Any] | None) -> tuple[dict, dict]:
+    def hardware(self, raw: dict[str, Any], version: dict[str, Any] | None) -> tuple[dict, dict]:
         errors: dict[str, Any] = {}
         code = core_type_code(raw["coreType"])
         core_type = self.catalog.core_type(code)

@@ -24,6 +24,7 @@ NO_RESOURCES_REASON = "Could not allocate compute resources from the compute pro
 RESTARTS_REASON = "Exceeded max number of restarts"
 WALLTIME_REASON = "Job exceeded its walltime"
 FORCE_STOP_REASON = "Force stopped"
+CLUSTER_STOPPED_REASON = "The cluster was stopped"
 
 OUTCOMES = ("succeed", "fail", "no_resources", "run_failure", "force_stop", "restarts_exceeded")
 JOB_TERMINAL = ("Completed", "Force Stop")
@@ -84,7 +85,7 @@ class Plan:
 
 def plan(submitted: float, scenario: Scenario, run_seconds: float, walltime_seconds: float | None,
          stop_at: float | None = None) -> Plan:
-    """The whole history of one submitted job; `stop_at` is when the user asked it to stop, if they did."""
+    """The whole history of a job on a cluster of its own; `stop_at` is when the user asked it to stop."""
     t = submitted
     head = [Event(t, "Pending"), Event(t + WAITING_FOR_QUEUE, "Waiting for Queue"), Event(t + QUEUED, "Queued")]
     cluster = [Event(t, "Not Started"), Event(t + CLUSTER_STARTING, "Starting")]
@@ -93,14 +94,42 @@ def plan(submitted: float, scenario: Scenario, run_seconds: float, walltime_seco
                         run_start=None, run_end=0.0, exit_code=None, stop_at=stop_at, outcome=scenario.outcome)
     head += [Event(t + STARTED, "Started"), Event(t + VALIDATED, "Validated"), Event(t + EXECUTING, "Executing")]
     cluster.append(Event(t + STARTED, "Started"))
-    run_start = t + EXECUTING
+    return _run(head, cluster, t + EXECUTING, scenario, run_seconds, walltime_seconds, stop_at, USER_STOP_REASON)
+
+
+def plan_on_cluster(submitted: float, available: float | None, cluster_stop: float | None, scenario: Scenario,
+                    run_seconds: float, walltime_seconds: float | None, stop_at: float | None = None) -> Plan:
+    """A job on a persistent cluster: it waits for the cluster (and the jobs before it), then runs; the cluster's
+    own statuses are the cluster's, so this plan has none. `available`: when the cluster is free for it."""
+    head = [Event(submitted, "Pending")]
+    begins = math.inf if available is None else max(available, submitted + WAITING_FOR_QUEUE)
+    if available is None or available > submitted + WAITING_FOR_QUEUE:
+        head.append(Event(submitted + WAITING_FOR_QUEUE, "Waiting for Cluster"))
+    user_stop = stop_at if stop_at is not None else math.inf
+    end = min(user_stop, cluster_stop if cluster_stop is not None else math.inf)
+    reason = USER_STOP_REASON if user_stop <= end else CLUSTER_STOPPED_REASON
+    if end <= begins:  # stopped before it could run
+        if math.isinf(end):
+            return Plan(tuple(head), (), None, 0.0, None, math.inf, scenario.outcome)
+        at = max(end, head[-1].at + EPSILON)
+        job = (*head, Event(at, "Stopping", reason), Event(at + STOP_GRACE, "Completed", reason))
+        return Plan(job, (), None, 0.0, None, at + STOP_GRACE, "stopped", stopped_by_user=reason == USER_STOP_REASON)
+    head += [Event(begins, "Started"), Event(begins + 2.0, "Validated"), Event(begins + 5.0, "Executing")]
+    return _run(head, None, begins + 5.0, scenario, run_seconds, walltime_seconds,
+                None if math.isinf(end) else end, reason)
+
+
+def _run(head: list[Event], cluster: list[Event] | None, run_start: float, scenario: Scenario, run_seconds: float,
+         walltime_seconds: float | None, stop_at: float | None, stop_reason: str) -> Plan:
+    """From Executing to the end: the run, cut short by a stop or the walltime, ended as the scenario says.
+    `cluster` is None for a persistent cluster (which keeps running)."""
     duration = scenario.run_seconds if scenario.run_seconds is not None else run_seconds
     end, reason, status = run_start + duration, _end_reason(scenario), "Completed"
     exit_code = scenario.exit_code if scenario.exit_code is not None else (0 if scenario.outcome == "succeed" else 1)
     if walltime_seconds is not None and duration > walltime_seconds:
         end, reason, exit_code = run_start + walltime_seconds, WALLTIME_REASON, 143
     if stop_at is not None and stop_at < end:
-        return _user_stop(head, cluster, stop_at, run_start)
+        return _user_stop(head, cluster, stop_at, run_start, stop_reason)
     if scenario.outcome == "run_failure" or reason == WALLTIME_REASON:
         head.append(Event(end, "Stopping", reason))
         return _stopped(head, cluster, end + SYNC, status, reason, run_start, end, exit_code, None, scenario.outcome)
@@ -115,31 +144,76 @@ def _end_reason(scenario: Scenario) -> str | None:
     return scenario.reason if scenario.reason is not None else defaults.get(scenario.outcome)
 
 
-def _user_stop(head: list[Event], cluster: list[Event], stop_at: float, run_start: float) -> Plan:
+def _user_stop(head: list[Event], cluster: list[Event] | None, stop_at: float, run_start: float,
+               reason: str = USER_STOP_REASON) -> Plan:
     at = max(stop_at, max(e.at for e in head if e.at <= stop_at) + EPSILON)
     visible = [e for e in head if e.at <= stop_at]
-    visible.append(Event(at, "Stopping", USER_STOP_REASON))
+    visible.append(Event(at, "Stopping", reason))
     ran = stop_at >= run_start
     finished = at + (SYNC if ran else STOP_GRACE)
-    plan_ = _stopped(visible, [e for e in cluster if e.at <= at], finished, "Completed", USER_STOP_REASON,
+    kept = None if cluster is None else [e for e in cluster if e.at <= at]
+    plan_ = _stopped(visible, kept, finished, "Completed", reason,
                      run_start if ran else None, at if ran else 0.0, 143 if ran else None, None, "stopped")
     return Plan(plan_.job, plan_.cluster, plan_.run_start, plan_.run_end, plan_.exit_code, plan_.finished,
-                plan_.outcome, stopped_by_user=True)
+                plan_.outcome, stopped_by_user=reason == USER_STOP_REASON)
 
 
-def _stopped(head: list[Event], cluster: list[Event], finished: float, status: str, reason: str | None,
+def _stopped(head: list[Event], cluster: list[Event] | None, finished: float, status: str, reason: str | None,
              run_start: float | None, run_end: float, exit_code: int | None, stop_at: float | None,
              outcome: str) -> Plan:
     if stop_at is not None and stop_at < finished:  # stopped while waiting for resources
         return _user_stop(head, cluster, stop_at, math.inf)
     job = [*head, Event(finished, status, reason)]
     stop = finished + CLUSTER_STOP_DELAY
-    if cluster[-1].status == "Not Started":
-        cluster = [*cluster, Event(stop, "Stopped")]
+    if cluster is None:
+        cluster_events: list[Event] = []
+    elif cluster[-1].status == "Not Started":
+        cluster_events = [*cluster, Event(stop, "Stopped")]
     else:
-        cluster = [*cluster, Event(stop, "Stopping"), Event(stop + CLUSTER_STOP_TIME, "Stopped")]
-    return Plan(tuple(job), tuple(cluster), run_start, run_end, exit_code, finished, outcome)
+        cluster_events = [*cluster, Event(stop, "Stopping"), Event(stop + CLUSTER_STOP_TIME, "Stopped")]
+    return Plan(tuple(job), tuple(cluster_events), run_start, run_end, exit_code, finished, outcome)
 
 
-def running_forever(run_seconds: float) -> bool:
-    return math.isinf(run_seconds)
+# -- persistent clusters (v3) ------------------------------------------------------------------------------------
+CLUSTER_QUEUED, CLUSTER_BOOTING, CLUSTER_UP = 1.0, 5.0, 40.0
+STOP_REQUEST_TO_STOPPING = 2.0
+
+
+@dataclass(frozen=True)
+class ClusterPlan:
+    events: tuple[Event, ...]
+    started: float | None  # when it became Started (None: never)
+    stops: float | None  # when the stop was requested, by the user or by the walltime (None: not planned)
+
+    def events_until(self, now: float) -> list[Event]:
+        return [e for e in self.events if e.at <= now]
+
+    def status(self, now: float) -> Event:
+        return self.events_until(now)[-1]
+
+    def steps(self) -> list[float]:
+        return sorted({e.at for e in self.events})
+
+
+def cluster_plan(created: float, start_at: float | None, stop_at: float | None,
+                 walltime_seconds: float | None) -> ClusterPlan:
+    """`Not Started > Pending > Queued > Starting > Started`, then `Stop Requested > Stopping > Stopped` when the
+    user stops it or its walltime (counted from Started) runs out."""
+    events = [Event(created, "Not Started")]
+    if start_at is None:
+        return ClusterPlan(tuple(events), None, None)
+    s = max(start_at, created + EPSILON)
+    events += [Event(s, "Pending"), Event(s + CLUSTER_QUEUED, "Queued"), Event(s + CLUSTER_BOOTING, "Starting"),
+               Event(s + CLUSTER_UP, "Started")]
+    started = s + CLUSTER_UP
+    stops = [(stop_at, None)] if stop_at is not None else []
+    if walltime_seconds is not None:
+        stops.append((started + walltime_seconds, WALLTIME_REASON))
+    if not stops:
+        return ClusterPlan(tuple(events), started, None)
+    when, reason = min(stops, key=lambda pair: pair[0])
+    kept = [e for e in events if e.at <= when]
+    at = max(when, kept[-1].at + EPSILON)
+    kept += [Event(at, "Stop Requested", reason), Event(at + STOP_REQUEST_TO_STOPPING, "Stopping", reason),
+             Event(at + STOP_REQUEST_TO_STOPPING + CLUSTER_STOP_TIME, "Stopped", reason)]
+    return ClusterPlan(tuple(kept), started if started <= when else None, at)

@@ -6,7 +6,8 @@ from flask import Response
 
 from ..dispatch import Call, Reply
 from ..domain.errors import NotFound
-from ..domain.jobs import Snapshot, stable_id
+from ..domain.ids import stable_id
+from ..domain.jobs import Snapshot
 from ..domain.jobspec import as_bool
 from ..timefmt import iso
 from ..views import JobContext, JobSummaryView, JobView, StatusView
@@ -73,7 +74,7 @@ def stop_job(call: Call) -> Reply:
     return Reply(202)
 
 
-def _statuses(call: Call, pairs: list[tuple[str, Any]], owner: str, kind: str) -> dict[str, Any]:
+def statuses_page(call: Call, pairs: list[tuple[str, Any]], owner: str, kind: str) -> dict[str, Any]:
     style = call.backend.config.date_style
     views = [StatusView(sid, owner, event, kind, style) for sid, event in pairs]
     return call.page(lambda offset, limit: (len(views), views[offset:offset + limit]))
@@ -82,13 +83,13 @@ def _statuses(call: Call, pairs: list[tuple[str, Any]], owner: str, kind: str) -
 @operation("listJobStatuses", "listJobStatusesV3")
 def list_job_statuses(call: Call) -> dict[str, Any]:
     snap = _snapshot(call, poll=True)
-    return _statuses(call, snap.statuses(), snap.id, "job_status")
+    return statuses_page(call, snap.statuses(), snap.id, "job_status")
 
 
 @operation("listJobClusterStatuses")
 def list_job_cluster_statuses(call: Call) -> dict[str, Any]:
     snap = _snapshot(call, poll=True)
-    return _statuses(call, snap.cluster_statuses(), snap.cluster_id, "cluster_status")
+    return statuses_page(call, snap.cluster_statuses(), snap.cluster_id, "cluster_status")
 
 
 @operation("listJobFiles")

@@ -1,0 +1,146 @@
+"""Persistent clusters (v3): created, started, stopped by the user or their walltime; jobs submitted to one run
+one after another while it is Started, and it keeps running when they end."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ..store.db import Database
+from .errors import InvalidInput, NotAllowed, NotFound
+from .ids import stable_id
+from .jobspec import JobSpecs, as_bool
+from .lifecycle import ClusterPlan, cluster_plan
+from .tenants import Tenant, Tenants
+
+
+@dataclass
+class ClusterRecord:
+    id: str
+    doc: dict[str, Any]
+    state: dict[str, Any]
+
+
+@dataclass
+class ClusterSnapshot:
+    record: ClusterRecord
+    plan: ClusterPlan
+    now: float
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def status(self) -> str:
+        return self.plan.status(self.now).status
+
+    def statuses(self) -> list[tuple[str, Any]]:
+        """(id, event) newest first."""
+        events = self.plan.events_until(self.now)
+        return [(stable_id(self.id, "status", i), e) for i, e in reversed(list(enumerate(events)))]
+
+    @property
+    def stopping(self) -> bool:
+        return self.status in ("Stop Requested", "Stopping", "Stopped")
+
+
+class Clusters:
+    def __init__(self, db: Database, tenants: Tenants, specs: JobSpecs) -> None:
+        self.db, self.tenants, self.specs = db, tenants, specs
+
+    def _load(self, tenant: Tenant, cluster_id: str) -> ClusterRecord:
+        row = self.db.one("SELECT id, doc, state FROM clusters WHERE id = ? AND tenant_id = ?", (cluster_id, tenant.id))
+        if row is None:
+            raise NotFound("cluster")
+        return ClusterRecord(row["id"], json.loads(row["doc"]), json.loads(row["state"]))
+
+    def _save(self, record: ClusterRecord) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE clusters SET doc = ?, state = ? WHERE id = ?",
+                         (json.dumps(record.doc), json.dumps(record.state), record.id))
+
+    def plan(self, record: ClusterRecord) -> ClusterPlan:
+        hours = record.doc["hardware"].get("walltime")
+        return cluster_plan(record.state["created"], record.state.get("startAt"), record.state.get("stopAt"),
+                            None if hours is None else hours * 3600.0)
+
+    def snapshot(self, tenant: Tenant, cluster_id: str, poll: bool = False) -> ClusterSnapshot:
+        record = self._load(tenant, cluster_id)
+        plan = self.plan(record)
+        clock = self.tenants.clock(tenant)
+        now = clock.now(self.tenants.real_time())
+        if clock.mode == "poll":
+            steps = plan.steps()
+            if poll:
+                record.state["pollStep"] = min(record.state.get("pollStep", 0) + 1, len(steps))
+                self._save(record)
+            now = max(now, steps[min(max(record.state.get("pollStep", 0), 1), len(steps)) - 1])
+        return ClusterSnapshot(record, plan, now)
+
+    def page(self, tenant: Tenant, offset: int, limit: int) -> tuple[int, list[ClusterSnapshot]]:
+        count = self.db.one("SELECT COUNT(*) FROM clusters WHERE tenant_id = ?", (tenant.id,))[0]
+        rows = self.db.query("SELECT id FROM clusters WHERE tenant_id = ? ORDER BY seq DESC LIMIT ? OFFSET ?",
+                             (tenant.id, limit, offset))
+        return count, [self.snapshot(tenant, r["id"]) for r in rows]
+
+    def create(self, tenant: Tenant, body: dict[str, Any]) -> ClusterSnapshot:
+        errors: dict[str, Any] = {}
+        hardware, hardware_errors = self.specs.hardware(body["hardware"], None)
+        if hardware_errors:
+            errors["hardware"] = hardware_errors
+        installed, installed_errors = [], []
+        for item in body.get("installedAnalyses") or []:
+            code, version = item["analysis"]["code"], str(item["analysis"]["version"])
+            found = self.specs.catalog.analysis_version(code, version)
+            installed_errors.append({} if found else {"analysis": {"version": [f'"{code}" "{version}" is not an '
+                                                                               "available analysis version."]}})
+            installed.append({"analysis": {"code": code, "version": found["versionCode"] if found else version}})
+        if any(installed_errors):
+            errors["installedAnalyses"] = installed_errors
+        if errors:
+            raise InvalidInput(errors)
+        doc = {"name": body["name"], "hardware": hardware, "installedAnalyses": installed,
+               "runLowPriority": as_bool(body.get("runLowPriority"))}
+        cluster_id = self.tenants.ids.new()
+        state = {"created": self.tenants.now(tenant), "jobs": []}
+        with self.db.transaction() as conn:
+            conn.execute("INSERT INTO clusters (id, tenant_id, doc, state) VALUES (?, ?, ?, ?)",
+                         (cluster_id, tenant.id, json.dumps(doc), json.dumps(state)))
+        return self.snapshot(tenant, cluster_id)
+
+    def start(self, tenant: Tenant, cluster_id: str) -> None:
+        snap = self.snapshot(tenant, cluster_id)
+        if snap.stopping:
+            raise NotAllowed("The cluster has been stopped; create a new cluster to run more jobs.")
+        if snap.record.state.get("startAt") is not None:
+            raise NotAllowed(f"The cluster is already started (status: {snap.status}).")
+        snap.record.state["startAt"] = snap.now
+        self._save(snap.record)
+
+    def stop(self, tenant: Tenant, cluster_id: str) -> None:
+        snap = self.snapshot(tenant, cluster_id)
+        if snap.record.state.get("startAt") is None:
+            raise NotAllowed("The cluster has not been started.")
+        if snap.stopping:
+            return
+        snap.record.state["stopAt"] = snap.now
+        self._save(snap.record)
+
+    def enqueue(self, tenant: Tenant, cluster_id: str, job_id: str) -> None:
+        """Put a job in the cluster's queue (jobs run in the order they were submitted)."""
+        snap = self.snapshot(tenant, cluster_id)
+        if snap.stopping:
+            raise NotAllowed("The cluster is stopped; jobs can no longer be submitted to it.")
+        if job_id not in snap.record.state["jobs"]:
+            snap.record.state["jobs"].append(job_id)
+            self._save(snap.record)
+
+    def queue(self, tenant: Tenant, cluster_id: str) -> list[str]:
+        return list(self._load(tenant, cluster_id).state["jobs"])
+
+    def forget_job(self, tenant: Tenant, cluster_id: str, job_id: str, busy_until: float) -> None:
+        """A deleted job leaves only the time it kept the cluster busy, so later jobs keep their history."""
+        record = self._load(tenant, cluster_id)
+        record.state["jobs"] = [{"until": busy_until} if entry == job_id else entry for entry in record.state["jobs"]]
+        self._save(record)
