@@ -15,7 +15,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import BaseConverter, Map, Rule
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
@@ -100,6 +100,7 @@ class CompiledSpec:
         )
         self.operations: dict[str, Operation] = {}
         rules = []
+        siblings = _static_siblings(list(self.document.get("paths", {})))
         for path, item in self.document.get("paths", {}).items():
             shared = item.get("parameters", [])
             for method in METHODS:
@@ -107,10 +108,11 @@ class CompiledSpec:
                     continue
                 op = self._compile(path, method, item[method], shared)
                 self.operations[op.id] = op
-                rules.append(Rule(_werkzeug_rule(path), methods=[method.upper()], endpoint=op.id))
+                rules.append(Rule(_werkzeug_rule(path, siblings), methods=[method.upper()], endpoint=op.id))
         # strict_slashes=False: every path answers with and without its trailing slash, for every method,
         # because real clients call both forms (see the reference, "Trailing slash").
-        self.url_map = Map(rules, strict_slashes=False, merge_slashes=False)
+        self.url_map = Map(rules, strict_slashes=False, merge_slashes=False,
+                           converters={"segment": SegmentConverter})
 
     def validator(self, *pointer: str) -> Draft202012Validator:
         return Draft202012Validator({"$ref": f"{self._uri}#/{_pointer(*pointer)}"}, registry=self._registry)
@@ -158,9 +160,42 @@ class CompiledSpec:
         return inline
 
 
-def _werkzeug_rule(path: str) -> str:
+class SegmentConverter(BaseConverter):
+    """One path segment that is not one of the static words beside it: `/files/contents/` is the upload path,
+    never the file with id "contents", so a GET there is a 405 (as Django's URL order gives), not a 404."""
+
+    def __init__(self, url_map: Map, *excluded: str) -> None:
+        super().__init__(url_map)
+        self.regex = "".join(f"(?!{re.escape(w)}$)" for w in excluded) + "[^/]+"
+
+
+def _static_siblings(paths: list[str]) -> dict[tuple[str, ...], set[str]]:
+    """For every prefix (parameters generalised), the static words that can follow it."""
+    siblings: dict[tuple[str, ...], set[str]] = {}
+    for path in paths:
+        parts = path.strip("/").split("/")
+        for i, part in enumerate(parts):
+            if not part.startswith("{"):
+                prefix = tuple("{}" if p.startswith("{") else p for p in parts[:i])
+                siblings.setdefault(prefix, set()).add(part)
+    return siblings
+
+
+def _werkzeug_rule(path: str, siblings: dict[tuple[str, ...], set[str]]) -> str:
     # `{path}` in the tail operation may hold slashes; every other parameter is one segment.
-    return re.sub(r"\{(\w+)\}", lambda m: f"<path:{m[1]}>" if m[1] == "path" else f"<{m[1]}>", path)
+    parts = path.strip("/").split("/")
+    out = []
+    for i, part in enumerate(parts):
+        name = part[1:-1] if part.startswith("{") else None
+        if name == "path":
+            out.append("<path:path>")
+        elif name:
+            prefix = tuple("{}" if p.startswith("{") else p for p in parts[:i])
+            words = sorted(siblings.get(prefix, ()))
+            out.append(f"<segment({', '.join(repr(w) for w in words)}):{name}>" if words else f"<{name}>")
+        else:
+            out.append(part)
+    return "/" + "/".join(out) + ("/" if path.endswith("/") else "")
 
 
 @functools.lru_cache(maxsize=None)
