@@ -31,7 +31,7 @@ class Backend:
     def __init__(self, config: Config) -> None:
         self.config = config
         self._tmp = None if config.data_dir else tempfile.mkdtemp(prefix="rescale-mock-")
-        self.data_dir = Path(config.data_dir or self._tmp)  # type: ignore[arg-type]
+        self.data_dir = Path(config.data_dir or self._tmp).resolve()  # type: ignore[arg-type]
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(self.data_dir / "rescale-mock.sqlite3")
         self.blobs = BlobStore(self.data_dir)

@@ -14,7 +14,7 @@ def say(text: str) -> None:
     print(f"[demo] {text}", flush=True)
 
 
-def run_demo(base_url: str, api_key: str, timeout: float = 120.0) -> bool:
+def run_demo(base_url: str, api_key: str, timeout: float = 120.0, interval: float = 0.2) -> bool:
     api = requests.Session()
     api.headers["Authorization"] = f"Token {api_key}"
     url = f"{base_url}/api/v2"
@@ -54,7 +54,7 @@ def run_demo(base_url: str, api_key: str, timeout: float = 120.0) -> bool:
                 say(f"status: {seen}" + (f" ({latest['statusReason']})" if latest["statusReason"] else ""))
             if seen == "Completed":
                 break
-            time.sleep(0.2)  # the demo polls like a user's script would; the fake's clock runs 60x faster
+            time.sleep(interval)  # polls like a user's script; the fake's clock runs 60x faster
 
         outputs = api.get(f"{url}/jobs/{job_id}/files/", timeout=10).json()["results"]
         for output in outputs:

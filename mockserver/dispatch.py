@@ -66,10 +66,10 @@ class Dispatcher:
 
     def __call__(self, request: Request) -> Response:
         op: Operation | None = None
+        if request.method == "OPTIONS":
+            return self._options(request)
         try:
             op, args = self._route(request)
-            if request.method == "OPTIONS":
-                return self._options(request)
             call = self._call(request, op, args)
             result = self._handler(op)(call)
             response = self._render(op, result)
@@ -85,7 +85,7 @@ class Dispatcher:
     def _route(self, request: Request) -> tuple[Operation, dict[str, str]]:
         adapter = self.spec.url_map.bind_to_environ(request.environ)
         try:
-            endpoint, args = adapter.match(method="GET" if request.method == "OPTIONS" else request.method)
+            endpoint, args = adapter.match(method=request.method)
         except NotFound:
             raise not_found() from None
         except MethodNotAllowed as err:
@@ -96,7 +96,10 @@ class Dispatcher:
     def _options(self, request: Request) -> Response:
         # DRF answers OPTIONS with the view's metadata; the Allow header lists the path's methods.
         adapter = self.spec.url_map.bind_to_environ(request.environ)
-        methods = sorted({*adapter.allowed_methods(), "OPTIONS"})
+        allowed = adapter.allowed_methods()
+        if not allowed:
+            return error_response(not_found())
+        methods = sorted({*allowed, "OPTIONS"})
         body = {"name": request.path, "renders": [JSON], "parses": [JSON, "multipart/form-data"]}
         return json_response(200, body, {"Allow": ", ".join(methods)})
 

@@ -147,9 +147,10 @@ class Files:
             errors.update(_name_errors(changes["name"]))
             columns["name"] = changes["name"]
         if "typeId" in changes:
-            if changes["typeId"] not in TYPE_IDS:
+            type_id = int(changes["typeId"])  # a LooseInteger: 4 or "4"
+            if type_id not in TYPE_IDS:
                 errors["typeId"] = [f'"{changes["typeId"]}" is not a valid choice.']
-            columns["type_id"] = changes["typeId"]
+            columns["type_id"] = type_id
         if errors:
             raise InvalidInput(errors)
         if columns:
