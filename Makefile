@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8123
 
-.PHONY: install run serve test test-quick spec bench bench-quick clean
+.PHONY: install run serve test spec generate bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ serve: $(STAMP)
 ## The whole suite (every capability, in-process and against a served process).
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+## Regenerate the client's operations and models from openapi/ (checked in; a test fails when they drift).
+generate: $(STAMP)
+	$(BIN)/python -m rescale_client.codegen
 
 spec: $(STAMP)
 	$(BIN)/python -m openapi_spec_validator openapi/rescale.yaml openapi/control.yaml
