@@ -22,7 +22,7 @@ from .errors import INVALID_PAGE, INVALID_TOKEN, NO_CREDENTIALS, ApiError, detai
 from .pagination import Fetch, paginate
 from .responses import JSON, empty_response, error_response, json_response
 from .serialize import serialize
-from .spec import CompiledSpec, Operation
+from .spec import CompiledSpec, Operation, coerce_text
 
 if TYPE_CHECKING:
     from .backend import Backend
@@ -151,7 +151,7 @@ class Dispatcher:
         return values
 
     def _body(self, request: Request, op: Operation) -> tuple[Any, MultiDict]:
-        if not op.bodies:
+        if not op.bodies or set(op.bodies) == {"*/*"}:  # no body, or one that is ignored whatever it is
             return None, MultiDict()
         has_body = bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
         if not has_body and not op.body_required:
@@ -162,7 +162,7 @@ class Dispatcher:
             shown = request.content_type or ""
             raise detail(415, f'Unsupported media type "{shown}" in request.')
         if media == "multipart/form-data":
-            instance: Any = {k: request.form.get(k) for k in request.form}
+            instance: Any = {k: coerce_text(v, body.field_types.get(k, frozenset())) for k, v in request.form.items()}
             instance.update({k: "<file>" for k in request.files})
             files = request.files
             payload: Any = request.form

@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from .errors import INVALID_PAGE, detail
 
 MAX_PAGE_SIZE = 1000
+MAX_OFFSET = 2**53
 DEFAULT_PAGE_SIZE = {"v2": 10, "v3": 25}
 
 Fetch = Callable[[int, int], tuple[int, Sequence[Any]]]
@@ -27,6 +28,8 @@ def with_page(url: str, page: int | None) -> str:
 def paginate(url: str, params: dict[str, Any], version: str, fetch: Fetch) -> dict[str, Any]:
     page = params.get("page", 1)
     size = min(params.get("page_size") or DEFAULT_PAGE_SIZE[version], MAX_PAGE_SIZE)
+    if (page - 1) * size > MAX_OFFSET:  # past any real listing, and past what SQLite's OFFSET can hold
+        raise detail(404, INVALID_PAGE)
     count, results = fetch((page - 1) * size, size)
     if page > 1 and (page - 1) * size >= count:
         raise detail(404, INVALID_PAGE)

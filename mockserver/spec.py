@@ -40,27 +40,28 @@ def _pointer(*parts: str) -> str:
     return "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
 
 
+def coerce_text(raw: str, types: frozenset[str]) -> Any:
+    """Query, path and form values arrive as text; read them as the type the schema allows, when they fit."""
+    text = raw.strip()
+    if "integer" in types and re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    if "number" in types and re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text):
+        return float(text)
+    if "boolean" in types and "string" not in types and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return raw
+
+
 @dataclass(frozen=True)
 class Parameter:
     name: str
     location: str  # path | query | header
     required: bool
-    schema: dict[str, Any]
+    types: frozenset[str]  # JSON types the schema allows (through anyOf/oneOf)
     validator: Draft202012Validator
 
     def coerce(self, raw: str) -> Any:
-        """Query and path values arrive as text; turn them into the type the schema names (if they fit)."""
-        kind = self.schema.get("type")
-        if kind == "integer" and re.fullmatch(r"[+-]?\d+", raw.strip()):
-            return int(raw)
-        if kind == "number":
-            try:
-                return float(raw)
-            except ValueError:
-                return raw
-        if kind == "boolean" and raw.lower() in ("true", "false"):
-            return raw.lower() == "true"
-        return raw
+        return coerce_text(raw, self.types)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class Body:
 
     schema: dict[str, Any] | None
     validator: Draft202012Validator | None
+    field_types: dict[str, frozenset[str]] = field(default_factory=dict)  # form fields: types they allow
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ class CompiledSpec:
                 where = self._location(raw, (*base, str(index)))
                 params[(spec["name"], spec["in"])] = Parameter(
                     name=spec["name"], location=spec["in"], required=bool(spec.get("required")),
-                    schema=self.resolve(spec.get("schema", {})), validator=self.validator(*where, "schema"),
+                    types=self.types(spec.get("schema", {})), validator=self.validator(*where, "schema"),
                 )
         body = self.resolve(op.get("requestBody", {})) if "requestBody" in op else {}
         body_ptr = self._location(op.get("requestBody"), ("paths", path, method, "requestBody"))
@@ -148,10 +150,20 @@ class CompiledSpec:
             extensions={k: v for k, v in op.items() if k.startswith("x-")},
         )
 
+    def types(self, schema: dict[str, Any]) -> frozenset[str]:
+        schema = self.resolve(schema)
+        kind = schema.get("type")
+        found = {kind} if isinstance(kind, str) else set(kind or ())
+        for option in schema.get("anyOf", []) + schema.get("oneOf", []) + schema.get("allOf", []):
+            found |= self.types(option)
+        return frozenset(found)
+
     def _body(self, content: dict[str, Any], where: tuple[str, ...]) -> Body:
         if "schema" not in content:
             return Body(None, None)
-        return Body(content["schema"], self.validator(*where, "schema"))
+        properties = self.resolve(content["schema"]).get("properties", {})
+        return Body(content["schema"], self.validator(*where, "schema"),
+                    {name: self.types(prop) for name, prop in properties.items()})
 
     def _location(self, raw: dict[str, Any] | None, inline: tuple[str, ...]) -> tuple[str, ...]:
         """JSON-pointer parts of an object that may be inline or a `$ref` to components."""

@@ -77,11 +77,11 @@ class InProcessServer:
     """The app under waitress on a free loopback port, in a thread of this process."""
 
     def __init__(self, config: Config) -> None:
-        from waitress.server import create_server
+        from .cli import make_server
 
         self.app = create_app(config)
         self.backend = self.app.extensions["rescale_mock"]
-        self._server = create_server(self.app, host="127.0.0.1", port=0, threads=16, ident="rescale-mock")
+        self._server = make_server(self.app, "127.0.0.1", 0, 16)
         self.base_url = f"http://127.0.0.1:{self._server.effective_port}"  # type: ignore[union-attr]
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()

@@ -1,16 +1,19 @@
 """The fake's clock, one per tenant: status and dates are computed from it when read, never by a background thread.
 
 Modes:
-- ``scaled``: fake time runs `factor` times faster than real time (the default, so a job finishes in seconds);
-- ``poll``: fake time stands still; each status read moves a job one step (see jobs);
-- ``manual``: fake time stands still; only the control plane's `advance` moves it.
-`advance(seconds)` works in every mode.
+- ``scaled`` (default): the clock shows real time, and jobs and clusters live `factor` times faster than they
+  would on Rescale (a default job completes in about a second); dates stay in the past, as clients expect.
+- ``poll``: time stands still; each status read moves a job or cluster one step.
+- ``manual``: time stands still; only the control plane's `advance` moves it.
+The still modes start `HEADSTART` behind real time, so that a test may advance hours and still get dates that lie
+in the past ("uploaded today" checks keep working). `advance(seconds)` works in every mode.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
 MODES = ("scaled", "poll", "manual")
+HEADSTART = 6 * 3600.0
 
 
 @dataclass
@@ -20,10 +23,19 @@ class Clock:
     anchor_real: float
     anchor_fake: float
 
+    @classmethod
+    def fresh(cls, mode: str, factor: float, real: float) -> "Clock":
+        return cls(mode, factor, real, real if mode == "scaled" else real - HEADSTART)
+
     def now(self, real: float) -> float:
         if self.mode == "scaled":
-            return self.anchor_fake + (real - self.anchor_real) * self.factor
+            return self.anchor_fake + (real - self.anchor_real)
         return self.anchor_fake
+
+    @property
+    def pace(self) -> float:
+        """Seconds of a job's (or cluster's) life that pass per second of this clock."""
+        return self.factor if self.mode == "scaled" else 1.0
 
     def advance(self, seconds: float, real: float) -> None:
         self.rebase(real)
@@ -36,7 +48,7 @@ class Clock:
             self.factor = factor
 
     def rebase(self, real: float) -> None:
-        """Fix the current fake time as the new anchor, so a change of mode or factor never jumps time."""
+        """Fix the current time as the new anchor, so a change of mode or factor never makes time jump."""
         self.anchor_fake, self.anchor_real = self.now(real), real
 
     def to_dict(self) -> dict:

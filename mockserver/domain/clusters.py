@@ -10,7 +10,7 @@ from ..store.db import Database
 from .errors import InvalidInput, NotAllowed, NotFound
 from .ids import stable_id
 from .jobspec import JobSpecs, as_bool
-from .lifecycle import ClusterPlan, cluster_plan
+from .lifecycle import ClusterPlan, cluster_plan, stretch
 from .tenants import Tenant, Tenants
 
 
@@ -62,8 +62,12 @@ class Clusters:
 
     def plan(self, record: ClusterRecord) -> ClusterPlan:
         hours = record.doc["hardware"].get("walltime")
-        return cluster_plan(record.state["created"], record.state.get("startAt"), record.state.get("stopAt"),
+        start, pace = record.state.get("startAt"), record.state.get("pace", 1.0)
+        if start is None:
+            return cluster_plan(record.state["created"], None, None, None)
+        life = cluster_plan(record.state["created"], start, stretch(start, pace, record.state.get("stopAt")),
                             None if hours is None else hours * 3600.0)
+        return life.rescaled(start, pace)
 
     def snapshot(self, tenant: Tenant, cluster_id: str, poll: bool = False) -> ClusterSnapshot:
         record = self._load(tenant, cluster_id)
@@ -115,7 +119,7 @@ class Clusters:
             raise NotAllowed("The cluster has been stopped; create a new cluster to run more jobs.")
         if snap.record.state.get("startAt") is not None:
             raise NotAllowed(f"The cluster is already started (status: {snap.status}).")
-        snap.record.state["startAt"] = snap.now
+        snap.record.state.update(startAt=snap.now, pace=self.tenants.clock(tenant).pace)
         self._save(snap.record)
 
     def stop(self, tenant: Tenant, cluster_id: str) -> None:

@@ -16,7 +16,7 @@ from .errors import InvalidInput, NotAllowed, NotFound
 from .ids import stable_id
 from .files import FileRecord, Files
 from .jobspec import JobSpecs, pk_error
-from .lifecycle import JOB_TERMINAL, Plan, Scenario, plan, plan_on_cluster
+from .lifecycle import JOB_TERMINAL, Plan, Scenario, plan, plan_on_cluster, stretch
 from .outputs import process_output
 from .simulate import Program, interpret
 from .tenants import Tenant, Tenants
@@ -139,15 +139,25 @@ class Jobs:
         hours = record.doc["jobanalyses"][0]["hardware"].get("walltime")
         return None if hours is None else hours * 3600.0
 
+    @staticmethod
+    def _scenario(record: JobRecord) -> Scenario:
+        """The scenario in force; a command that itself exits non-zero (`exit 3`) fails with that status."""
+        scenario = Scenario.from_dict(record.state.get("scenario"))
+        exit_code = record.state.get("exitCode") or 0
+        if scenario.outcome == "succeed" and exit_code and scenario.exit_code is None:
+            return Scenario("fail", exit_code, scenario.reason, scenario.run_seconds)
+        return scenario
+
     def _plan(self, tenant: Tenant, record: JobRecord, cluster: ClusterSnapshot | None) -> Plan | None:
         submitted = record.state.get("submitted")
         if submitted is None:
             return None
-        scenario = Scenario.from_dict(record.state.get("scenario"))
-        if cluster is None:
-            return plan(submitted, scenario, record.state["runSeconds"], self.walltime_seconds(record),
-                        record.state.get("stopAt"))
-        return self._cluster_schedule(tenant, cluster).get(record.id)
+        if cluster is not None:
+            return self._cluster_schedule(tenant, cluster).get(record.id)
+        pace = record.state.get("pace", 1.0)
+        life = plan(submitted, self._scenario(record), record.state["runSeconds"], self.walltime_seconds(record),
+                    stretch(submitted, pace, record.state.get("stopAt")))
+        return life.rescaled(submitted, pace)
 
     def _cluster_schedule(self, tenant: Tenant, cluster: ClusterSnapshot) -> dict[str, Plan]:
         """Plans of the jobs queued on a persistent cluster: each starts once the cluster is Started and the job
@@ -159,10 +169,12 @@ class Jobs:
                 free = None if free is None else max(free, entry["until"])
                 continue
             record = self._load(tenant, entry)
+            submitted, pace = record.state["submitted"], record.state.get("pace", 1.0)
             job_plan = plan_on_cluster(
-                record.state["submitted"], free, cluster.plan.stops, Scenario.from_dict(record.state.get("scenario")),
-                record.state["runSeconds"], self.walltime_seconds(record), record.state.get("stopAt"),
-            )
+                submitted, stretch(submitted, pace, free), stretch(submitted, pace, cluster.plan.stops),
+                self._scenario(record), record.state["runSeconds"], self.walltime_seconds(record),
+                stretch(submitted, pace, record.state.get("stopAt")),
+            ).rescaled(submitted, pace)
             plans[entry] = job_plan
             if free is not None:
                 free = job_plan.finished if math.isfinite(job_plan.finished) else None
@@ -204,6 +216,14 @@ class Jobs:
         for row in self.db.query(f"SELECT id FROM jobs WHERE tenant_id = ? ORDER BY {order}", (tenant.id,)):
             yield self.snapshot(tenant, row["id"])
 
+    def sync_outputs(self, tenant: Tenant) -> None:
+        """Finished jobs whose outputs nobody has looked at yet get them now (file listings show them)."""
+        rows = self.db.query(
+            "SELECT id FROM jobs WHERE tenant_id = ? AND json_extract(state, '$.submitted') IS NOT NULL "
+            "AND json_extract(state, '$.outputsWritten') IS NULL", (tenant.id,))
+        for row in rows:
+            self.snapshot(tenant, row["id"])
+
     # -- changing ----------------------------------------------------------------------------------------------
     def create(self, tenant: Tenant, body: dict[str, Any]) -> Snapshot:
         doc = self.specs.build(body, self._find_files(tenant))
@@ -237,18 +257,17 @@ class Jobs:
         if record.doc.get("clusterId"):
             self.clusters.enqueue(tenant, record.doc["clusterId"], record.id)
             record.state["persistentCluster"] = record.doc["clusterId"]
+        program = self.program(record)
         record.state.update(
-            submitted=self.tenants.now(tenant), runSeconds=self.program(record).run_seconds,
-            scenario=record.state.get("scenario") or self.scenario_for(tenant),
+            submitted=self.tenants.now(tenant), runSeconds=program.run_seconds, exitCode=program.exit_code,
+            pace=self.tenants.clock(tenant).pace, scenario=record.state.get("scenario") or self.scenario_for(tenant),
         )
         self._save(record)
 
     def stop(self, tenant: Tenant, job_id: str) -> None:
         snap = self.snapshot(tenant, job_id)
-        if snap.plan is None:
-            raise NotAllowed("The job has not been submitted.")
-        if snap.finished or snap.record.state.get("stopAt") is not None:
-            return
+        if snap.plan is None or snap.finished or snap.record.state.get("stopAt") is not None:
+            return  # nothing running: 202 and no effect
         snap.record.state["stopAt"] = snap.now
         self._save(snap.record)
 

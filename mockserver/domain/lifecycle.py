@@ -82,6 +82,25 @@ class Plan:
         """Distinct event times in order: what the `poll` clock mode walks through, one per status read."""
         return sorted({e.at for e in (*self.job, *self.cluster) if math.isfinite(e.at)})
 
+    def rescaled(self, origin: float, pace: float) -> "Plan":
+        """The same life lived `pace` times faster from `origin` (the scaled clock mode)."""
+        if pace == 1.0:
+            return self
+        at = _squeeze(origin, pace)
+        return Plan(tuple(Event(at(e.at), e.status, e.reason) for e in self.job),
+                    tuple(Event(at(e.at), e.status, e.reason) for e in self.cluster),
+                    None if self.run_start is None else at(self.run_start), at(self.run_end), self.exit_code,
+                    at(self.finished), self.outcome, self.stopped_by_user)
+
+
+def _squeeze(origin: float, pace: float):  # type: ignore[no-untyped-def]
+    return lambda t: t if not math.isfinite(t) or t <= origin else origin + (t - origin) / pace
+
+
+def stretch(origin: float, pace: float, t: float | None) -> float | None:
+    """A clock time as a time of a life lived `pace` times faster from `origin` (the inverse of rescaled)."""
+    return None if t is None or not math.isfinite(t) else origin + (t - origin) * pace
+
 
 def plan(submitted: float, scenario: Scenario, run_seconds: float, walltime_seconds: float | None,
          stop_at: float | None = None) -> Plan:
@@ -193,6 +212,14 @@ class ClusterPlan:
 
     def steps(self) -> list[float]:
         return sorted({e.at for e in self.events})
+
+    def rescaled(self, origin: float, pace: float) -> "ClusterPlan":
+        if pace == 1.0:
+            return self
+        at = _squeeze(origin, pace)
+        return ClusterPlan(tuple(Event(at(e.at), e.status, e.reason) for e in self.events),
+                           None if self.started is None else at(self.started),
+                           None if self.stops is None else at(self.stops))
 
 
 def cluster_plan(created: float, start_at: float | None, stop_at: float | None,

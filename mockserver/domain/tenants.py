@@ -74,8 +74,7 @@ class Tenants:
 
     # -- the clock ---------------------------------------------------------------------------------------------
     def _fresh_clock(self) -> Clock:
-        now = self.real_time()
-        return Clock(self.clock_defaults.mode, self.clock_defaults.factor, now, now)
+        return Clock.fresh(self.clock_defaults.mode, self.clock_defaults.factor, self.real_time())
 
     def set_defaults(self, mode: str | None, factor: float | None) -> None:
         """The clock new tenants (and reset ones) start with."""

@@ -1,0 +1,429 @@
+"""Transfers: a large file up and down through a served fake, side by side with curl and the seed notebook.
+
+Goal (issue text): "uploading and downloading a 1 GiB file through the fake keeps the server's peak RSS under
+100 MiB, and a ranged download runs at least 0.8x the speed of curl on the same URL (printed as ratios)."
+
+Per round (3 by default, order reversed every other round, medians reported), on the same file and URL:
+- curl            `curl -s -o /dev/null -H 'Authorization: Token KEY' URL` (one stream, 200 response)
+- curl range      the same with `-r 0-` (one stream, 206 response): separates the server's Range path from the client
+- ranged xN       requests, N threads (4, 8), `Range` + `stream=True`, `os.pwrite` into a preallocated file;
+                  timed to the last byte written, then the sha512 is checked against fileChecksums[0].fileHash
+- notebook x10    the seed notebook's `concurrent_download` as written (bench/notebook_transfer.py), timed as the
+                  notebook times it (parts, concatenation and its own sha512 check included)
+The server's peak RSS (VmHWM of the `rescale_mock.cli` process) is read at start, after the upload and after every
+download; it is reset between phases when /proc/<pid>/clear_refs allows it, so each method's own peak is known.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import requests
+from requests_toolbelt import MultipartEncoder
+
+from . import notebook_transfer
+from rescale_mock.testing import Control
+
+from .common import (GiB, MiB, Goal, Result, ServedFake, Settings, current_rss, fmt, log, mb_per_s, median, mib,
+                     peak_rss, ratio, reset_peak_rss)
+
+RSS_LIMIT = 100 * MiB
+SPEED_RATIO_GOAL = 0.8
+GOAL_SIZE = 1 * GiB
+GEN_CHUNK = 8 * MiB
+READ_CHUNK = 1 * MiB  # iter_content size for the ranged download
+RANGED_THREADS = (4, 8)
+NOTEBOOK_THREADS = 10
+WAITRESS_DEFAULT_MAX_BODY = 1073741824  # waitress.adjustments.Adjustments.max_request_body_size
+
+
+# -- the file ------------------------------------------------------------------------------------------------------
+def make_random_file(path: Path, size: int) -> str:
+    """`size` random bytes written in chunks (never whole in memory); returns the sha512 hex digest."""
+    digest = hashlib.sha512()
+    with open(path, "wb") as fh:
+        left = size
+        while left:
+            chunk = os.urandom(min(GEN_CHUNK, left))
+            digest.update(chunk)
+            fh.write(chunk)
+            left -= len(chunk)
+    return digest.hexdigest()
+
+
+def sha512_of(path: Path) -> str:
+    digest = hashlib.sha512()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(GEN_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# -- upload --------------------------------------------------------------------------------------------------------
+def upload(fake: ServedFake, path: Path) -> dict[str, Any]:
+    """A streaming multipart POST (requests-toolbelt MultipartEncoder), as the contract anchors recommend."""
+    with open(path, "rb") as fh:
+        encoder = MultipartEncoder(fields={"file": (path.name, fh, "application/octet-stream")})
+        body_length = encoder.len
+        headers = {**fake.headers, "Content-Type": encoder.content_type}
+        started = time.perf_counter()
+        try:
+            response = requests.post(fake.url("/api/v2/files/contents/"), data=encoder, headers=headers,
+                                     timeout=(10, 1800))
+        except requests.RequestException as err:
+            return {"ok": False, "seconds": time.perf_counter() - started, "bodyLength": body_length,
+                    "error": f"{type(err).__name__}: {err}"}
+    seconds = time.perf_counter() - started
+    outcome: dict[str, Any] = {"ok": response.status_code == 201, "status": response.status_code,
+                               "seconds": seconds, "bodyLength": body_length}
+    if response.status_code == 201:
+        outcome["file"] = response.json()
+    else:
+        outcome["error"] = f"HTTP {response.status_code}: {' '.join(response.text.split())[:300]}"
+    return outcome
+
+
+def probe_body_limit(fake: ServedFake, content_length: int) -> str:
+    """Send only the headers of an upload with this Content-Length and read what the server says before any body
+    byte: shows a size limit enforced from the headers alone (waitress's max_request_body_size)."""
+    parts = urlsplit(fake.base_url)
+    request = (f"POST /api/v2/files/contents/ HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+               f"Authorization: Token {fake.api_key}\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+               f"Content-Length: {content_length}\r\n\r\n").encode()
+    received = b""
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+        sock.sendall(request)
+        with contextlib.suppress(OSError):
+            while chunk := sock.recv(4096):
+                received += chunk
+                sock.settimeout(1)  # once it has started answering, the rest follows at once
+    answer = received.decode(errors="replace")
+    if not answer:
+        return "no answer before the body (the limit is not checked from the headers)"
+    lines = answer.split("\r\n")
+    body = " ".join(answer.split("\r\n\r\n", 1)[-1].split())
+    return f"{lines[0]} / {body[:160]}"
+
+
+# -- downloads -----------------------------------------------------------------------------------------------------
+def curl_download(fake: ServedFake, url: str, size: int, ranged: bool = False) -> dict[str, Any]:
+    command = ["curl", "-s", "-o", "/dev/null", "-H", f"Authorization: Token {fake.api_key}",
+               "-w", "%{http_code} %{size_download} %{time_total}"]
+    if ranged:
+        command += ["-r", "0-"]
+    started = time.perf_counter()
+    done = subprocess.run(command + [url], capture_output=True, text=True, timeout=1800)
+    seconds = time.perf_counter() - started
+    status, downloaded, curl_total = (done.stdout.split() + ["", "", ""])[:3]
+    ok = done.returncode == 0 and int(downloaded or 0) == size and status == ("206" if ranged else "200")
+    return {"ok": ok, "seconds": seconds, "status": status, "bytes": int(downloaded or 0),
+            "curlTimeTotal": float(curl_total or 0), "error": None if ok else f"rc={done.returncode} {done.stdout}"}
+
+
+def ranged_download(fake: ServedFake, url: str, size: int, expected_sha512: str, dst: Path,
+                    threads: int) -> dict[str, Any]:
+    """`threads` ranges fetched concurrently with requests (stream=True), each written with os.pwrite at its offset
+    into a file preallocated to the full size; timed to the last byte, then verified with sha512."""
+    fd = os.open(dst, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.ftruncate(fd, size)
+        step = -(-size // threads)
+        ranges = [(start, min(start + step, size) - 1) for start in range(0, size, step)]
+
+        def fetch(span: tuple[int, int]) -> int:
+            start, end = span
+            with requests.Session() as session:
+                response = session.get(url, headers={**fake.headers, "Range": f"bytes={start}-{end}"}, stream=True,
+                                       timeout=(10, 600))
+                with response:
+                    if response.status_code != 206:
+                        raise RuntimeError(f"range {start}-{end}: HTTP {response.status_code}")
+                    offset = start
+                    for chunk in response.iter_content(READ_CHUNK):
+                        os.pwrite(fd, chunk, offset)
+                        offset += len(chunk)
+            if offset != end + 1:
+                raise RuntimeError(f"range {start}-{end}: got {offset - start} bytes")
+            return offset - start
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(threads) as pool:
+            received = sum(pool.map(fetch, ranges))
+        seconds = time.perf_counter() - started
+    except Exception as err:  # noqa: BLE001 - a failed run is reported, not fatal
+        return {"ok": False, "seconds": None, "error": f"{type(err).__name__}: {err}"}
+    finally:
+        os.close(fd)
+    hash_started = time.perf_counter()
+    matches = sha512_of(dst) == expected_sha512
+    hash_seconds = time.perf_counter() - hash_started
+    dst.unlink()
+    return {"ok": matches and received == size, "seconds": seconds, "hashSeconds": hash_seconds,
+            "sha512Matches": matches, "error": None if matches else "sha512 mismatch"}
+
+
+def notebook_download(fake: ServedFake, file_id: str, workdir: Path) -> dict[str, Any]:
+    """The notebook's concurrent_download, called the way the notebook calls it (10 threads, cwd-relative files)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    previous = os.getcwd()
+    os.chdir(workdir)
+    started = time.perf_counter()
+    try:
+        # A fresh headers dict per call: the function writes "Range" into it (see bench/notebook_transfer.py).
+        notebook_transfer.concurrent_download(fake.base_url, dict(fake.headers), file_id, dir_path=".",
+                                              num_threads=NOTEBOOK_THREADS)
+        outcome: dict[str, Any] = {"ok": True, "seconds": time.perf_counter() - started, "error": None}
+    except Exception as err:  # noqa: BLE001 - includes the notebook's own "File hashes not equal"
+        # A hash mismatch comes after all the work: the time is still the method's time, so it is kept (timed).
+        elapsed = time.perf_counter() - started
+        mismatch = "hashes not equal" in str(err)
+        outcome = {"ok": False, "timed": mismatch, "seconds": elapsed if mismatch else None,
+                   "error": f"{type(err).__name__}: {err}"}
+    finally:
+        os.chdir(previous)
+        shutil.rmtree(workdir, ignore_errors=True)
+    return outcome
+
+
+# -- the benchmark -------------------------------------------------------------------------------------------------
+def _measure(fake: ServedFake, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """One download with the server's and this process's peak RSS for it alone. The server's RSS at the start is
+    kept too: memory freed by Python is not always returned to the OS, so a peak also carries what earlier runs
+    left resident; the peak minus that start is what this run itself needed."""
+    fake.reset_peak()
+    me = os.getpid()
+    reset_peak_rss(me)
+    outcome: dict[str, Any] = {"serverRssBefore": fake.rss()}
+    outcome.update(run())
+    outcome["serverPeakRss"] = fake.peak_rss()
+    outcome["serverRssAfter"] = fake.rss()
+    outcome["clientPeakRss"] = peak_rss(me)
+    return outcome
+
+
+def _app_seconds(fake: ServedFake) -> float | None:
+    """The journal's duration of the last upload: from the app being called (waitress has the whole body by then)
+    to its response headers, i.e. multipart parsing, md5 + sha512, the blob write and fsync."""
+    with contextlib.suppress(Exception):
+        entries = Control(fake.base_url, fake.api_key).journal(operationId="uploadFile")
+        if entries:
+            return entries[-1]["durationMs"] / 1000
+    return None
+
+
+def run(settings: Settings) -> Result:
+    size = settings.size
+    result = Result("transfers", f"transfers: {size // MiB} MiB file up and down through `rescale-mock serve`"
+                                 f"{' (--quick)' if settings.quick else ''}")
+    data: dict[str, Any] = {"sizeBytes": size, "rounds": settings.rounds}
+    result.data = data
+    work = Path(tempfile.mkdtemp(prefix="rescale-bench-"))
+    fake: ServedFake | None = None
+    try:
+        source = work / "payload.bin"
+        log(f"writing {size // MiB} MiB of random bytes to {source}")
+        started = time.perf_counter()
+        local_sha512 = make_random_file(source, size)
+        data["generateSeconds"] = time.perf_counter() - started
+
+        fake = ServedFake()
+        log(f"fake at {fake.base_url} (server pid {fake.pid}, peak reset "
+            f"{'available' if fake.can_reset_peak else 'NOT available: peaks are cumulative'})")
+        data["serverPid"] = fake.pid
+        data["serverStartupPeakRss"] = fake.startup_peak
+        data["serverIdleRss"] = fake.rss()
+        fake.reset_peak()
+
+        # -- upload
+        log("uploading (MultipartEncoder, streaming)")
+        up = upload(fake, source)
+        data["upload"] = {k: v for k, v in up.items() if k != "file"}
+        data["upload"]["serverPeakRss"] = fake.peak_rss()
+        data["upload"]["appSeconds"] = _app_seconds(fake) if up["ok"] else None
+        uploaded_size, expected_sha512 = size, local_sha512
+        fallback = None
+        if not up["ok"]:
+            probe = probe_body_limit(fake, up["bodyLength"])
+            data["upload"]["probe"] = probe
+            log(f"upload of {size} bytes failed: {up['error']}; headers-only probe: {probe}")
+            # Keep measuring downloads on the largest file the server takes: 1 MiB less.
+            uploaded_size = size - MiB
+            os.truncate(source, uploaded_size)
+            expected_sha512 = sha512_of(source)
+            fake.reset_peak()
+            fallback = upload(fake, source)
+            data["uploadFallback"] = {k: v for k, v in fallback.items() if k != "file"}
+            data["uploadFallback"]["serverPeakRss"] = fake.peak_rss()
+            data["uploadFallback"]["appSeconds"] = _app_seconds(fake) if fallback["ok"] else None
+            if not fallback["ok"]:
+                raise RuntimeError(f"fallback upload failed too: {fallback['error']}")
+            record = fallback["file"]
+        else:
+            record = up["file"]
+        upload_peak = max(filter(None, [data["upload"]["serverPeakRss"],
+                                        (data.get("uploadFallback") or {}).get("serverPeakRss")]), default=None)
+        file_id = record["id"]
+        meta = requests.get(fake.url(f"/api/v2/files/{file_id}/"), headers=fake.headers, timeout=30).json()
+        server_hash = meta["fileChecksums"][0]["fileHash"]
+        data["fileId"], data["decryptedSize"] = file_id, meta["decryptedSize"]
+        data["serverChecksumMatches"] = server_hash == expected_sha512
+        url = fake.url(f"/api/v2/files/{file_id}/contents/")
+        dl_size = meta["decryptedSize"]
+
+        # -- downloads, side by side
+        methods: dict[str, Callable[[], dict[str, Any]]] = {
+            "curl": lambda: curl_download(fake, url, dl_size),
+            "curl range 0-": lambda: curl_download(fake, url, dl_size, ranged=True),
+            **{f"ranged x{n}": (lambda n=n: ranged_download(fake, url, dl_size, server_hash, work / "ranged.bin", n))
+               for n in RANGED_THREADS},
+            f"notebook x{NOTEBOOK_THREADS}": lambda: notebook_download(fake, file_id, work / "notebook"),
+        }
+        log("warm-up download (curl, not counted)")
+        curl_download(fake, url, dl_size)
+        data["serverPeakRssWarmup"] = fake.peak_rss()  # not reset since the upload: max of both
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in methods}
+        for round_no in range(settings.rounds):
+            order = list(methods) if round_no % 2 == 0 else list(reversed(methods))
+            for name in order:
+                outcome = _measure(fake, methods[name])
+                outcome["round"] = round_no
+                runs[name].append(outcome)
+                log(f"round {round_no + 1}/{settings.rounds} {name}: "
+                    + (f"{mb_per_s(dl_size, outcome['seconds']):.0f} MB/s" if outcome["seconds"] else "")
+                    + ("" if outcome["ok"] else f" FAILED {outcome['error']}")
+                    + f", server peak {mib(outcome['serverPeakRss'])}")
+        data["runs"] = runs
+        data["serverRssAfter"] = fake.rss()
+        server_log = fake.log_lines("WARNING", "ERROR", "Traceback", "queue depth")
+        data["serverLogWarnings"] = server_log[-50:]
+    finally:
+        if fake is not None:
+            fake.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+    # -- summary
+    speeds = {name: median(mb_per_s(dl_size, r["seconds"]) for r in rs if r["ok"] or r.get("timed"))
+              for name, rs in runs.items()}
+    failures = {name: [r["error"] for r in rs if not r["ok"]] for name, rs in runs.items()}
+    method_peaks = {name: max(filter(None, (r["serverPeakRss"] for r in rs)), default=None)
+                    for name, rs in runs.items()}
+    method_growth = {name: max((r["serverPeakRss"] - r["serverRssBefore"] for r in rs
+                                if r["serverPeakRss"] and r["serverRssBefore"]), default=None)
+                     for name, rs in runs.items()}
+    client_peaks = {name: max(filter(None, (r["clientPeakRss"] for r in rs)), default=None)
+                    for name, rs in runs.items()}
+    download_peak = max(filter(None, method_peaks.values()), default=None)
+    overall_peak = max(filter(None, [fake.startup_peak, upload_peak, data["serverPeakRssWarmup"], download_peak]),
+                       default=None)
+
+    def paired(name: str, base: str) -> list[float]:
+        by_round = {r["round"]: r for r in runs[base] if r["ok"] or r.get("timed")}
+        return [r_base["seconds"] / r["seconds"] for r in runs[name] if r["ok"] or r.get("timed")
+                for r_base in [by_round.get(r["round"])] if r_base]
+
+    curl = speeds["curl"]
+    notebook_name = f"notebook x{NOTEBOOK_THREADS}"
+    ranged_names = [f"ranged x{n}" for n in RANGED_THREADS]
+    best_ranged = max(ranged_names, key=lambda n: speeds[n] or 0)
+    data.update(speedsMBps=speeds, failures=failures, serverPeakRssByMethod=method_peaks,
+                serverPeakGrowthByMethod=method_growth, clientPeakRssByMethod=client_peaks, serverPeakRssUpload=upload_peak,
+                serverPeakRssDownloads=download_peak, serverPeakRssOverall=overall_peak,
+                pairedRatios={f"{n}/curl": paired(n, "curl") for n in [*ranged_names, "curl range 0-"]}
+                | {f"{n}/{notebook_name}": paired(n, notebook_name) for n in ranged_names})
+
+    result.section("upload (requests-toolbelt MultipartEncoder, one POST)")
+    for label, up_run in (("upload", data["upload"]), ("upload, fallback size", data.get("uploadFallback"))):
+        if not up_run:
+            continue
+        body = up_run["bodyLength"]
+        if up_run["ok"]:
+            result.row(label, f"{mb_per_s(body, up_run['seconds']):.0f} MB/s",
+                       f"{body} body bytes in {up_run['seconds']:.2f} s; server peak {mib(up_run['serverPeakRss'])}")
+            app = up_run.get("appSeconds")
+            if app is not None:
+                receive = up_run["seconds"] - app
+                result.row("  receiving the body", fmt(mb_per_s(body, receive), 0, " MB/s"),
+                           f"{receive:.2f} s: client sends, waitress spools it to a temp file before calling the app")
+                result.row("  app: parse, hash, store", fmt(mb_per_s(body, app), 0, " MB/s"),
+                           f"{app:.2f} s (journal duration): multipart parse, md5 + sha512, write, fsync")
+        else:
+            result.row(label, "REFUSED", f"{body} body bytes: {up_run['error'][:120]}")
+            if up_run.get("probe"):
+                result.row("  headers-only probe", "", up_run["probe"])
+    result.row("server sha512 = local sha512", "yes" if data["serverChecksumMatches"] else "NO",
+               f"fileChecksums[0].fileHash of a {dl_size}-byte file")
+
+    result.section(f"downloads of the same URL, median of {settings.rounds} rounds (MB/s = 10^6 B/s)")
+    notes = {
+        "curl": "one stream, 200, to /dev/null",
+        "curl range 0-": "one stream, 206 (server's Range path)",
+        **{n: f"requests, {n.split('x')[1]} ranges, pwrite; sha512 checked, not timed" for n in ranged_names},
+        notebook_name: "seed notebook as written (parts + concat + its sha512 timed)",
+    }
+    for name in methods:
+        fails = f"; {len(failures[name])} of {settings.rounds} runs FAILED" if failures[name] else ""
+        if failures[name] and any(r.get("timed") for r in runs[name]):
+            fails += " (corrupt result; timing kept)"
+        result.row(name, fmt(speeds[name], 0, " MB/s"), notes[name] + fails)
+
+
+    result.section("ratios (of medians; per-round paired ratios in the JSON)")
+    for name in ranged_names:
+        result.row(f"{name} / curl", fmt(ratio(speeds[name], curl), 2, "x"), f"goal >= {SPEED_RATIO_GOAL}x")
+    for name in ranged_names:
+        result.row(f"{name} / notebook", fmt(ratio(speeds[name], speeds[notebook_name]), 2, "x"))
+    result.row("curl range 0- / curl", fmt(ratio(speeds["curl range 0-"], curl), 2, "x"),
+               "206 vs 200 on one stream: cost of the server's Range path")
+
+    result.section("server peak RSS (VmHWM of the rescale_mock.cli process)")
+    result.row("at start", mib(fake.startup_peak), f"idle RSS {mib(data['serverIdleRss'])}")
+    result.row("during upload", mib(upload_peak))
+    result.row("during downloads", mib(download_peak), "max over every method and round")
+    for name in methods:
+        result.row(f"  {name}", mib(method_peaks[name]),
+                   f"needed up to +{mib(method_growth[name])} over its start; client peak {mib(client_peaks[name])}")
+    result.row("resident after downloads", mib(data["serverRssAfter"]), "not returned to the OS")
+    result.row("overall", mib(overall_peak), f"limit {mib(RSS_LIMIT)}")
+
+    # -- goals
+    full_size = size >= GOAL_SIZE
+    scope = "" if full_size else f" [measured at {size // MiB} MiB (--quick), run without --quick for the goal size]"
+    upload_ok = bool(data["upload"]["ok"])
+    rss_ok = overall_peak is not None and overall_peak < RSS_LIMIT
+    if not upload_ok:
+        status, detail = "GAP", (f"the {size}-byte upload was refused ({data['upload']['error'][:100]}); peak RSS "
+                                 f"{mib(overall_peak)} with a {dl_size}-byte file instead")
+    else:
+        status = "PASS" if rss_ok else "GAP"
+        detail = f"server peak RSS {mib(overall_peak)} vs limit {mib(RSS_LIMIT)}"
+    result.goals.append(Goal("1 GiB up and down keeps the server's peak RSS under 100 MiB", status, detail + scope))
+    best = ratio(speeds[best_ranged], curl)
+    result.goals.append(Goal(
+        f"ranged download >= {SPEED_RATIO_GOAL}x curl on the same URL",
+        "n/a" if best is None else ("PASS" if best >= SPEED_RATIO_GOAL else "GAP"),
+        f"best is {best_ranged}: {fmt(speeds[best_ranged], 0, ' MB/s')} vs curl {fmt(curl, 0, ' MB/s')} = "
+        f"{fmt(best, 2, 'x')}" + scope))
+
+    if not data["serverChecksumMatches"]:
+        result.notes.append("the server's fileChecksums[0].fileHash differs from the sha512 of the uploaded bytes")
+    for name, errors in failures.items():
+        if errors:
+            why = (" (its threads share one headers dict, so a request can carry another thread's Range; see "
+                   "bench/notebook_transfer.py)" if name == notebook_name and "hashes not equal" in errors[0] else "")
+            result.notes.append(f"{name}: {len(errors)} of {settings.rounds} run(s) failed: {errors[0][:200]}{why}")
+    if data["serverLogWarnings"]:
+        result.notes.append(f"server log: {len(data['serverLogWarnings'])} warning/error line(s), last: "
+                            f"{data['serverLogWarnings'][-1][:200]}")
+    if not fake.can_reset_peak:
+        result.notes.append("/proc/<pid>/clear_refs was not writable: per-phase peaks are cumulative")
+    return result
