@@ -172,8 +172,6 @@ class Dispatcher:
             except ValueError as err:
                 raise detail(400, f"JSON parse error - {err}") from None
             files = MultiDict()
-            if payload is None and not op.body_required:
-                return None, files
         if body.validator is not None:
             found = list(body.validator.iter_errors(instance))
             if found:
@@ -204,4 +202,6 @@ def domain_to_http(err: domain.DomainError) -> ApiError:
         return ApiError(400, err.fields)
     if isinstance(err, domain.NotAllowed):
         return detail(400, err.detail)
+    if isinstance(err, domain.Conflict):
+        return detail(409, err.detail)
     return detail(400, str(err))

@@ -5,7 +5,7 @@ from typing import Any
 
 from ..dispatch import Call, Handler, Reply
 from ..handlers.registry import registrar
-from ..domain.errors import InvalidInput, NotFound
+from ..domain.errors import Conflict, NotFound
 from ..timefmt import iso
 
 CONTROL_HANDLERS: dict[str, Handler] = {}
@@ -36,7 +36,7 @@ def reset(call: Call) -> Reply:
 def create_tenant(call: Call) -> Reply:
     key = (call.body or {}).get("apiKey") or call.backend.ids.key()
     if call.backend.tenants.by_key(key) is not None:
-        raise InvalidInput({"apiKey": ["A tenant with this key already exists."]})
+        raise Conflict("A tenant with this key already exists.")
     tenant = call.backend.tenants.ensure(key)
     return Reply(201, {"id": tenant.id, "apiKey": key})
 
