@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Callable
 
 # Seconds after submission at which each status is reached (the real platform takes minutes for the cluster).
 WAITING_FOR_QUEUE, QUEUED, CLUSTER_STARTING, STARTED, VALIDATED, EXECUTING = 1.5, 4.0, 5.0, 40.0, 42.0, 45.0
@@ -87,13 +88,25 @@ class Plan:
         if pace == 1.0:
             return self
         at = _squeeze(origin, pace)
-        return Plan(tuple(Event(at(e.at), e.status, e.reason) for e in self.job),
-                    tuple(Event(at(e.at), e.status, e.reason) for e in self.cluster),
+        return Plan(_spread(self.job, at), _spread(self.cluster, at),
                     None if self.run_start is None else at(self.run_start), at(self.run_end), self.exit_code,
                     at(self.finished), self.outcome, self.stopped_by_user)
 
 
-def _squeeze(origin: float, pace: float):  # type: ignore[no-untyped-def]
+MIN_GAP = 2e-6  # dates carry microseconds: squeezed statuses stay at least this far apart, so they still differ
+
+
+def _spread(events: tuple[Event, ...], at: Callable[[float], float]) -> tuple[Event, ...]:
+    out: list[Event] = []
+    for event in events:
+        when = at(event.at)
+        if out and when < out[-1].at + MIN_GAP:
+            when = out[-1].at + MIN_GAP
+        out.append(Event(when, event.status, event.reason))
+    return tuple(out)
+
+
+def _squeeze(origin: float, pace: float) -> Callable[[float], float]:
     return lambda t: t if not math.isfinite(t) or t <= origin else origin + (t - origin) / pace
 
 
@@ -147,6 +160,7 @@ def _run(head: list[Event], cluster: list[Event] | None, run_start: float, scena
     exit_code = scenario.exit_code if scenario.exit_code is not None else (0 if scenario.outcome == "succeed" else 1)
     if walltime_seconds is not None and duration > walltime_seconds:
         end, reason, exit_code = run_start + walltime_seconds, WALLTIME_REASON, 143
+    end = max(end, run_start + EPSILON)  # statuses after Executing come strictly later
     if stop_at is not None and stop_at < end:
         return _user_stop(head, cluster, stop_at, run_start, stop_reason)
     if scenario.outcome == "run_failure" or reason == WALLTIME_REASON:
@@ -182,6 +196,8 @@ def _stopped(head: list[Event], cluster: list[Event] | None, finished: float, st
              outcome: str) -> Plan:
     if stop_at is not None and stop_at < finished:  # stopped while waiting for resources
         return _user_stop(head, cluster, stop_at, math.inf)
+    if not math.isfinite(finished):  # runs until stopped: nothing more is planned
+        return Plan(tuple(head), tuple(cluster or ()), run_start, run_end, exit_code, finished, outcome)
     job = [*head, Event(finished, status, reason)]
     stop = finished + CLUSTER_STOP_DELAY
     if cluster is None:
@@ -217,7 +233,7 @@ class ClusterPlan:
         if pace == 1.0:
             return self
         at = _squeeze(origin, pace)
-        return ClusterPlan(tuple(Event(at(e.at), e.status, e.reason) for e in self.events),
+        return ClusterPlan(_spread(self.events, at),
                            None if self.started is None else at(self.started),
                            None if self.stops is None else at(self.stops))
 
@@ -239,6 +255,7 @@ def cluster_plan(created: float, start_at: float | None, stop_at: float | None,
     if not stops:
         return ClusterPlan(tuple(events), started, None)
     when, reason = min(stops, key=lambda pair: pair[0])
+    when = max(when, s)  # a stop asked for as it starts still finds it Pending
     kept = [e for e in events if e.at <= when]
     at = max(when, kept[-1].at + EPSILON)
     kept += [Event(at, "Stop Requested", reason), Event(at + STOP_REQUEST_TO_STOPPING, "Stopping", reason),
