@@ -385,3 +385,14 @@ def test_deleted_input_still_lets_the_job_run(fake: Fake, api: requests.Session)
     fake.control.advance(COMPLETED_AT + 1)
     assert current(fake, api, job_id) == "Completed"
     assert any("gone.txt" in line for line in log_lines(fake, api, job_id))
+
+
+def test_file_listing_works_while_a_job_runs_forever(fake: Fake, api: requests.Session) -> None:
+    """`sleep inf` has an infinite run time, which must never reach the store as non-JSON."""
+    body = {"name": "forever", "jobanalyses": [{"analysis": {"code": "user_included", "version": "0"},
+            "command": "sleep inf", "hardware": {"coreType": "granite", "coresPerSlot": 2}}]}
+    job_id = api.post(fake.url("/api/v2/jobs/"), json=body).json()["id"]
+    assert api.post(fake.url(f"/api/v2/jobs/{job_id}/submit/")).status_code == 200
+    fake.control.advance(3600)
+    assert api.get(fake.url("/api/v2/files/")).status_code == 200
+    assert api.get(fake.url(f"/api/v2/jobs/{job_id}/statuses/")).json()["results"][0]["status"] == "Executing"

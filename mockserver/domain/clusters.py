@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..store.db import Database
+from ..store.db import Database, to_json
 from .errors import InvalidInput, NotAllowed, NotFound
 from .ids import stable_id
 from .jobspec import JobSpecs, as_bool
@@ -58,7 +58,7 @@ class Clusters:
     def _save(self, record: ClusterRecord) -> None:
         with self.db.transaction() as conn:
             conn.execute("UPDATE clusters SET doc = ?, state = ? WHERE id = ?",
-                         (json.dumps(record.doc), json.dumps(record.state), record.id))
+                         (to_json(record.doc), to_json(record.state), record.id))
 
     def plan(self, record: ClusterRecord) -> ClusterPlan:
         hours = record.doc["hardware"].get("walltime")
@@ -110,7 +110,7 @@ class Clusters:
         state = {"created": self.tenants.now(tenant), "jobs": []}
         with self.db.transaction() as conn:
             conn.execute("INSERT INTO clusters (id, tenant_id, doc, state) VALUES (?, ?, ?, ?)",
-                         (cluster_id, tenant.id, json.dumps(doc), json.dumps(state)))
+                         (cluster_id, tenant.id, to_json(doc), to_json(state)))
         return self.snapshot(tenant, cluster_id)
 
     def start(self, tenant: Tenant, cluster_id: str) -> None:

@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from ..store.db import Database
+from ..store.db import Database, to_json
 from .clusters import Clusters, ClusterSnapshot
 from .errors import InvalidInput, NotAllowed, NotFound
 from .ids import stable_id
@@ -124,7 +124,7 @@ class Jobs:
     def _save(self, record: JobRecord) -> None:
         with self.db.transaction() as conn:
             conn.execute("UPDATE jobs SET doc = ?, state = ? WHERE id = ?",
-                         (json.dumps(record.doc), json.dumps(record.state), record.id))
+                         (to_json(record.doc), to_json(record.state), record.id))
 
     def _find_files(self, tenant: Tenant) -> Callable[[list[str]], dict[str, FileRecord]]:
         return lambda ids: self.files.find(tenant, ids)
@@ -155,7 +155,7 @@ class Jobs:
         if cluster is not None:
             return self._cluster_schedule(tenant, cluster).get(record.id)
         pace = record.state.get("pace", 1.0)
-        life = plan(submitted, self._scenario(record), record.state["runSeconds"], self.walltime_seconds(record),
+        life = plan(submitted, self._scenario(record), float(record.state["runSeconds"]), self.walltime_seconds(record),
                     stretch(submitted, pace, record.state.get("stopAt")))
         return life.rescaled(submitted, pace)
 
@@ -172,7 +172,7 @@ class Jobs:
             submitted, pace = record.state["submitted"], record.state.get("pace", 1.0)
             job_plan = plan_on_cluster(
                 submitted, stretch(submitted, pace, free), stretch(submitted, pace, cluster.plan.stops),
-                self._scenario(record), record.state["runSeconds"], self.walltime_seconds(record),
+                self._scenario(record), float(record.state["runSeconds"]), self.walltime_seconds(record),
                 stretch(submitted, pace, record.state.get("stopAt")),
             ).rescaled(submitted, pace)
             plans[entry] = job_plan
@@ -236,7 +236,7 @@ class Jobs:
         state = {"dateInserted": self.tenants.now(tenant), "submitted": None}
         with self.db.transaction() as conn:
             conn.execute("INSERT INTO jobs (id, tenant_id, doc, state) VALUES (?, ?, ?, ?)",
-                         (job_id, tenant.id, json.dumps(doc), json.dumps(state)))
+                         (job_id, tenant.id, to_json(doc), to_json(state)))
         return self.snapshot(tenant, job_id)
 
     def update(self, tenant: Tenant, job_id: str, body: dict[str, Any]) -> Snapshot:
@@ -259,7 +259,9 @@ class Jobs:
             record.state["persistentCluster"] = record.doc["clusterId"]
         program = self.program(record)
         record.state.update(
-            submitted=self.tenants.now(tenant), runSeconds=program.run_seconds, exitCode=program.exit_code,
+            # "inf" (a string) for `sleep inf`: JSON, and so SQLite, has no infinity
+            submitted=self.tenants.now(tenant), runSeconds=str(program.run_seconds) if math.isinf(program.run_seconds)
+            else program.run_seconds, exitCode=program.exit_code,
             pace=self.tenants.clock(tenant).pace, scenario=record.state.get("scenario") or self.scenario_for(tenant),
         )
         self._save(record)

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..store.db import Database
+from ..store.db import Database, to_json
 from .catalog import Catalog
 from .clock import Clock
 from .ids import IdFactory
@@ -61,7 +61,7 @@ class Tenants:
             tenant = Tenant(self.ids.new(), {"clock": self._fresh_clock().to_dict()})
             conn.execute(
                 "INSERT INTO tenants (id, key_digest, created, settings) VALUES (?, ?, ?, ?)",
-                (tenant.id, digest, self.real_time(), json.dumps(tenant.settings)),
+                (tenant.id, digest, self.real_time(), to_json(tenant.settings)),
             )
             return tenant
 
@@ -70,7 +70,7 @@ class Tenants:
 
     def save_settings(self, tenant: Tenant) -> None:
         with self.db.transaction() as conn:
-            conn.execute("UPDATE tenants SET settings = ? WHERE id = ?", (json.dumps(tenant.settings), tenant.id))
+            conn.execute("UPDATE tenants SET settings = ? WHERE id = ?", (to_json(tenant.settings), tenant.id))
 
     # -- the clock ---------------------------------------------------------------------------------------------
     def _fresh_clock(self) -> Clock:

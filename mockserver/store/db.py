@@ -6,6 +6,7 @@ SQLite's write lock up front so read-modify-write sequences cannot interleave.
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 import threading
 from pathlib import Path
@@ -54,6 +55,11 @@ CREATE TABLE IF NOT EXISTS clusters (
 );
 CREATE INDEX IF NOT EXISTS clusters_by_tenant ON clusters (tenant_id, seq);
 """
+
+
+def to_json(value: Any) -> str:
+    """JSON for a stored column; SQLite's json functions reject Infinity and NaN, so they may never be written."""
+    return json.dumps(value, allow_nan=False)
 
 
 class Database:

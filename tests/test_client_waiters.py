@@ -1,0 +1,142 @@
+"""Waiters: a job or a cluster awaited with a delay, a timeout and a callback per new status; success and failure
+ends told apart (reasons from the reference); a timeout raises. The fake's clock is manual: the waiters' `sleep`
+moves it (or the clock's `poll` mode moves one step per read), so nothing sleeps."""
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+from rescale_client import RescaleClient, WaiterTimeout, WaitFailed
+from rescale_client.waiters import JOB_FAILURE_REASONS, cluster_verdict, job_verdict
+from rescale_mock.testing import Fake
+
+FLOW = ["Pending", "Waiting for Queue", "Queued", "Started", "Validated", "Executing", "Completed"]
+
+
+@pytest.fixture
+def client(fake: Fake) -> Iterator[RescaleClient]:
+    with RescaleClient(fake.base_url, fake.api_key, progress=False,
+                       sleep=lambda seconds: fake.control.advance(seconds)) as c:
+        yield c
+
+
+def submit(client: RescaleClient, command: str = "echo hello") -> str:
+    job = client.jobs.create_job(body={"name": "waiter", "jobanalyses": [{
+        "analysis": {"code": "user_included", "version": "0"}, "command": command,
+        "hardware": {"coreType": "granite", "coresPerSlot": 2, "walltime": 1}}]})
+    client.jobs.submit_job(job_id=job["id"])
+    return job["id"]
+
+
+def test_success_with_a_callback_per_new_status(client: RescaleClient) -> None:
+    job_id = submit(client)
+    seen: list[Mapping[str, Any]] = []
+    result = client.wait_for_job(job_id, delay=5, on_status=seen.append)
+    assert (result.status, result.reason, result.succeeded) == ("Completed", "Completed successfully", True)
+    assert [s["status"] for s in seen] == FLOW == result.statuses  # each once, oldest first
+
+
+def test_poll_clock_mode_needs_no_sleep(fake: Fake) -> None:
+    fake.control.set_clock(mode="poll")
+    with RescaleClient(fake.base_url, fake.api_key, sleep=lambda s: None) as client:
+        job_id = submit(client)
+        seen: list[str] = []
+        assert client.wait_for_job(job_id, on_status=lambda s: seen.append(s["status"])).succeeded
+    assert seen == FLOW
+
+
+@pytest.mark.parametrize("outcome, status, reason", [
+    ("fail", "Completed", None),
+    ("no_resources", "Completed", "Could not allocate compute resources from the compute provider"),
+    ("run_failure", "Completed", "A run failed"),
+    ("restarts_exceeded", "Completed", "Exceeded max number of restarts"),
+    ("force_stop", "Force Stop", None),
+])
+def test_failure_ends(fake: Fake, client: RescaleClient, outcome: str, status: str, reason: str | None) -> None:
+    job_id = submit(client)
+    fake.control.scenario(job_id, outcome=outcome)
+    with pytest.raises(WaitFailed) as caught:
+        client.wait_for_job(job_id)
+    result = caught.value.result
+    assert (result.status, result.succeeded) == (status, False)
+    if reason is not None:
+        assert result.reason == reason and reason in JOB_FAILURE_REASONS
+    assert status in str(caught.value)
+    again = client.wait_for_job(job_id, raise_on_failure=False)
+    assert (again.status, again.succeeded) == (status, False)
+
+
+def test_user_stop_is_a_failure_end(client: RescaleClient) -> None:
+    job_id = submit(client, "sleep inf")
+    client.wait_for_job(job_id, until="Executing")
+    client.jobs.stop_job(job_id=job_id)
+    result = client.wait_for_job(job_id, raise_on_failure=False)
+    assert (result.status, result.reason, result.succeeded) == ("Completed", "User Terminated", False)
+    assert "Stopping" in result.statuses
+
+
+def test_until_an_intermediate_status(client: RescaleClient, fake: Fake) -> None:
+    job_id = submit(client, "sleep inf")
+    result = client.wait_for_job(job_id, until="Executing", delay=30)
+    assert (result.status, result.succeeded) == ("Executing", True)
+    assert client.jobs.list_job_instances(job_id=job_id)["count"] == 1  # the notebook's cell 63
+    other = submit(client)
+    fake.control.scenario(other, outcome="no_resources")
+    with pytest.raises(WaitFailed, match="Could not allocate"):
+        client.wait_for_job(other, until="Executing", delay=60)  # it ended without ever executing
+
+
+def test_timeout(client: RescaleClient) -> None:
+    job_id = submit(client, "sleep inf")
+    polls: list[str] = []
+    with pytest.raises(WaiterTimeout) as caught:
+        client.wait_for_job(job_id, delay=60, timeout=300, on_status=lambda s: polls.append(s["status"]))
+    assert caught.value.last is not None and caught.value.last["status"] == "Executing"
+    assert "still Executing after 300 s" in str(caught.value)
+
+
+def test_job_cluster_until_stopped_then_delete(client: RescaleClient) -> None:
+    job_id = submit(client)
+    client.wait_for_job(job_id)
+    seen: list[str] = []
+    result = client.wait_for_job_cluster(job_id, until="Stopped", on_status=lambda s: seen.append(s["status"]))
+    assert result.succeeded and seen == ["Not Started", "Starting", "Started", "Stopping", "Stopped"]
+    client.jobs.delete_job(job_id=job_id)
+
+
+def test_persistent_cluster_started_then_stopped(client: RescaleClient) -> None:
+    cluster = client.clusters.create_cluster(body={
+        "name": "persistent", "hardware": {"coreType": {"code": "granite"}, "coresPerSlot": 2, "walltime": 2},
+        "installedAnalyses": [{"analysis": {"code": "user_included", "version": "0"}}]})
+    client.clusters.start_cluster(cluster_id=cluster["id"])
+    started = client.wait_for_cluster(cluster["id"], until="Started", delay=5)
+    assert started.statuses == ["Not Started", "Pending", "Queued", "Starting", "Started"]
+    client.clusters.stop_cluster(cluster_id=cluster["id"])
+    stopped = client.wait_for_cluster(cluster["id"], until="Stopped", delay=5)
+    assert stopped.statuses[-3:] == ["Stop Requested", "Stopping", "Stopped"]
+
+
+def test_cluster_that_stops_before_starting_is_a_failure(client: RescaleClient) -> None:
+    cluster = client.clusters.create_cluster(body={
+        "name": "short", "hardware": {"coreType": {"code": "granite"}, "coresPerSlot": 2, "walltime": 1}})
+    client.clusters.start_cluster(cluster_id=cluster["id"])
+    client.clusters.stop_cluster(cluster_id=cluster["id"])
+    with pytest.raises(WaitFailed, match="ended Stop"):
+        client.wait_for_cluster(cluster["id"], until="Started", delay=30)
+
+
+def test_verdicts() -> None:
+    def history(*items: tuple[str, str | None]) -> list[Mapping[str, Any]]:
+        return [{"status": s, "statusReason": r} for s, r in items]
+
+    done = job_verdict(None)
+    assert done(history(("Pending", None))) is None
+    assert done(history(("Completed", "Completed successfully"))) is True
+    assert done(history(("Completed", "User Terminated"))) is False
+    assert done(history(("Force Stop", None))) is False
+    assert job_verdict("Force Stop")(history(("Force Stop", None))) is True
+    assert job_verdict("Executing")(history(("Executing", None), ("Completed", "Completed successfully"))) is True
+    started = cluster_verdict("Started")
+    assert started(history(("Not Started", None), ("Error", None))) is False
+    assert started(history(("Starting", None))) is None
