@@ -152,7 +152,7 @@ def test_503_on_create_job_raises_and_nothing_is_resent(fake: Fake, client: Resc
     with pytest.raises(ServiceUnavailable):
         client.jobs.create_job(body=JOB)
     assert [c["status"] for c in calls(fake, "POST", "/api/v2/jobs/")] == [503]
-    fake.control.assert_called("createJob", times=0)
+    assert fake.control.assert_called("createJob", times=1)[0]["fault"]  # the one request, answered by the fault
     assert client.jobs.iter_jobs().count == 0
 
 
@@ -173,7 +173,7 @@ def test_429_with_retry_after_on_create_job_is_replayed_once(fake: Fake) -> None
     with RescaleClient(fake.base_url, fake.api_key, sleep=waits.append) as client:
         job = client.jobs.create_job(body=JOB)
         assert [c["status"] for c in calls(fake, "POST", "/api/v2/jobs/")] == [429, 201]
-        fake.control.assert_called("createJob", times=1)
+        assert [c["fault"] is None for c in fake.control.assert_called("createJob", times=2)] == [True, False]
         assert [j["id"] for j in client.jobs.iter_jobs()] == [job["id"]]
     assert waits == [1.0]
 
@@ -193,7 +193,7 @@ def test_submit_is_not_retried_either(fake: Fake, client: RescaleClient) -> None
         client.jobs.submit_job(job_id=job["id"])
     assert len(calls(fake, "POST", "/api/v2/jobs/*/submit/")) == 1
     client.jobs.submit_job(job_id=job["id"])  # the caller decides: here, it submits again
-    fake.control.assert_called("submitJob", times=1)
+    assert [c["status"] for c in fake.control.assert_called("submitJob", times=2)] == [200, 502]
 
 
 def test_default_timeouts_are_set(client: RescaleClient) -> None:

@@ -293,7 +293,7 @@ def test_fault_defaults(fake: Fake) -> None:
     rule = fake.control.add_fault("status")
     assert {k: rule[k] for k in ("method", "path", "status", "retryAfter", "latencyMs", "afterBytes", "times",
                                   "probability", "fired")} == {
-        "method": "*", "path": "/api/*", "status": 503, "retryAfter": None, "latencyMs": 0, "afterBytes": 0,
+        "method": "*", "path": "/api/*", "status": 503, "retryAfter": None, "latencyMs": 0, "afterBytes": 1,
         "times": None, "probability": 1.0, "fired": 0}
 
 

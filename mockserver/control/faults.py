@@ -19,7 +19,7 @@ class Fault:
     status: int = 503
     retry_after: int | None = None
     latency_ms: int = 0
-    after_bytes: int = 0
+    after_bytes: int = 1
     times: int | None = None
     probability: float = 1.0
     tenant: str | None = None

@@ -10,8 +10,10 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
+from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
+from ..spec import rescale_spec
 from .faults import Fault, JournalEntry
 
 if TYPE_CHECKING:
@@ -37,7 +39,6 @@ def _throttle_text(fault: Fault) -> str:
 def _cut(body: Iterable[bytes], limit: int) -> Iterator[bytes]:
     sent = 0
     try:
-        yield b""  # makes the server send the status line and headers before the cut
         for chunk in body:
             room = limit - sent
             if room <= 0:
@@ -75,7 +76,7 @@ class FaultsAndJournal:
         def recording_start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             entry.status = int(status.split(" ", 1)[0])
             entry.duration_ms = round((time.perf_counter() - started) * 1000, 3)
-            entry.operation_id = environ.get(OPERATION_KEY)
+            entry.operation_id = environ.get(OPERATION_KEY) or self._operation(environ)
             entry.tenant = environ.get(TENANT_KEY, tenant)
             self.backend.journal.add(entry)
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
@@ -93,6 +94,13 @@ class FaultsAndJournal:
         if fault is not None and fault.action == "drop":
             return _cut(body, fault.after_bytes)
         return body
+
+    def _operation(self, environ: dict[str, Any]) -> str | None:
+        """The operation a request was meant for, when a fault answered before the app could route it."""
+        try:
+            return rescale_spec().url_map.bind_to_environ(environ).match()[0]
+        except HTTPException:
+            return None
 
     def _tenant(self, environ: dict[str, Any]) -> str | None:
         words = environ.get("HTTP_AUTHORIZATION", "").split()

@@ -1,0 +1,116 @@
+"""Waiters: poll a job's or a cluster's status history until a status is reached, like boto3's waiters.
+
+Statuses come newest first (`results[0]` is the current one). A waiter reads the whole history on every poll, so
+a status that came and went between two polls still counts as reached, and `on_status` is called once for every
+new status, oldest first. Time: `sleep(delay)` between polls (inject one that moves a fake clock in tests) and
+`WaiterTimeout` once `timeout` seconds have passed (the real time or the sum of the sleeps, whichever is larger).
+
+Ends of a job (reference: rescale-api-surface §3):
+- success: `Completed` with the reason "Completed successfully";
+- failure: `Completed` with any other reason or none ("Could not allocate compute resources from the compute
+  provider", "Exceeded max number of restarts", "A run failed", "User Terminated", a non-zero exit...), and
+  `Force Stop`.
+Ends of a cluster: waiting for `Started`, reaching `Stop Requested`, `Stopping`, `Stopped` or `Error` without
+having started is a failure; `Error` is a failure whatever the awaited status.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import WaiterTimeout, WaitFailed
+
+JOB_TERMINAL = frozenset({"Completed", "Force Stop"})
+JOB_SUCCESS_REASON = "Completed successfully"
+JOB_FAILURE_REASONS = (
+    "Could not allocate compute resources from the compute provider",
+    "Exceeded max number of restarts",
+    "A run failed",
+    "User Terminated",
+)
+CLUSTER_DOWN = frozenset({"Stop Requested", "Stopping", "Stopped"})
+CLUSTER_ERROR = "Error"
+
+Status = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class WaitResult:
+    """How a wait ended: the current status and reason, whether that is a success, and the history seen
+    (oldest first)."""
+
+    status: str
+    reason: str | None
+    succeeded: bool
+    history: list[Status] = field(default_factory=list)
+
+    @property
+    def statuses(self) -> list[str]:
+        return [str(s.get("status")) for s in self.history]
+
+
+Verdict = Callable[[list[Status]], "bool | None"]  # oldest-first history -> True success, False failure, None wait
+
+
+def job_verdict(until: str | None) -> Verdict:
+    """Success/failure/wait for a job awaited until `until` (None: until it ends)."""
+
+    def verdict(history: list[Status]) -> bool | None:
+        seen = [s.get("status") for s in history]
+        current = history[-1] if history else {}
+        if until is not None and until not in JOB_TERMINAL and until in seen:
+            return True
+        if current.get("status") in JOB_TERMINAL:
+            if until is not None and until != "Completed":
+                return current.get("status") == until  # ended without reaching a status before the end
+            return current.get("status") == "Completed" and current.get("statusReason") == JOB_SUCCESS_REASON
+        return None
+
+    return verdict
+
+
+def cluster_verdict(until: str) -> Verdict:
+    def verdict(history: list[Status]) -> bool | None:
+        seen = [s.get("status") for s in history]
+        current = history[-1].get("status") if history else None
+        if current == CLUSTER_ERROR and until != CLUSTER_ERROR:
+            return False
+        if until in seen:
+            return True
+        if until not in CLUSTER_DOWN and current in CLUSTER_DOWN:
+            return False
+        return None
+
+    return verdict
+
+
+def wait(fetch: Callable[[], Iterable[Status]], verdict: Verdict, *, what: str, delay: float = 10.0,
+         timeout: float | None = 3600.0, on_status: Callable[[Status], None] | None = None,
+         sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+         raise_on_failure: bool = True) -> WaitResult:
+    """The polling loop: `fetch()` gives the history newest first; `verdict` decides."""
+    started, slept, reported = clock(), 0.0, 0
+    while True:
+        history = list(reversed(list(fetch())))
+        if on_status is not None:
+            for status in history[reported:]:
+                on_status(status)
+        reported = max(reported, len(history))
+        outcome = verdict(history)
+        if outcome is not None:
+            current = history[-1] if history else {}
+            result = WaitResult(str(current.get("status")), current.get("statusReason"), outcome, history)
+            if not outcome and raise_on_failure:
+                reason = f" ({result.reason})" if result.reason else ""
+                raise WaitFailed(f"{what} ended {result.status}{reason}: {' > '.join(result.statuses)}", result)
+            return result
+        elapsed = max(clock() - started, slept)
+        if timeout is not None and elapsed >= timeout:
+            last = history[-1] if history else None
+            now = last.get("status") if last else "no status yet"
+            raise WaiterTimeout(f"{what}: still {now} after {elapsed:.0f} s", last)
+        pause = delay if timeout is None else min(delay, timeout - elapsed)
+        sleep(pause)
+        slept += pause
