@@ -88,9 +88,10 @@ class Plan:
         if pace == 1.0:
             return self
         at = _squeeze(origin, pace)
-        return Plan(_spread(self.job, at), _spread(self.cluster, at),
-                    None if self.run_start is None else at(self.run_start), at(self.run_end), self.exit_code,
-                    at(self.finished), self.outcome, self.stopped_by_user)
+        job = _spread(self.job, at)
+        ended = job[-1].at if math.isfinite(self.finished) else self.finished  # the terminal status's own time
+        return Plan(job, _spread(self.cluster, at), None if self.run_start is None else at(self.run_start),
+                    at(self.run_end), self.exit_code, ended, self.outcome, self.stopped_by_user)
 
 
 MIN_GAP = 2e-6  # dates carry microseconds: squeezed statuses stay at least this far apart, so they still differ
