@@ -153,9 +153,9 @@ class ServedFake:
 
 
 # -- numbers -----------------------------------------------------------------------------------------------------
-def median(values: Iterable[float]) -> float | None:
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
+def median(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
 
 
 def mb_per_s(nbytes: int, seconds: float | None) -> float | None:
@@ -181,6 +181,7 @@ class Goal:
     text: str
     status: str  # PASS or GAP (or n/a when it could not be measured)
     detail: str
+    brief: str = ""  # one line for the README summary (the detail when empty)
 
 
 @dataclass
@@ -191,12 +192,16 @@ class Result:
     goals: list[Goal] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    headline: list[tuple[str, str, str]] = field(default_factory=list)  # (measure, value, goal) for the summary
 
     def row(self, measure: str, value: str, note: str = "") -> None:
         self.rows.append((measure, value, note))
 
     def section(self, heading: str) -> None:
         self.rows.append((heading, "", "\0section"))
+
+    def headline_row(self, measure: str, value: str, goal: str = "") -> None:
+        self.headline.append((measure, value, goal))
 
 
 def print_result(result: Result, out: Any = None) -> None:
@@ -235,6 +240,43 @@ def environment() -> dict[str, Any]:
     }
 
 
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on: CPU, memory, OS, Python, node; for the README line."""
+    import subprocess
+
+    def first(path: str, key: str) -> str | None:
+        try:
+            with open(path) as fh:
+                for line in fh:
+                    if line.startswith(key):
+                        return line.split(":", 1)[1].strip()
+        except OSError:
+            return None
+        return None
+
+    def tool_version(*command: str) -> str | None:
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        text = (done.stdout or done.stderr).strip().splitlines()
+        return text[0] if text else None
+
+    mem = first("/proc/meminfo", "MemTotal")
+    os_name = None
+    try:
+        os_name = platform.freedesktop_os_release().get("PRETTY_NAME")
+    except (OSError, AttributeError):
+        pass
+    return {
+        "cpu": first("/proc/cpuinfo", "model name") or platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(), "memoryGiB": round(int(mem.split()[0]) / (1 << 20), 1) if mem else None,
+        "os": os_name or platform.system(), "kernel": platform.release(), "python": sys.version.split()[0],
+        "node": tool_version("node", "--version"),
+        "wrk": (tool_version("wrk", "-v") or "").split(" [")[0] or None if shutil.which("wrk") else None,
+    }
+
+
 def write_json(result: Result, settings: Settings) -> Path:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{result.name}.json"
@@ -242,7 +284,8 @@ def write_json(result: Result, settings: Settings) -> Path:
         "name": result.name, "title": result.title, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "settings": asdict(settings), "environment": environment(),
         "goals": [asdict(g) for g in result.goals], "notes": result.notes,
-        "table": [list(r) for r in result.rows if r[2] != "\0section"], "data": result.data,
+        "table": [list(r) for r in result.rows if r[2] != "\0section"],
+        "headline": [list(r) for r in result.headline], "data": result.data,
     }
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
     return path

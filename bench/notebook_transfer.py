@@ -1,4 +1,4 @@
-"""The seed notebook's ranged download, reproduced as written (cell 75 of
+"""The seed notebook's upload (cell 41) and ranged download (cell 75), reproduced as written (from
 /work/shared/seeds/002_33616e7ff7784c2a.txt) so the benchmark measures what users actually run.
 
 Everything below the imports is copied verbatim; do not "fix" it here, the point is to measure it as it is.
@@ -9,6 +9,8 @@ Quirks that matter for the numbers (kept on purpose):
 - All threads mutate one shared `headers` dict (`headers["Range"] = ...`) before their request copies it.
 - `concatenate_files` and the output file use paths relative to the current directory, whatever `dir_path` is.
 - The last range ends at `decryptedSize + 1`; the server clamps it.
+- The upload passes `files=` to requests, which builds the whole multipart body in memory (the file's bytes read
+  whole, then copied into the body), and never closes the file it opens.
 """
 # ruff: noqa
 import requests
@@ -19,6 +21,28 @@ import threading
 from collections import namedtuple
 from pathlib import Path
 
+# -- cell 41 ---------------------------------------------------------------------------------------------------------
+def file_upload(api_url, headers, file_path):
+    files = [
+        (
+            "file",
+            (
+                os.path.basename(file_path),
+                open(file_path, "rb"),
+                "application/octet-stream",
+            ),
+        )
+    ]
+
+    file_upload_res = requests.post(
+        f"{api_url}/api/v2/files/contents/", headers=headers, files=files
+    )
+    file_upload_res.raise_for_status()
+
+    return file_upload_res.json()["id"]
+
+
+# -- cell 75 ---------------------------------------------------------------------------------------------------------
 Chunk = namedtuple("Chunk", ["idx", "start_byte", "end_byte"])
 FILE_IO_CHUNK_SIZE = 4096
 

@@ -12,15 +12,23 @@ Per round (3 by default, order reversed every other round, medians reported), on
                   notebook times it (parts, concatenation and its own sha512 check included)
 The server's peak RSS (VmHWM of the `rescale_mock.cli` process) is read at start, after the upload and after every
 download; it is reset between phases when /proc/<pid>/clear_refs allows it, so each method's own peak is known.
+
+Then the same file is uploaded again, side by side, each upload in a fresh client process (bench/upload_client.py)
+so the client's peak RSS is its own, the uploaded copy deleted afterwards:
+- encoder         requests-toolbelt MultipartEncoder streamed from the file (as above)
+- notebook        the seed notebook's own `file_upload` (cell 41): `requests.post(..., files=[...])`, which builds the
+                  whole multipart body in memory
 """
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -45,6 +53,9 @@ READ_CHUNK = 1 * MiB  # iter_content size for the ranged download
 RANGED_THREADS = (4, 8)
 NOTEBOOK_THREADS = 10
 WAITRESS_DEFAULT_MAX_BODY = 1073741824  # waitress.adjustments.Adjustments.max_request_body_size
+UPLOAD_METHODS = {"encoder": "encoder: MultipartEncoder, streamed",
+                  "notebook": "notebook: cell 41, requests files="}
+REPO = Path(__file__).resolve().parent.parent
 
 
 # -- the file ------------------------------------------------------------------------------------------------------
@@ -113,6 +124,23 @@ def probe_body_limit(fake: ServedFake, content_length: int) -> str:
     lines = answer.split("\r\n")
     body = " ".join(answer.split("\r\n\r\n", 1)[-1].split())
     return f"{lines[0]} / {body[:160]}"
+
+
+def child_upload(fake: ServedFake, method: str, path: Path) -> dict[str, Any]:
+    """One upload by bench/upload_client.py in a fresh process (its peak RSS is the upload's own), with the
+    server's peak RSS for it; the uploaded copy is deleted afterwards so the data dir does not fill up."""
+    fake.reset_peak()
+    done = subprocess.run([sys.executable, "-m", "bench.upload_client", method, fake.base_url, fake.api_key,
+                           str(path)], capture_output=True, text=True, timeout=3600, cwd=REPO)
+    try:
+        outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        outcome = {"ok": False, "seconds": None, "error": f"rc={done.returncode}: {done.stderr[-300:]}"}
+    outcome["serverPeakRss"] = fake.peak_rss()
+    if outcome.get("fileId"):
+        with contextlib.suppress(requests.RequestException):
+            requests.delete(fake.url(f"/api/v2/files/{outcome['fileId']}/"), headers=fake.headers, timeout=60)
+    return outcome
 
 
 # -- downloads -----------------------------------------------------------------------------------------------------
@@ -304,6 +332,20 @@ def run(settings: Settings) -> Result:
                     + f", server peak {mib(outcome['serverPeakRss'])}")
         data["runs"] = runs
         data["serverRssAfter"] = fake.rss()
+
+        # -- uploads side by side, each in a fresh client process
+        upload_rounds = min(settings.rounds, 2) if settings.quick else settings.rounds
+        uploads: dict[str, list[dict[str, Any]]] = {m: [] for m in UPLOAD_METHODS}
+        for round_no in range(upload_rounds):
+            for method in (list(UPLOAD_METHODS) if round_no % 2 == 0 else list(reversed(UPLOAD_METHODS))):
+                outcome = child_upload(fake, method, source)
+                outcome["round"] = round_no
+                uploads[method].append(outcome)
+                log(f"upload round {round_no + 1}/{upload_rounds} {method}: "
+                    + (f"{mb_per_s(uploaded_size, outcome['seconds']):.0f} MB/s, " if outcome.get("ok") else
+                       f"FAILED {outcome.get('error')}, ")
+                    + f"client peak {mib(outcome.get('peakRss'))}, server peak {mib(outcome['serverPeakRss'])}")
+        data["uploads"] = uploads
         server_log = fake.log_lines("WARNING", "ERROR", "Traceback", "queue depth")
         data["serverLogWarnings"] = server_log[-50:]
     finally:
@@ -363,6 +405,28 @@ def run(settings: Settings) -> Result:
     result.row("server sha512 = local sha512", "yes" if data["serverChecksumMatches"] else "NO",
                f"fileChecksums[0].fileHash of a {dl_size}-byte file")
 
+    uploads = data["uploads"]
+    up_speed = {m: median(mb_per_s(uploaded_size, r["seconds"]) for r in rs if r.get("ok")) for m, rs in uploads.items()}
+    up_client = {m: max((r["peakRss"] for r in rs if r.get("peakRss")), default=None) for m, rs in uploads.items()}
+    up_growth = {m: max((r["peakRss"] - r["rssBefore"] for r in rs if r.get("peakRss") and r.get("rssBefore")),
+                        default=None) for m, rs in uploads.items()}
+    up_server = {m: max((r["serverPeakRss"] for r in rs if r.get("serverPeakRss")), default=None)
+                 for m, rs in uploads.items()}
+    data.update(uploadSpeedsMBps=up_speed, uploadClientPeakRss=up_client, uploadClientGrowth=up_growth,
+                uploadServerPeakRss=up_server)
+    rounds_up = len(next(iter(uploads.values())))
+    result.section(f"upload side by side, {uploaded_size // MiB} MiB, a fresh client process each "
+                   f"(median of {rounds_up})")
+    for method, label in UPLOAD_METHODS.items():
+        up_fails = [r.get("error") for r in uploads[method] if not r.get("ok")]
+        result.row(label, fmt(up_speed[method], 0, " MB/s"),
+                   f"client peak RSS {mib(up_client[method])} (+{mib(up_growth[method])} for the upload); server "
+                   f"peak {mib(up_server[method])}" + (f"; {len(up_fails)} FAILED: {up_fails[0]}" if up_fails else ""))
+    result.row("notebook / encoder, client peak RSS", fmt(ratio(up_client["notebook"], up_client["encoder"]), 1, "x"),
+               f"the notebook holds the file ~{(up_growth['notebook'] or 0) / max(1, uploaded_size):.1f} times "
+               "over in memory (file bytes + multipart body)")
+    result.row("notebook / encoder, speed", fmt(ratio(up_speed["notebook"], up_speed["encoder"]), 2, "x"))
+
     result.section(f"downloads of the same URL, median of {settings.rounds} rounds (MB/s = 10^6 B/s)")
     notes = {
         "curl": "one stream, 200, to /dev/null",
@@ -414,6 +478,19 @@ def run(settings: Settings) -> Result:
         f"best is {best_ranged}: {fmt(speeds[best_ranged], 0, ' MB/s')} vs curl {fmt(curl, 0, ' MB/s')} = "
         f"{fmt(best, 2, 'x')}" + scope))
 
+    up_main = data["upload"]
+    result.headline_row(f"{size // MiB} MiB upload (MultipartEncoder), server peak RSS",
+                        (f"{mb_per_s(up_main['bodyLength'], up_main['seconds']):.0f} MB/s, " if up_main["ok"] else
+                         "REFUSED, ") + mib(upload_peak))
+    result.headline_row(f"{uploaded_size // MiB} MiB upload, client peak RSS: notebook files= vs MultipartEncoder",
+                        f"{mib(up_client['notebook'])} vs {mib(up_client['encoder'])} "
+                        f"({fmt(up_speed['notebook'], 0)} vs {fmt(up_speed['encoder'], 0)} MB/s)")
+    result.headline_row(f"ranged download ({best_ranged}) vs curl; notebook x{NOTEBOOK_THREADS}",
+                        f"{fmt(speeds[best_ranged], 0)} vs {fmt(curl, 0)} MB/s = {fmt(best, 2, 'x')}; "
+                        f"{fmt(speeds[notebook_name], 0)} MB/s",
+                        f">= {SPEED_RATIO_GOAL}x: {'PASS' if best and best >= SPEED_RATIO_GOAL else 'GAP'}")
+    result.headline_row("server peak RSS, upload and downloads", mib(overall_peak),
+                        f"< {mib(RSS_LIMIT)}: {'PASS' if rss_ok and upload_ok else 'GAP'}")
     if not data["serverChecksumMatches"]:
         result.notes.append("the server's fileChecksums[0].fileHash differs from the sha512 of the uploaded bytes")
     for name, errors in failures.items():
