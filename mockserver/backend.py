@@ -19,7 +19,7 @@ from .domain.clusters import Clusters
 from .domain.jobs import Jobs
 from .domain.jobspec import JobSpecs
 from .domain.tenants import ClockDefaults, Tenant, Tenants
-from .responses import json_response, validate_json
+from .responses import json_response
 from .spec import Operation
 from .store.blobs import BlobStore
 from .store.db import Database
@@ -81,8 +81,8 @@ class Backend:
             problems.append(f"status {status} is not documented")
         elif response.mimetype == "application/json" and documented.get("application/json"):
             body = documented["application/json"]
-            if body.validator is not None:
-                problems += validate_json(body.validator, response.get_json())
+            if body.check is not None:
+                problems += body.check(response.get_json())
         elif documented and response.mimetype and response.mimetype not in documented:
             problems.append(f"content type {response.mimetype} is not documented")
         if not problems:

@@ -5,6 +5,7 @@ route (404/405) -> authenticate (401) -> parameters and body validated against t
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -40,8 +41,16 @@ class Call:
     params: dict[str, Any]
     body: Any
     files: MultiDict
-    url: str
-    host_url: str
+    request: Request = field(repr=False)
+
+    @functools.cached_property
+    def url(self) -> str:
+        """The absolute request URL (built only when a page needs its `next`/`previous` links)."""
+        return self.request.url
+
+    @functools.cached_property
+    def host_url(self) -> str:
+        return self.request.host_url
 
     def page(self, fetch: Fetch) -> dict[str, Any]:
         return paginate(self.url, self.params, self.op.version, fetch)
@@ -127,7 +136,7 @@ class Dispatcher:
         request.environ[TENANT_KEY] = tenant.id if tenant else None
         params = self._params(request, op, args)
         body, files = self._body(request, op)
-        return Call(self.backend, tenant, op, params, body, files, request.url, request.host_url)
+        return Call(self.backend, tenant, op, params, body, files, request)
 
     def _params(self, request: Request, op: Operation, args: dict[str, str]) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -140,7 +149,7 @@ class Dispatcher:
                     errors[param.name] = ["This field is required."]
                 continue
             value = param.coerce(raw)
-            found = list(param.validator.iter_errors(value))
+            found = [] if param.any_string and isinstance(value, str) else list(param.validator.iter_errors(value))
             if found and param.name == "page":
                 raise detail(404, INVALID_PAGE)  # DRF: a page that is not a positive integer is "Invalid page."
             if found:

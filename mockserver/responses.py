@@ -5,7 +5,6 @@ import json
 from typing import Any
 
 from flask import Response
-from jsonschema import Draft202012Validator
 
 from .errors import ApiError
 
@@ -25,7 +24,3 @@ def empty_response(status: int, headers: dict[str, str] | None = None) -> Respon
 
 def error_response(err: ApiError) -> Response:
     return json_response(err.status, err.body, err.headers)
-
-
-def validate_json(validator: Draft202012Validator, payload: Any) -> list[str]:
-    return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in validator.iter_errors(payload)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -46,10 +47,25 @@ class Tenants:
         self.db, self.ids, self.catalog = db, ids, catalog
         self.clock_defaults = clock_defaults
         self.real_time = real_time
+        # One Tenant object per tenant, shared by every request: one server process owns a data dir, so this cache
+        # is the truth, and a settings change (the clock) is seen by the next request without a reload.
+        self._by_digest: dict[str, Tenant] = {}
+        self._by_id: dict[str, Tenant] = {}
+        self._lock = threading.Lock()
+
+    def _cached(self, digest: str, tenant_id: str, settings: str) -> Tenant:
+        with self._lock:
+            tenant = self._by_id.get(tenant_id) or Tenant(tenant_id, json.loads(settings))
+            self._by_id[tenant_id] = self._by_digest[digest] = tenant
+            return tenant
 
     def by_key(self, key: str) -> Tenant | None:
-        row = self.db.one("SELECT id, settings FROM tenants WHERE key_digest = ?", (key_digest(key),))
-        return Tenant(row["id"], json.loads(row["settings"])) if row else None
+        digest = key_digest(key)
+        tenant = self._by_digest.get(digest)
+        if tenant is None:
+            row = self.db.one("SELECT id, settings FROM tenants WHERE key_digest = ?", (digest,))
+            tenant = self._cached(digest, row["id"], row["settings"]) if row else None
+        return tenant
 
     def ensure(self, key: str) -> Tenant:
         """The tenant of `key`, created on first use."""
@@ -57,16 +73,15 @@ class Tenants:
         with self.db.transaction() as conn:
             row = conn.execute("SELECT id, settings FROM tenants WHERE key_digest = ?", (digest,)).fetchone()
             if row:
-                return Tenant(row["id"], json.loads(row["settings"]))
-            tenant = Tenant(self.ids.new(), {"clock": self._fresh_clock().to_dict()})
-            conn.execute(
-                "INSERT INTO tenants (id, key_digest, created, settings) VALUES (?, ?, ?, ?)",
-                (tenant.id, digest, self.real_time(), to_json(tenant.settings)),
-            )
-            return tenant
+                return self._cached(digest, row["id"], row["settings"])
+            tenant_id, settings = self.ids.new(), to_json({"clock": self._fresh_clock().to_dict()})
+            conn.execute("INSERT INTO tenants (id, key_digest, created, settings) VALUES (?, ?, ?, ?)",
+                         (tenant_id, digest, self.real_time(), settings))
+        return self._cached(digest, tenant_id, settings)
 
     def all(self) -> list[Tenant]:
-        return [Tenant(r["id"], json.loads(r["settings"])) for r in self.db.query("SELECT id, settings FROM tenants")]
+        rows = self.db.query("SELECT id, key_digest, settings FROM tenants")
+        return [self._cached(r["key_digest"], r["id"], r["settings"]) for r in rows]
 
     def save_settings(self, tenant: Tenant) -> None:
         with self.db.transaction() as conn:
