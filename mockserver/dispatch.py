@@ -174,10 +174,9 @@ class Dispatcher:
             instance: Any = {k: coerce_text(v, body.field_types.get(k, frozenset())) for k, v in request.form.items()}
             instance.update({k: "<file>" for k in request.files})
             files = request.files
-            payload: Any = request.form
         else:
             try:
-                instance = payload = json.loads(request.get_data(cache=False) or b"null")
+                instance = json.loads(request.get_data(cache=False) or b"null")
             except ValueError as err:
                 raise detail(400, f"JSON parse error - {err}") from None
             files = MultiDict()
@@ -185,7 +184,7 @@ class Dispatcher:
             found = list(body.validator.iter_errors(instance))
             if found:
                 raise ApiError(400, drf_errors.field_errors(found, instance))
-        return (instance if media == "multipart/form-data" else payload), files
+        return instance, files
 
     def _handler(self, op: Operation) -> Handler:
         handler = self.handlers.get(op.id)

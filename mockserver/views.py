@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .domain.files import FileRecord
+from .domain.jobspec import core_summary
 from .domain.tenants import Tenant
 from .serialize import snake
 from .timefmt import iso
@@ -47,6 +48,7 @@ class FileView:
     )
 
 
+UNKNOWN_CORE_TYPE = {"cores": [1], "memory": 3750, "storage": 40}  # a job whose core type left the catalog
 RESOURCE_FILTERS = [
     {"caseSensitive": False, "include": True, "filterType": kind, "selector": kind}
     for kind in ("Analysis generated files", "Completed templates", "Input files")
@@ -87,11 +89,7 @@ class HardwareView(DictView):
 
     @property
     def core_summary(self) -> dict[str, int]:
-        core_type = self.jc.core_type(self._raw["coreType"]) or {"cores": [1], "memory": 3750, "storage": 40}
-        per_node = min(self._raw["coresPerSlot"] * self._raw["slots"], max(core_type["cores"]))
-        nodes = -(-self._raw["coresPerSlot"] * self._raw["slots"] // max(core_type["cores"]))
-        return {"memoryPerNode": core_type["memory"] * per_node, "numberOfNodes": max(nodes, 1),
-                "storagePerNode": core_type["storage"] * 100}
+        return core_summary(self._raw, self.jc.core_type(self._raw["coreType"]) or UNKNOWN_CORE_TYPE)
 
 
 class JobAnalysisView(DictView):

@@ -15,7 +15,7 @@ from .clusters import Clusters, ClusterSnapshot
 from .errors import InvalidInput, NotAllowed, NotFound
 from .ids import stable_id
 from .files import FileRecord, Files
-from .jobspec import JobSpecs, pk_error
+from .jobspec import JobSpecs, nodes_for, pk_error
 from .lifecycle import JOB_TERMINAL, Plan, Scenario, plan, plan_on_cluster, stretch
 from .outputs import process_output
 from .simulate import Program, interpret
@@ -343,11 +343,6 @@ class Jobs:
         hardware = snap.doc["jobanalyses"][0]["hardware"]
         core_type = self.catalog.core_type(hardware["coreType"]) or {"cores": [1]}
         return hardware, nodes_for(hardware, core_type)
-
-
-def nodes_for(hardware: dict[str, Any], core_type: dict[str, Any]) -> int:
-    per_node = max(core_type["cores"])
-    return max(1, math.ceil(hardware["coresPerSlot"] * hardware["slots"] / per_node))
 
 
 def synthetic_content(seed: str, size: int, encoding: str) -> Iterator[bytes]:

@@ -3,6 +3,7 @@ tenant's files, and normalised into the stored document. Errors come back nested
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, Callable
 
 from .catalog import Catalog
@@ -28,6 +29,18 @@ def as_int(value: Any, default: int | None = None) -> int | None:
 def core_type_code(value: Any) -> str:
     """v2 sends `"coreType": "hpc-3"`, v3 `{"code": "hpc-3"}`; the fake takes both everywhere."""
     return value.get("code", "") if isinstance(value, dict) else str(value)
+
+
+def nodes_for(hardware: dict[str, Any], core_type: dict[str, Any]) -> int:
+    """Nodes a job needs: its cores spread over the core type's largest node."""
+    return max(1, math.ceil(hardware["coresPerSlot"] * hardware["slots"] / max(core_type["cores"])))
+
+
+def core_summary(hardware: dict[str, Any], core_type: dict[str, Any]) -> dict[str, int]:
+    """`hardware.coreSummary` as seed 003 shows it (standard-plus, 1 core: 3750 MB and 4000 of storage a node)."""
+    per_node = min(hardware["coresPerSlot"] * hardware["slots"], max(core_type["cores"]))
+    return {"memoryPerNode": core_type["memory"] * per_node, "numberOfNodes": nodes_for(hardware, core_type),
+            "storagePerNode": core_type["storage"] * 100}
 
 
 def pk_error(value: Any) -> list[str]:
