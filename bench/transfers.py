@@ -1,7 +1,10 @@
 """Transfers: a large file up and down through a served fake, side by side with curl and the seed notebook.
 
-Goal (issue text): "uploading and downloading a 1 GiB file through the fake keeps the server's peak RSS under
-100 MiB, and a ranged download runs at least 0.8x the speed of curl on the same URL (printed as ratios)."
+Goals (issue text): "uploading and downloading a 1 GiB file through the fake keeps the server's peak RSS under
+100 MiB, and a ranged download runs at least 0.8x the speed of curl on the same URL (printed as ratios)." and, for
+the client kit: "1 GiB ranged concurrent download through the client: at least 0.9x curl to /dev/null on the same
+URL, and at least 2x the notebook's own threaded downloader. 1 GiB upload: client peak RSS under 100 MiB (the
+seeds' files= approach holds the whole file)."
 
 Per round (3 by default, order reversed every other round, medians reported), on the same file and URL:
 - curl            `curl -s -o /dev/null -H 'Authorization: Token KEY' URL` (one stream, 200 response)
@@ -10,6 +13,14 @@ Per round (3 by default, order reversed every other round, medians reported), on
                   timed to the last byte written, then the sha512 is checked against fileChecksums[0].fileHash
 - notebook x10    the seed notebook's `concurrent_download` as written (bench/notebook_transfer.py), timed as the
                   notebook times it (parts, concatenation and its own sha512 check included)
+- client xN       the client kit: `RescaleClient(base_url, key, progress=False).download_file(file_id, dest,
+                  workers=N)` for N = the client's default workers (8) and 4; timed as a user sees it (metadata
+                  GET, ranges into `.part`, `.part.json` progress, its sha512 check, the rename). The client has
+                  no switch to skip the sha512, so the bench notes (in this process, timing only) when its last range
+                  ended and how long a separate `sha512_of` pass took, and also reports the time to the last byte.
+- client x8, 1 range each   diagnostic: the same call with `chunk_size=` size/8, one range per worker
+Before the rounds, sha512 of the file alone (hashlib, one core) is timed: no download that checks sha512 on one
+core can beat it, which bounds client/curl.
 The server's peak RSS (VmHWM of the `rescale_mock.cli` process) is read at start, after the upload and after every
 download; it is reset between phases when /proc/<pid>/clear_refs allows it, so each method's own peak is known.
 
@@ -18,11 +29,13 @@ so the client's peak RSS is its own, the uploaded copy deleted afterwards:
 - encoder         requests-toolbelt MultipartEncoder streamed from the file (as above)
 - notebook        the seed notebook's own `file_upload` (cell 41): `requests.post(..., files=[...])`, which builds the
                   whole multipart body in memory
+- client          the client kit: `RescaleClient(base_url, key, progress=False).upload_file(path)`
 """
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import json
 import os
 import shutil
@@ -37,7 +50,9 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import requests
+import rescale_client.transfers as client_transfers
 from requests_toolbelt import MultipartEncoder
+from rescale_client import RescaleClient
 
 from . import notebook_transfer
 from rescale_mock.testing import Control
@@ -47,6 +62,16 @@ from .common import (GiB, MiB, Goal, Result, ServedFake, Settings, current_rss, 
 
 RSS_LIMIT = 100 * MiB
 SPEED_RATIO_GOAL = 0.8
+CLIENT_CURL_GOAL = 0.9  # client download / curl
+CLIENT_NOTEBOOK_GOAL = 2.0  # client download / the notebook's threaded download
+CLIENT_RSS_LIMIT = 100 * MiB  # the client's own peak RSS while uploading
+CLIENT_DEFAULT_WORKERS = int(inspect.signature(RescaleClient.download_file).parameters["workers"].default)
+CLIENT_WORKERS = tuple(dict.fromkeys((CLIENT_DEFAULT_WORKERS, 4)))
+CLIENT_DEFAULT_CHUNK = int(inspect.signature(RescaleClient.download_file).parameters["chunk_size"].default)
+# Diagnostic, not a goal: the same call with the public `chunk_size=` set so each worker fetches one range (as the
+# plain "ranged xN" does), to show what the client's per-range cost (one request + one .part.json write per
+# chunk) adds at the default chunk size.
+CLIENT_DIAG = f"client x{CLIENT_DEFAULT_WORKERS}, 1 range each"
 GOAL_SIZE = 1 * GiB
 GEN_CHUNK = 8 * MiB
 READ_CHUNK = 1 * MiB  # iter_content size for the ranged download
@@ -54,7 +79,8 @@ RANGED_THREADS = (4, 8)
 NOTEBOOK_THREADS = 10
 WAITRESS_DEFAULT_MAX_BODY = 1073741824  # waitress.adjustments.Adjustments.max_request_body_size
 UPLOAD_METHODS = {"encoder": "encoder: MultipartEncoder, streamed",
-                  "notebook": "notebook: cell 41, requests files="}
+                  "notebook": "notebook: cell 41, requests files=",
+                  "client": "client: RescaleClient.upload_file"}
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -223,16 +249,117 @@ def notebook_download(fake: ServedFake, file_id: str, workdir: Path) -> dict[str
     return outcome
 
 
+class _ClientTiming:
+    """While a client download runs, notes (timing only: the wrapped functions run unchanged, and are restored
+    after) when the last range was fetched (the end of `RangedDownload._fetch_all`, when the client has one) and how
+    long a separate sha512 pass over the file took (`rescale_client.transfers.sha512_of`). The client has no switch
+    to skip its checksum; this splits its time into "to the last byte" and the tail after it (checksum, rename)."""
+
+    def __init__(self) -> None:
+        self.sha512_seconds = 0.0
+        self.last_fetch_end: float | None = None
+        self.original_sha512 = client_transfers.sha512_of
+        self.ranged = getattr(client_transfers, "RangedDownload", None)
+        self.original_fetch_all = getattr(self.ranged, "_fetch_all", None)
+
+    def _sha512(self, path: Any) -> str:
+        started = time.perf_counter()
+        try:
+            return self.original_sha512(path)
+        finally:
+            self.sha512_seconds += time.perf_counter() - started
+
+    def __enter__(self) -> "_ClientTiming":
+        client_transfers.sha512_of = self._sha512
+        if self.original_fetch_all is not None:
+            original, timing = self.original_fetch_all, self
+
+            def fetch_all(download: Any, *args: Any, **kwargs: Any) -> Any:
+                try:
+                    return original(download, *args, **kwargs)
+                finally:
+                    timing.last_fetch_end = time.perf_counter()
+
+            setattr(self.ranged, "_fetch_all", fetch_all)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        client_transfers.sha512_of = self.original_sha512
+        if self.original_fetch_all is not None:
+            setattr(self.ranged, "_fetch_all", self.original_fetch_all)
+
+
+def client_download(fake: ServedFake, file_id: str, size: int, dst: Path, workers: int,
+                    chunk_size: int | None = None) -> dict[str, Any]:
+    """`RescaleClient.download_file` as a user calls it (it fetches the metadata, downloads and checks the sha512
+    itself); `seconds` is the whole call, `secondsToLastByte` up to the end of its last range, `tailSeconds` what
+    follows (its checksum, if it hashes after the download, and the rename), `sha512Seconds` the time in a separate
+    `sha512_of` pass (0 when the client hashed while downloading)."""
+    client = RescaleClient(fake.base_url, fake.api_key, progress=False)
+    try:
+        with _ClientTiming() as timing:
+            started = time.perf_counter()
+            if chunk_size is None:
+                written = client.download_file(file_id, dst, workers=workers)
+            else:
+                written = client.download_file(file_id, dst, workers=workers, chunk_size=chunk_size)
+            ended = time.perf_counter()
+        seconds = ended - started
+        to_last = None if timing.last_fetch_end is None else timing.last_fetch_end - started
+        got = written.stat().st_size
+        ok = got == size
+        return {"ok": ok, "seconds": seconds, "secondsToLastByte": to_last,
+                "tailSeconds": None if to_last is None else seconds - to_last,
+                "sha512Seconds": timing.sha512_seconds,
+                "error": None if ok else f"{got} bytes written, expected {size}"}
+    except Exception as err:  # noqa: BLE001 - includes the client's own ChecksumMismatch
+        return {"ok": False, "seconds": None, "error": f"{type(err).__name__}: {err}"}
+    finally:
+        client.close()
+        for leftover in (dst, dst.with_name(dst.name + ".part"), dst.with_name(dst.name + ".part.json")):
+            leftover.unlink(missing_ok=True)
+
+
+def client_source() -> dict[str, Any]:
+    """Which client code was measured: the sha256 of rescale_client/transfers.py as imported, and whether it
+    differs from the committed one (the client is edited separately)."""
+    path = Path(client_transfers.__file__)
+    info: dict[str, Any] = {"transfersPath": str(path),
+                            "transfersSha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                            "hashesWhileDownloading": hasattr(client_transfers, "PrefixHasher")}
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        done = subprocess.run(["git", "status", "--porcelain", "--", str(path)], capture_output=True, text=True,
+                              cwd=REPO, timeout=10)
+        info["uncommittedChanges"] = bool(done.stdout.strip()) if done.returncode == 0 else None
+    return info
+
+
 # -- the benchmark -------------------------------------------------------------------------------------------------
+def _cpu_seconds(pid: int) -> float | None:
+    """utime + stime of a process (all its threads) from /proc/<pid>/stat."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _measure(fake: ServedFake, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """One download with the server's and this process's peak RSS for it alone. The server's RSS at the start is
     kept too: memory freed by Python is not always returned to the OS, so a peak also carries what earlier runs
-    left resident; the peak minus that start is what this run itself needed."""
+    left resident; the peak minus that start is what this run itself needed. CPU seconds are kept as well: the
+    client side's user and system time (this process and curl, its child), and the server's."""
     fake.reset_peak()
     me = os.getpid()
     reset_peak_rss(me)
-    outcome: dict[str, Any] = {"serverRssBefore": fake.rss()}
+    outcome: dict[str, Any] = {"serverRssBefore": fake.rss(), "clientRssBefore": current_rss(me)}
+    times, server_cpu = os.times(), _cpu_seconds(fake.pid)
     outcome.update(run())
+    after, server_after = os.times(), _cpu_seconds(fake.pid)
+    outcome["clientCpuUser"] = (after.user - times.user) + (after.children_user - times.children_user)
+    outcome["clientCpuSys"] = (after.system - times.system) + (after.children_system - times.children_system)
+    outcome["serverCpu"] = None if server_cpu is None or server_after is None else server_after - server_cpu
     outcome["serverPeakRss"] = fake.peak_rss()
     outcome["serverRssAfter"] = fake.rss()
     outcome["clientPeakRss"] = peak_rss(me)
@@ -315,9 +442,22 @@ def run(settings: Settings) -> Result:
             **{f"ranged x{n}": (lambda n=n: ranged_download(fake, url, dl_size, server_hash, work / "ranged.bin", n))
                for n in RANGED_THREADS},
             f"notebook x{NOTEBOOK_THREADS}": lambda: notebook_download(fake, file_id, work / "notebook"),
+            **{f"client x{n}": (lambda n=n: client_download(fake, file_id, dl_size, work / "client.bin", n))
+               for n in CLIENT_WORKERS},
+            CLIENT_DIAG: lambda: client_download(fake, file_id, dl_size, work / "client.bin", CLIENT_DEFAULT_WORKERS,
+                                                 chunk_size=-(-dl_size // CLIENT_DEFAULT_WORKERS)),
         }
         log("warm-up download (curl, not counted)")
         curl_download(fake, url, dl_size)
+        data["clientSource"] = client_source()
+        # the speed of sha512 itself on this machine (hashlib, one core, the file in the page cache): no download
+        # that checks the sha512 on one core can be faster than this, however it overlaps the two
+        hash_times = []
+        for _ in range(3):
+            hash_started = time.perf_counter()
+            sha512_of(source)
+            hash_times.append(time.perf_counter() - hash_started)
+        data["sha512AloneSeconds"] = median(hash_times)
         data["serverPeakRssWarmup"] = fake.peak_rss()  # not reset since the upload: max of both
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in methods}
         for round_no in range(settings.rounds):
@@ -364,6 +504,11 @@ def run(settings: Settings) -> Result:
                      for name, rs in runs.items()}
     client_peaks = {name: max(filter(None, (r["clientPeakRss"] for r in rs)), default=None)
                     for name, rs in runs.items()}
+    # this (bench) process's peak carries what earlier methods left resident (the notebook's parts): the growth
+    # over its RSS at the method's start is the method's own need
+    client_growth = {name: max((r["clientPeakRss"] - r["clientRssBefore"] for r in rs
+                                if r["clientPeakRss"] and r.get("clientRssBefore")), default=None)
+                     for name, rs in runs.items()}
     download_peak = max(filter(None, method_peaks.values()), default=None)
     overall_peak = max(filter(None, [fake.startup_peak, upload_peak, data["serverPeakRssWarmup"], download_peak]),
                        default=None)
@@ -377,11 +522,30 @@ def run(settings: Settings) -> Result:
     notebook_name = f"notebook x{NOTEBOOK_THREADS}"
     ranged_names = [f"ranged x{n}" for n in RANGED_THREADS]
     best_ranged = max(ranged_names, key=lambda n: speeds[n] or 0)
+    client_names = [f"client x{n}" for n in CLIENT_WORKERS]
+    client_default = f"client x{CLIENT_DEFAULT_WORKERS}"
+    client_workers = {f"client x{n}": n for n in CLIENT_WORKERS} | {CLIENT_DIAG: CLIENT_DEFAULT_WORKERS}
+    client_all = list(client_workers)
+    # the client's time to the last byte (without the checksum tail after it), the tail, and a sha512_of pass in it
+    client_nohash = {n: median(mb_per_s(dl_size, r.get("secondsToLastByte")) for r in runs[n] if r["ok"])
+                     for n in client_all}
+    client_tail_s = {n: median(r.get("tailSeconds") for r in runs[n] if r["ok"]) for n in client_all}
+    client_hash_s = {n: median(r.get("sha512Seconds") for r in runs[n] if r["ok"]) for n in client_all}
+    curl_seconds = median(r["seconds"] for r in runs["curl"] if r["ok"])
+    # sha512 alone vs curl's whole download: the bound on client/curl for any download that checks sha512 on one
+    # core (after the download or overlapped with it)
+    sha_alone = data["sha512AloneSeconds"]
+    sha_ceiling = ratio(curl_seconds, sha_alone)
     data.update(speedsMBps=speeds, failures=failures, serverPeakRssByMethod=method_peaks,
-                serverPeakGrowthByMethod=method_growth, clientPeakRssByMethod=client_peaks, serverPeakRssUpload=upload_peak,
+                serverPeakGrowthByMethod=method_growth, clientPeakRssByMethod=client_peaks,
+                clientPeakGrowthByMethod=client_growth, serverPeakRssUpload=upload_peak,
                 serverPeakRssDownloads=download_peak, serverPeakRssOverall=overall_peak,
-                pairedRatios={f"{n}/curl": paired(n, "curl") for n in [*ranged_names, "curl range 0-"]}
-                | {f"{n}/{notebook_name}": paired(n, notebook_name) for n in ranged_names})
+                clientSpeedsToLastByteMBps=client_nohash, clientTailSeconds=client_tail_s,
+                clientSha512PassSeconds=client_hash_s, sha512AloneVsCurl=sha_ceiling,
+                pairedRatios={f"{n}/curl": paired(n, "curl") for n in [*ranged_names, *client_all, "curl range 0-"]}
+                | {f"{n}/{notebook_name}": paired(n, notebook_name) for n in [*ranged_names, *client_all]}
+                | {f"{n}/ranged x{w}": paired(n, f"ranged x{w}") for n, w in client_workers.items()
+                   if w in RANGED_THREADS})
 
     result.section("upload (requests-toolbelt MultipartEncoder, one POST)")
     for label, up_run in (("upload", data["upload"]), ("upload, fallback size", data.get("uploadFallback"))):
@@ -426,6 +590,10 @@ def run(settings: Settings) -> Result:
                f"the notebook holds the file ~{(up_growth['notebook'] or 0) / max(1, uploaded_size):.1f} times "
                "over in memory (file bytes + multipart body)")
     result.row("notebook / encoder, speed", fmt(ratio(up_speed["notebook"], up_speed["encoder"]), 2, "x"))
+    result.row("client / encoder, client peak RSS", fmt(ratio(up_client["client"], up_client["encoder"]), 2, "x"),
+               f"goal: client peak RSS < {mib(CLIENT_RSS_LIMIT)}")
+    result.row("client / notebook, client peak RSS", fmt(ratio(up_client["client"], up_client["notebook"]), 3, "x"))
+    result.row("client / encoder, speed", fmt(ratio(up_speed["client"], up_speed["encoder"]), 2, "x"))
 
     result.section(f"downloads of the same URL, median of {settings.rounds} rounds (MB/s = 10^6 B/s)")
     notes = {
@@ -433,13 +601,33 @@ def run(settings: Settings) -> Result:
         "curl range 0-": "one stream, 206 (server's Range path)",
         **{n: f"requests, {n.split('x')[1]} ranges, pwrite; sha512 checked, not timed" for n in ranged_names},
         notebook_name: "seed notebook as written (parts + concat + its sha512 timed)",
+        **{n: f"RescaleClient.download_file(workers={client_workers[n]}): metadata, {CLIENT_DEFAULT_CHUNK // MiB} "
+              "MiB ranges, .part.json, its sha512 timed" for n in client_names},
+        CLIENT_DIAG: f"diagnostic: the same with chunk_size={-(-dl_size // CLIENT_DEFAULT_WORKERS) // MiB} MiB "
+                     "(one range per worker)",
     }
     for name in methods:
         fails = f"; {len(failures[name])} of {settings.rounds} runs FAILED" if failures[name] else ""
         if failures[name] and any(r.get("timed") for r in runs[name]):
             fails += " (corrupt result; timing kept)"
         result.row(name, fmt(speeds[name], 0, " MB/s"), notes[name] + fails)
+        if name in client_nohash:
+            result.row(f"  {name} to the last byte", fmt(client_nohash[name], 0, " MB/s"),
+                       f"without the {fmt(client_tail_s[name], 2, ' s')} after it (checksum, rename; a separate "
+                       f"sha512 pass took {fmt(client_hash_s[name], 2, ' s')})")
+    result.row("sha512 of the file alone", fmt(mb_per_s(dl_size, sha_alone), 0, " MB/s"),
+               f"{fmt(sha_alone, 2, ' s')}: hashlib, one core, file in the page cache (no download)")
 
+    cpu = {name: tuple(median(r.get(k) for r in rs if r["ok"] or r.get("timed"))
+                       for k in ("clientCpuUser", "clientCpuSys", "serverCpu")) for name, rs in runs.items()}
+    data["cpuSecondsByMethod"] = {n: dict(zip(("clientUser", "clientSys", "server"), v)) for n, v in cpu.items()}
+    result.section("CPU seconds per download, median (client side: this process + curl, sha512 checks included, "
+                   "the untimed one of ranged xN too; 2 cores in all)")
+    for name in methods:
+        user, system, server = cpu[name]
+        sys_all = sorted(round(r["clientCpuSys"], 2) for r in runs[name] if r.get("clientCpuSys") is not None)
+        result.row(name, f"{fmt(user, 2)} + {fmt(system, 2)} s",
+                   f"client user + sys (sys per run {sys_all}); server {fmt(server, 2, ' s')}")
 
     result.section("ratios (of medians; per-round paired ratios in the JSON)")
     for name in ranged_names:
@@ -448,6 +636,18 @@ def run(settings: Settings) -> Result:
         result.row(f"{name} / notebook", fmt(ratio(speeds[name], speeds[notebook_name]), 2, "x"))
     result.row("curl range 0- / curl", fmt(ratio(speeds["curl range 0-"], curl), 2, "x"),
                "206 vs 200 on one stream: cost of the server's Range path")
+    result.row("sha512 alone / curl", fmt(sha_ceiling, 2, "x"),
+               "bound on client/curl for a download that checks sha512 on one core, before or overlapped")
+    for name in client_all:
+        result.row(f"{name} / curl", fmt(ratio(speeds[name], curl), 2, "x"),
+                   f"goal >= {CLIENT_CURL_GOAL}x" if name == client_default else "")
+        result.row("  to the last byte / curl", fmt(ratio(client_nohash[name], curl), 2, "x"))
+        result.row(f"{name} / notebook", fmt(ratio(speeds[name], speeds[notebook_name]), 2, "x"),
+                   f"goal >= {CLIENT_NOTEBOOK_GOAL}x" if name == client_default else "")
+        twin = f"ranged x{client_workers[name]}"
+        if twin in speeds:
+            result.row(f"{name} / {twin}", fmt(ratio(speeds[name], speeds[twin]), 2, "x"),
+                       "the client vs the plain requests downloader, same threads (its sha512 timed, theirs not)")
 
     result.section("server peak RSS (VmHWM of the rescale_mock.cli process)")
     result.row("at start", mib(fake.startup_peak), f"idle RSS {mib(data['serverIdleRss'])}")
@@ -455,7 +655,8 @@ def run(settings: Settings) -> Result:
     result.row("during downloads", mib(download_peak), "max over every method and round")
     for name in methods:
         result.row(f"  {name}", mib(method_peaks[name]),
-                   f"needed up to +{mib(method_growth[name])} over its start; client peak {mib(client_peaks[name])}")
+                   f"needed up to +{mib(method_growth[name])} over its start; client (this process) peak "
+                   f"{mib(client_peaks[name])}, up to +{mib(client_growth[name])} over its start")
     result.row("resident after downloads", mib(data["serverRssAfter"]), "not returned to the OS")
     result.row("overall", mib(overall_peak), f"limit {mib(RSS_LIMIT)}")
 
@@ -478,19 +679,72 @@ def run(settings: Settings) -> Result:
         f"best is {best_ranged}: {fmt(speeds[best_ranged], 0, ' MB/s')} vs curl {fmt(curl, 0, ' MB/s')} = "
         f"{fmt(best, 2, 'x')}" + scope))
 
+    # the client kit's goals: judged on the client as a user calls it (default workers, its sha512 included)
+    c_speed = speeds[client_default]
+    c_curl, c_nb = ratio(c_speed, curl), ratio(c_speed, speeds[notebook_name])
+    c_curl_nohash = ratio(client_nohash[client_default], curl)
+    others = "; ".join(f"{n}: {fmt(ratio(speeds[n], curl), 2, 'x')} curl, "
+                       f"{fmt(ratio(speeds[n], speeds[notebook_name]), 2, 'x')} notebook"
+                       for n in client_names if n != client_default)
+    client_fail = f"; {len(failures[client_default])} run(s) FAILED: {failures[client_default][0][:120]}" \
+        if failures[client_default] else ""
+    curl_status = "n/a" if c_curl is None else ("PASS" if c_curl >= CLIENT_CURL_GOAL and not client_fail else "GAP")
+    nb_status = "n/a" if c_nb is None else ("PASS" if c_nb >= CLIENT_NOTEBOOK_GOAL and not client_fail else "GAP")
+    result.goals.append(Goal(
+        f"client download ({client_default}, the default) >= {CLIENT_CURL_GOAL}x curl to /dev/null on the same URL",
+        curl_status,
+        f"{fmt(c_speed, 0, ' MB/s')} vs curl {fmt(curl, 0, ' MB/s')} = {fmt(c_curl, 2, 'x')} with its sha512 check; "
+        f"{fmt(c_curl_nohash, 2, 'x')} to the last byte ({fmt(client_tail_s[client_default], 2, ' s')} after it), "
+        f"{fmt(ratio(client_nohash[CLIENT_DIAG], curl), 2, 'x')} at one range per worker; sha512 alone takes "
+        f"{fmt(sha_alone, 2, ' s')} vs curl's {fmt(curl_seconds, 2, ' s')}: {fmt(sha_ceiling, 2, 'x')} is the bound "
+        f"with a one-core sha512; plain requests {best_ranged} {fmt(best, 2, 'x')}"
+        + (f"; {others}" if others else "") + client_fail + scope))
+    result.goals.append(Goal(
+        f"client download ({client_default}) >= {CLIENT_NOTEBOOK_GOAL}x the notebook's threaded downloader "
+        f"(x{NOTEBOOK_THREADS})",
+        nb_status,
+        f"{fmt(c_speed, 0, ' MB/s')} vs notebook {fmt(speeds[notebook_name], 0, ' MB/s')} = {fmt(c_nb, 2, 'x')}"
+        + client_fail + scope))
+    client_up_fails = [r.get("error") for r in uploads["client"] if not r.get("ok")]
+    client_rss = up_client["client"]
+    client_rss_ok = client_rss is not None and client_rss < CLIENT_RSS_LIMIT and not client_up_fails
+    result.goals.append(Goal(
+        f"1 GiB upload through the client: client peak RSS under {mib(CLIENT_RSS_LIMIT)}",
+        "n/a" if client_rss is None else ("PASS" if client_rss_ok else "GAP"),
+        f"client peak RSS {mib(client_rss)} (+{mib(up_growth['client'])} over its start) vs notebook files= "
+        f"{mib(up_client['notebook'])}, bare MultipartEncoder {mib(up_client['encoder'])}; "
+        f"{fmt(up_speed['client'], 0, ' MB/s')}"
+        + (f"; {len(client_up_fails)} upload(s) FAILED: {client_up_fails[0]}" if client_up_fails else "") + scope))
+
     up_main = data["upload"]
     result.headline_row(f"{size // MiB} MiB upload (MultipartEncoder), server peak RSS",
                         (f"{mb_per_s(up_main['bodyLength'], up_main['seconds']):.0f} MB/s, " if up_main["ok"] else
                          "REFUSED, ") + mib(upload_peak))
-    result.headline_row(f"{uploaded_size // MiB} MiB upload, client peak RSS: notebook files= vs MultipartEncoder",
-                        f"{mib(up_client['notebook'])} vs {mib(up_client['encoder'])} "
-                        f"({fmt(up_speed['notebook'], 0)} vs {fmt(up_speed['encoder'], 0)} MB/s)")
+    result.headline_row(f"{uploaded_size // MiB} MiB upload, client peak RSS: client kit vs notebook files= vs "
+                        "MultipartEncoder",
+                        f"{mib(up_client['client'])} vs {mib(up_client['notebook'])} vs {mib(up_client['encoder'])} "
+                        f"({fmt(up_speed['client'], 0)} vs {fmt(up_speed['notebook'], 0)} vs "
+                        f"{fmt(up_speed['encoder'], 0)} MB/s)",
+                        f"client < {mib(CLIENT_RSS_LIMIT)}: {'PASS' if client_rss_ok else 'GAP'}")
     result.headline_row(f"ranged download ({best_ranged}) vs curl; notebook x{NOTEBOOK_THREADS}",
                         f"{fmt(speeds[best_ranged], 0)} vs {fmt(curl, 0)} MB/s = {fmt(best, 2, 'x')}; "
                         f"{fmt(speeds[notebook_name], 0)} MB/s",
                         f">= {SPEED_RATIO_GOAL}x: {'PASS' if best and best >= SPEED_RATIO_GOAL else 'GAP'}")
+    result.headline_row(f"client download ({client_default}) vs curl; vs notebook x{NOTEBOOK_THREADS}",
+                        f"{fmt(c_speed, 0)} vs {fmt(curl, 0)} MB/s = {fmt(c_curl, 2, 'x')} "
+                        f"({fmt(c_curl_nohash, 2, 'x')} to the last byte; sha512 alone {fmt(sha_ceiling, 2, 'x')}); "
+                        f"{fmt(c_nb, 2, 'x')} the notebook",
+                        f">= {CLIENT_CURL_GOAL}x curl: {curl_status}; >= {CLIENT_NOTEBOOK_GOAL:.0f}x notebook: "
+                        f"{nb_status}")
     result.headline_row("server peak RSS, upload and downloads", mib(overall_peak),
                         f"< {mib(RSS_LIMIT)}: {'PASS' if rss_ok and upload_ok else 'GAP'}")
+    source_info = data.get("clientSource") or {}
+    if source_info:
+        result.notes.append(
+            f"client measured: {source_info.get('transfersPath')} sha256 {str(source_info.get('transfersSha256'))[:12]}"
+            + ("" if source_info.get("uncommittedChanges") is None else
+               f", {'with uncommitted changes' if source_info['uncommittedChanges'] else 'as committed'}")
+            + f"; {'hashes while downloading' if source_info.get('hashesWhileDownloading') else 'hashes after the download'}")
     if not data["serverChecksumMatches"]:
         result.notes.append("the server's fileChecksums[0].fileHash differs from the sha512 of the uploaded bytes")
     for name, errors in failures.items():

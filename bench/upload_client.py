@@ -3,6 +3,8 @@ BASE_URL API_KEY PATH` prints JSON (ok, seconds, file id, the process's RSS befo
 
 - notebook   the seed notebook's `file_upload` (cell 41) as written: `requests.post(..., files=[...])`
 - encoder    requests-toolbelt's MultipartEncoder, streamed from the file (what bench/transfers.py uploads with)
+- client     the client kit: `RescaleClient(base_url, key, progress=False).upload_file(path)` (its import and the
+             client's construction happen after `rssBefore` is read, so they count in the peak as a user's would)
 """
 from __future__ import annotations
 
@@ -39,6 +41,13 @@ def upload_encoder(base_url: str, headers: dict[str, str], path: Path) -> str:
     return response.json()["id"]
 
 
+def upload_client(base_url: str, key: str, path: Path) -> str:
+    from rescale_client import RescaleClient  # imported here: the other methods do not pay for it
+
+    with RescaleClient(base_url, key, progress=False) as client:
+        return str(client.upload_file(path)["id"])
+
+
 def main(argv: list[str] | None = None) -> int:
     method, base_url, key, path = (argv or sys.argv[1:])[:4]
     headers = {"Authorization": f"Token {key}"}
@@ -49,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             outcome["fileId"] = notebook_transfer.file_upload(base_url, headers, path)
         elif method == "encoder":
             outcome["fileId"] = upload_encoder(base_url, headers, Path(path))
+        elif method == "client":
+            outcome["fileId"] = upload_client(base_url, key, Path(path))
         else:
             raise ValueError(f"unknown method {method}")
         outcome["ok"] = True

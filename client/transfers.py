@@ -51,6 +51,7 @@ from .models import File
 
 MiB = 1024 * 1024
 DEFAULT_CHUNK = 8 * MiB
+HASH_BLOCK = 4 * MiB
 BLOCK = 128 * 1024  # bytes read and written at a time (what a dropped connection can cost)
 PathLike = str | os.PathLike[str]
 Sleep = Callable[[float], None]
@@ -173,6 +174,50 @@ class _Aborted(Exception):
     """Another range failed: stop this one."""
 
 
+class PrefixHasher:
+    """sha512 of `<dest>.part` computed while the ranges arrive: a thread hashes the file's contiguous completed
+    prefix as it grows, so checking the download costs almost nothing after the last byte lands."""
+
+    def __init__(self, path: Path, size: int, ready: Callable[[], int]) -> None:
+        self.path, self.size, self.ready = path, size, ready
+        self.digest = hashlib.sha512()
+        self.hashed = 0
+        self.wake = threading.Event()
+        self.stopped = False
+        self.thread = threading.Thread(target=self._run, name="rescale-download-sha512", daemon=True)
+        self.thread.start()
+
+    def poke(self) -> None:
+        self.wake.set()
+
+    def _run(self) -> None:
+        with open(self.path, "rb", buffering=0) as fh:
+            while self.hashed < self.size and not self.stopped:
+                target = self.ready()
+                if target <= self.hashed:
+                    self.wake.wait(0.05)
+                    self.wake.clear()
+                    continue
+                fh.seek(self.hashed)
+                while self.hashed < target:
+                    block = fh.read(min(HASH_BLOCK, target - self.hashed))
+                    if not block:
+                        break
+                    self.digest.update(block)
+                    self.hashed += len(block)
+
+    def finish(self) -> str | None:
+        """The hex digest once the whole file is hashed; None if the download stopped short."""
+        self.poke()
+        self.thread.join()
+        return self.digest.hexdigest() if self.hashed == self.size else None
+
+    def stop(self) -> None:
+        self.stopped = True
+        self.poke()
+        self.thread.join()
+
+
 class RangedDownload:
     """One file into `<dest>.part` by concurrent ranges; see the module's docstring."""
 
@@ -189,8 +234,10 @@ class RangedDownload:
         self.etag: str | None = None
         self.done: dict[int, int] = {}  # chunk index -> bytes written from its start
         self.lock = threading.Lock()
+        self.write_lock = threading.Lock()
         self.abort = threading.Event()
         self.bar: Any = None
+        self.hasher: PrefixHasher | None = None
 
     # state ------------------------------------------------------------------------------------------------------
     def _load(self) -> bool:
@@ -235,15 +282,21 @@ class RangedDownload:
             if restart or not self._load():
                 self._fresh()
             initial = sum(self.done.values())
+            self.hasher = PrefixHasher(self.part, self.size, self._contiguous)
             with progress_bar(self.size, self.file.get("name") or self.file_id, self.progress, initial) as bar:
                 self.bar = bar
                 try:
                     self._fetch_all()
                     break
                 except _Changed:
+                    self._stop_hasher()
                     if restart:
                         raise TransferError(f"file {self.file_id} keeps changing during the download") from None
-        digest = sha512_of(self.part)
+                except BaseException:
+                    self._stop_hasher()
+                    raise
+        digest = self.hasher.finish() if self.hasher else None
+        digest = digest or sha512_of(self.part)
         if self.sha512 is not None and digest != self.sha512:
             self._discard()
             raise ChecksumMismatch(f"file {self.file_id}: sha512 {digest} of the download differs from "
@@ -251,6 +304,11 @@ class RangedDownload:
         os.replace(self.part, self.dest)
         self.state_path.unlink(missing_ok=True)
         return self.dest
+
+    def _stop_hasher(self) -> None:
+        if self.hasher is not None:
+            self.hasher.stop()
+            self.hasher = None
 
     def _discard(self) -> None:
         self.part.unlink(missing_ok=True)
@@ -319,11 +377,13 @@ class RangedDownload:
                 for block in response.iter_content(BLOCK):
                     if self.abort.is_set():
                         raise _Aborted()
-                    _write_all(fh, block)
+                    with self.write_lock:  # one writer at a time: concurrent writers contend in the kernel
+                        _write_all(fh, block)
                     self._advance(index, len(block))
 
     def _whole_file(self, response: requests.Response) -> None:
         """The server ignored `Range` (200 on the first request): take the whole body, from the start."""
+        self._stop_hasher()  # what it hashed may be rewritten: check the file after the download instead
         self.done = {}
         written = 0
         with open(self.part, "r+b", buffering=0) as fh:
@@ -341,6 +401,20 @@ class RangedDownload:
             self.done[index] = self.done.get(index, 0) + count
             if self.bar is not None:
                 self.bar.update(count)
+        if self.hasher is not None:
+            self.hasher.poke()
+
+    def _contiguous(self) -> int:
+        """Bytes from the start of the file that are all written."""
+        with self.lock:
+            position = 0
+            for index in range(-(-self.size // self.chunk_size)):
+                start, end = self._bounds(index)
+                written = self.done.get(index, 0)
+                position = start + written
+                if written < end - start + 1:
+                    break
+            return min(position, self.size)
 
 
 def _write_all(fh: Any, data: bytes) -> None:
