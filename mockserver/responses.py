@@ -5,19 +5,25 @@ import json
 from typing import Any
 
 from flask import Response
+from werkzeug.http import HTTP_STATUS_CODES
 
 from .errors import ApiError
 
 JSON = "application/json"
 
 
+def status_line(status: int) -> str:
+    """`401 Unauthorized` as Django writes it (werkzeug alone would send `401 UNAUTHORIZED`)."""
+    return f"{status} {HTTP_STATUS_CODES.get(status, 'Unknown')}"
+
+
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
     text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-    return Response(text, status=status, headers=headers, content_type=JSON)
+    return Response(text, status=status_line(status), headers=headers, content_type=JSON)
 
 
 def empty_response(status: int, headers: dict[str, str] | None = None) -> Response:
-    response = Response(b"", status=status, headers=headers)
+    response = Response(b"", status=status_line(status), headers=headers)
     del response.headers["Content-Type"]
     return response
 
