@@ -284,9 +284,9 @@ def run(settings: Settings) -> Result:
 
     result.row("jobs page 1000 / page 1", fmt(r("jobs, page 1000", "jobs, page 1"), 2, "x"))
     result.row("files page 1000 / page 1", fmt(r("files, page 1000", "files, page 1"), 2, "x"))
-    result.row(f"jobs page 1 / small tenant's", fmt(r("jobs, page 1", "small tenant: jobs, page 1"), 2, "x"))
-    result.row(f"files page 1 / small tenant's", fmt(r("files, page 1", "small tenant: files, page 1"), 2, "x"))
-    result.row(f"status read / small tenant's", fmt(r("status read (random job)", "small tenant: status read"), 2, "x"))
+    result.row("jobs page 1 / small tenant's", fmt(r("jobs, page 1", "small tenant: jobs, page 1"), 2, "x"))
+    result.row("files page 1 / small tenant's", fmt(r("files, page 1", "small tenant: files, page 1"), 2, "x"))
+    result.row("status read / small tenant's", fmt(r("status read (random job)", "small tenant: status read"), 2, "x"))
 
     def ms(kind: str) -> str:
         return f"{stats[kind]['medianMs']:.1f}" if kind in stats else "n/a"

@@ -6,7 +6,6 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
 
 from flask import Response
 

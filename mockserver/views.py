@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .domain.files import FileRecord
-from .domain.jobspec import core_summary
+from .domain.jobspec import UNKNOWN_CORE_TYPE, core_summary
 from .domain.tenants import Tenant
 from .serialize import snake
 from .timefmt import iso
@@ -48,7 +48,6 @@ class FileView:
     )
 
 
-UNKNOWN_CORE_TYPE = {"cores": [1], "memory": 3750, "storage": 40}  # a job whose core type left the catalog
 RESOURCE_FILTERS = [
     {"caseSensitive": False, "include": True, "filterType": kind, "selector": kind}
     for kind in ("Analysis generated files", "Completed templates", "Input files")

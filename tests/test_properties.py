@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from rescale_mock.domain.lifecycle import (OUTCOMES, Scenario, cluster_plan, plan, plan_on_cluster, stretch)
 from rescale_mock.errors import ApiError
 from rescale_mock.pagination import from_list, paginate
-from rescale_mock.testing import Fake
 from rescale_mock.timefmt import STYLES, iso
 
 SIZE = 1000

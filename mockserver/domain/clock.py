@@ -57,3 +57,15 @@ class Clock:
     @classmethod
     def from_dict(cls, raw: dict) -> "Clock":
         return cls(**{k: raw[k] for k in ("mode", "factor", "anchor_real", "anchor_fake")})
+
+
+def read_time(clock: Clock, real: float, state: dict, steps: list[float], poll: bool) -> tuple[float, bool]:
+    """The time a job or cluster is read at. In the `poll` mode that is its next step when the read is a status
+    read (`poll`), else the step it reached; `state["pollStep"]` keeps its place. Returns (time, state changed)."""
+    now = clock.now(real)
+    if clock.mode != "poll" or not steps:
+        return now, False
+    if poll:
+        state["pollStep"] = min(state.get("pollStep", 0) + 1, len(steps))
+    step = min(max(state.get("pollStep", 0), 1), len(steps))
+    return max(now, steps[step - 1]), poll

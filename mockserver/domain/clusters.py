@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..store.db import Database, to_json
+from .clock import read_time
 from .errors import InvalidInput, NotAllowed, NotFound
-from .ids import stable_id
+from .ids import newest_first
 from .jobspec import JobSpecs, as_bool
 from .lifecycle import ClusterPlan, cluster_plan, stretch
 from .tenants import Tenant, Tenants
@@ -38,7 +39,7 @@ class ClusterSnapshot:
     def statuses(self) -> list[tuple[str, Any]]:
         """(id, event) newest first."""
         events = self.plan.events_until(self.now)
-        return [(stable_id(self.id, "status", i), e) for i, e in reversed(list(enumerate(events)))]
+        return newest_first(self.id, "status", events)
 
     @property
     def stopping(self) -> bool:
@@ -72,14 +73,9 @@ class Clusters:
     def snapshot(self, tenant: Tenant, cluster_id: str, poll: bool = False) -> ClusterSnapshot:
         record = self._load(tenant, cluster_id)
         plan = self.plan(record)
-        clock = self.tenants.clock(tenant)
-        now = clock.now(self.tenants.real_time())
-        if clock.mode == "poll":
-            steps = plan.steps()
-            if poll:
-                record.state["pollStep"] = min(record.state.get("pollStep", 0) + 1, len(steps))
-                self._save(record)
-            now = max(now, steps[min(max(record.state.get("pollStep", 0), 1), len(steps)) - 1])
+        now, moved = read_time(self.tenants.clock(tenant), self.tenants.real_time(), record.state, plan.steps(), poll)
+        if moved:
+            self._save(record)
         return ClusterSnapshot(record, plan, now)
 
     def page(self, tenant: Tenant, offset: int, limit: int) -> tuple[int, list[ClusterSnapshot]]:

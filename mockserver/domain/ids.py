@@ -31,3 +31,8 @@ def stable_id(*parts: Any, size: int = 6) -> str:
     """Ids of things the fake derives rather than stores (statuses, clusters, instances): same input, same id."""
     digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
     return "".join(string.ascii_letters[b % 52] for b in digest[:size])
+
+
+def newest_first(owner: str, kind: str, events: list[Any]) -> list[tuple[str, Any]]:
+    """A status history as the API lists it: newest first, each entry with an id stable across reads."""
+    return [(stable_id(owner, kind, i), e) for i, e in reversed(list(enumerate(events)))]

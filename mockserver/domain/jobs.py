@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from ..store.db import Database, to_json
+from .clock import read_time
 from .clusters import Clusters, ClusterSnapshot
 from .errors import InvalidInput, NotAllowed, NotFound
-from .ids import stable_id
+from .ids import newest_first, stable_id
 from .files import FileRecord, Files
-from .jobspec import JobSpecs, nodes_for, pk_error
+from .jobspec import UNKNOWN_CORE_TYPE, JobSpecs, nodes_for, pk_error
 from .lifecycle import JOB_TERMINAL, Plan, Scenario, plan, plan_on_cluster, stretch
 from .outputs import process_output
 from .simulate import Program, interpret
@@ -62,13 +63,13 @@ class Snapshot:
     def statuses(self) -> list[tuple[str, Any]]:
         """(id, event) newest first."""
         events = self.plan.job_events(self.now) if self.plan else []
-        return [(stable_id(self.id, "status", i), e) for i, e in reversed(list(enumerate(events)))]
+        return newest_first(self.id, "status", events)
 
     def cluster_statuses(self) -> list[tuple[str, Any]]:
         if self.cluster is not None:
             return self.cluster.statuses()
         events = self.plan.cluster_events(self.now) if self.plan else []
-        return [(stable_id(self.id, "cluster-status", i), e) for i, e in reversed(list(enumerate(events)))]
+        return newest_first(self.id, "cluster-status", events)
 
     @property
     def status(self) -> Any:
@@ -186,15 +187,10 @@ class Jobs:
         cluster_id = record.state.get("persistentCluster")
         cluster = self.clusters.snapshot(tenant, cluster_id) if cluster_id else None
         job_plan = self._plan(tenant, record, cluster)
-        clock = self.tenants.clock(tenant)
-        now = clock.now(self.tenants.real_time())
-        if clock.mode == "poll" and job_plan is not None:
-            steps = job_plan.steps()
-            if poll:
-                record.state["pollStep"] = min(record.state.get("pollStep", 0) + 1, len(steps))
-                self._save(record)
-            step = max(record.state.get("pollStep", 0), 1)
-            now = max(now, steps[min(step, len(steps)) - 1])
+        now, moved = read_time(self.tenants.clock(tenant), self.tenants.real_time(), record.state,
+                               job_plan.steps() if job_plan else [], poll)
+        if moved:
+            self._save(record)
         snap = Snapshot(record, job_plan, now, cluster)
         if job_plan is not None and snap.finished and not record.state.get("outputsWritten"):
             self._write_outputs(tenant, snap)
@@ -341,7 +337,7 @@ class Jobs:
 
     def cores(self, snap: Snapshot) -> tuple[dict[str, Any], int]:
         hardware = snap.doc["jobanalyses"][0]["hardware"]
-        core_type = self.catalog.core_type(hardware["coreType"]) or {"cores": [1]}
+        core_type = self.catalog.core_type(hardware["coreType"]) or UNKNOWN_CORE_TYPE
         return hardware, nodes_for(hardware, core_type)
 
 

@@ -31,6 +31,9 @@ def core_type_code(value: Any) -> str:
     return value.get("code", "") if isinstance(value, dict) else str(value)
 
 
+UNKNOWN_CORE_TYPE = {"cores": [1], "memory": 3750, "storage": 40}  # for a job whose core type left the catalog
+
+
 def nodes_for(hardware: dict[str, Any], core_type: dict[str, Any]) -> int:
     """Nodes a job needs: its cores spread over the core type's largest node."""
     return max(1, math.ceil(hardware["coresPerSlot"] * hardware["slots"] / max(core_type["cores"])))

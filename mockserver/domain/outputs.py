@@ -57,7 +57,7 @@ def process_output(snap: "Snapshot", program: Program, blobs: BlobStore, finishe
     lines = [
         f"[{started}] Rescale job {snap.id}, run 1",
         f"Hardware: {hardware['coreType']}, {hardware['coresPerSlot']} cores per slot, {hardware['slots']} slot(s)",
-        f"Software: " + ", ".join(f"{ja['analysis']['name']} {ja['analysis']['versionName']}"
+        "Software: " + ", ".join(f"{ja['analysis']['name']} {ja['analysis']['versionName']}"
                                   for ja in snap.doc["jobanalyses"]),
         f"Working directory: {WORK_DIR}",
         "Input files:",
