@@ -4,10 +4,9 @@ bench.profile_client_download [SIZE_MIB] [ROUNDS]` (default 512 MiB, 3 rounds). 
 Against one served fake and one file, alternated in rounds (medians), with this process's and the server's CPU
 seconds for each:
 - curl to /dev/null, the bench's plain requests downloader (x8), and the client as a user calls it;
-- the client with its pieces switched off one at a time, *in this process only*, to see what each costs: the sha512
-  check (`sha512_of` replaced by a constant, and `PrefixHasher`, if the client hashes while downloading, by a stub
-  that hashes nothing), the `.part.json` writes (`RangedDownload._save` a no-op), the
-  128 KiB read/write block (`transfers.BLOCK` set to 1 MiB), and the range size (the public `chunk_size=`);
+- the client with its pieces switched off one at a time, to see what each costs: the sha512 check (the public
+  `verify=False`), and, *in this process only*, the `.part.json` writes (`RangedDownload._save` a no-op) and the
+  128 KiB read/write block (`transfers.BLOCK` set to 1 MiB); and the range size (the public `chunk_size=`);
 - sha512 of the file alone (the client's 128 KiB reads, and hashlib in memory).
 Then the per-range cost: the client's `_fetch` called for every range in one thread under cProfile, at 1 MiB and
 8 MiB ranges (time to the response headers, `.part.json` writes, requests' per-call overhead).
@@ -34,25 +33,7 @@ from rescale_client import RescaleClient
 from . import transfers as bt
 from .common import MiB, ServedFake
 
-ORIGINAL = {"BLOCK": ct.BLOCK, "_save": ct.RangedDownload._save, "sha512_of": ct.sha512_of,
-            "PrefixHasher": getattr(ct, "PrefixHasher", None)}
-
-
-class _NoHasher:
-    """Stands in for the client's `PrefixHasher` (sha512 while downloading), when it has one: hashes nothing, and
-    `finish()` answers None, so the client falls back to `sha512_of`, itself replaced by a constant."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def poke(self) -> None:
-        pass
-
-    def finish(self) -> None:
-        return None
-
-    def stop(self) -> None:
-        pass
+ORIGINAL = {"BLOCK": ct.BLOCK, "_save": ct.RangedDownload._save}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -73,25 +54,19 @@ def main(argv: list[str] | None = None) -> int:
         file_id = bt.upload(fake, source)["file"]["id"]
         url = fake.url(f"/api/v2/files/{file_id}/contents/")
 
-        def client(workers: int = 8, chunk: int = ct.DEFAULT_CHUNK, block: int | None = None, save: bool = True,
+        def client(workers: int = 8, chunk: int | None = None, block: int | None = None, save: bool = True,
                    sha: bool = True) -> Callable[[], Any]:
             def go() -> None:
                 ct.BLOCK = block or ORIGINAL["BLOCK"]
                 if not save:
                     ct.RangedDownload._save = lambda self: None  # type: ignore[method-assign]
-                if not sha:
-                    ct.sha512_of = lambda path: digest
-                    if ORIGINAL["PrefixHasher"] is not None:
-                        ct.PrefixHasher = _NoHasher  # type: ignore[attr-defined,misc]
                 try:
                     with RescaleClient(fake.base_url, fake.api_key, progress=False) as c:
-                        c.download_file(file_id, work / "client.bin", workers=workers, chunk_size=chunk).unlink()
+                        c.download_file(file_id, work / "client.bin", workers=workers, chunk_size=chunk,
+                                        verify=sha).unlink()
                 finally:
                     ct.BLOCK = ORIGINAL["BLOCK"]
                     ct.RangedDownload._save = ORIGINAL["_save"]  # type: ignore[method-assign]
-                    ct.sha512_of = ORIGINAL["sha512_of"]
-                    if ORIGINAL["PrefixHasher"] is not None:
-                        ct.PrefixHasher = ORIGINAL["PrefixHasher"]  # type: ignore[attr-defined]
             return go
 
         def ranged() -> None:
@@ -108,14 +83,14 @@ def main(argv: list[str] | None = None) -> int:
         variants: dict[str, Callable[[], Any]] = {
             "curl -o /dev/null": lambda: bt.curl_download(fake, url, size),
             "bench ranged x8 + its sha512": ranged,
-            "client x8 as called (8 MiB ranges, sha512)": client(),
+            f"client x8 as called ({ct.auto_chunk_size(size, 8) // MiB} MiB ranges, sha512)": client(),
             "client x8, no sha512": client(sha=False),
             "client x8, no sha512, no .part.json": client(sha=False, save=False),
             "client x8, no sha512, 1 MiB blocks": client(sha=False, block=MiB),
             **{f"client x8, no sha512, {c // MiB} MiB ranges, {b // 1024} KiB blocks":
                client(sha=False, chunk=c, block=b)
                for c in (1 * MiB, 16 * MiB, 32 * MiB, per) for b in (128 * 1024, MiB)},
-            "client x8, sha512, 32 MiB ranges, 1 MiB blocks": client(chunk=32 * MiB, block=MiB),
+            "client x8, sha512, 8 MiB ranges": client(chunk=8 * MiB),
             "sha512_of(file) alone (client, 128 KiB reads)": lambda: ct.sha512_of(source),
             "sha512 in memory (hashlib, one core)": in_memory_sha512,
         }

@@ -18,7 +18,6 @@ from .logs import follow_log
 from .models import File
 from .session import DEFAULT_TIMEOUT, ApiSession, Timeout
 from .transfers import (
-    DEFAULT_CHUNK,
     download_file,
     download_job_outputs,
     upload_directory,
@@ -115,18 +114,19 @@ class RescaleClient:
         return upload_directory(self.files, path, fmt=format, name=name, include_root=include_root,
                                 attempts=attempts, progress=self.progress, sleep=self.sleep)
 
-    def download_file(self, file_id: str, dest: PathLike, *, workers: int = 8, chunk_size: int = DEFAULT_CHUNK,
-                      attempts: int = 5, file: File | None = None) -> Path:
-        """Download a file by concurrent ranges into `dest` (a path or a directory), resumable, sha512-checked."""
+    def download_file(self, file_id: str, dest: PathLike, *, workers: int = 8, chunk_size: int | None = None,
+                      attempts: int = 5, verify: bool = True, file: File | None = None) -> Path:
+        """Download a file by concurrent ranges into `dest` (a path or a directory), resumable, sha512-checked
+        (unless `verify=False`); ranges grow with the file unless `chunk_size` is given."""
         return download_file(self.files, file_id, dest, file=file, workers=workers, chunk_size=chunk_size,
-                             attempts=attempts, progress=self.progress, sleep=self.sleep)
+                             attempts=attempts, verify=verify, progress=self.progress, sleep=self.sleep)
 
     def download_job_outputs(self, job_id: str, dest_dir: PathLike, pattern: str = "*", *, workers: int = 8,
-                             chunk_size: int = DEFAULT_CHUNK, attempts: int = 5) -> list[Path]:
+                             chunk_size: int | None = None, attempts: int = 5, verify: bool = True) -> list[Path]:
         """Download the job's output files matching the glob `pattern` into `dest_dir` (relative paths kept)."""
         return download_job_outputs(self.jobs, self.files, job_id, dest_dir, pattern, workers=workers,
-                                    chunk_size=chunk_size, attempts=attempts, progress=self.progress,
-                                    sleep=self.sleep)
+                                    chunk_size=chunk_size, attempts=attempts, verify=verify,
+                                    progress=self.progress, sleep=self.sleep)
 
     # -- logs ------------------------------------------------------------------------------------------------------
     def follow_log(self, job_id: str, *, run_id: str = "1", path: str = "process_output.log", delay: float = 5.0,

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from rescale_client import ChecksumMismatch, RescaleClient, TransferError
-from rescale_client.transfers import safe_relative
+from rescale_client.transfers import MAX_CHUNK, MIN_CHUNK, auto_chunk_size, safe_relative
 from rescale_mock.testing import Fake
 
 MiB = 1024 * 1024
@@ -131,6 +131,26 @@ def test_checksum_mismatch_removes_the_partial_file(client: RescaleClient, tmp_p
     with pytest.raises(ChecksumMismatch):
         client.download_file(stored["id"], tmp_path / "copy.bin", file=lying)  # type: ignore[arg-type]
     assert list(tmp_path.glob("copy.bin*")) == []
+
+
+def test_verify_false_skips_the_sha512_but_not_the_sizes(client: RescaleClient, fake: Fake, tmp_path: Path) -> None:
+    digest = random_file(tmp_path / "v.bin", 300_000)
+    stored = client.upload_file(tmp_path / "v.bin")
+    lying = {**stored, "fileChecksums": [{"hashFunction": "sha512", "fileHash": "0" * 128}]}
+    out = client.download_file(stored["id"], tmp_path / "copy.bin", file=lying, verify=False)  # type: ignore[arg-type]
+    assert sha512(out) == digest  # the bytes are right; the lying checksum was not consulted
+    longer = {**stored, "decryptedSize": 300_001}  # a range the server cannot fill is still an error
+    with pytest.raises(TransferError):
+        client.download_file(stored["id"], tmp_path / "other.bin", file=longer, verify=False)  # type: ignore[arg-type]
+
+
+def test_ranges_grow_with_the_file_by_default(client: RescaleClient, fake: Fake, tmp_path: Path) -> None:
+    assert auto_chunk_size(1, 8) == MIN_CHUNK and auto_chunk_size(100 * 2**30, 8) == MAX_CHUNK
+    assert auto_chunk_size(2**30, 8) == 32 * MiB  # 1 GiB over 8 workers: 4 ranges each
+    digest = random_file(tmp_path / "a.bin", MIN_CHUNK + 1)
+    stored = client.upload_file(tmp_path / "a.bin")
+    assert sha512(client.download_file(stored["id"], tmp_path / "copy.bin")) == digest
+    assert len(ranges(fake)) == 2  # one full range of MIN_CHUNK bytes and the last byte
 
 
 def test_upload_memory_stays_bounded(rescale_mock_served: Fake, tmp_path: Path) -> None:
