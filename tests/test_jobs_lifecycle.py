@@ -250,6 +250,26 @@ def test_list_combines_state_and_job_status(fake: Fake, api: requests.Session) -
     assert [j["id"] for j in jobs(fake, api, state="completed", job_status="COMPLETED")] == [done]
 
 
+def test_filtered_listings_stay_the_same_once_finished_jobs_settle(fake: Fake, api: requests.Session) -> None:
+    """The first read of a finished job records its final status; later filtered listings read that instead of
+    computing every job's life again, and must answer exactly as before."""
+    stopped = started(fake, api, "sleep inf")
+    done = started(fake, api)
+    fake.control.advance(EXECUTING_AT + 10)
+    api.post(fake.url(f"/api/v2/jobs/{stopped}/stop/")).raise_for_status()
+    fake.control.advance(COMPLETED_AT + 600)
+    running = started(fake, api, "sleep 6000")
+    fake.control.advance(EXECUTING_AT + 1)
+    queries = [{"job_status": "COMPLETED"}, {"job_status": "FORCE_STOP"}, {"job_status": "EXECUTING"},
+               {"state": "completed"}, {"state": "not_completed"}, {"state": "completed", "job_status": "COMPLETED"}]
+    first = [[j["id"] for j in jobs(fake, api, **q)] for q in queries]
+    # a stopped job ends Completed ("User Terminated"), like one that ran to the end
+    assert first == [[done, stopped], [], [running], [done, stopped], [running], [done, stopped]]
+    assert [[j["id"] for j in jobs(fake, api, **q)] for q in queries] == first
+    page = api.get(fake.url("/api/v2/jobs/"), params={"state": "completed", "page_size": 1, "page": 2}).json()
+    assert (page["count"], [j["id"] for j in page["results"]]) == (2, [stopped])
+
+
 def test_list_shows_only_the_tenants_jobs(fake: Fake, api: requests.Session) -> None:
     other_key = fake.control.create_tenant()["apiKey"]
     other = requests.Session()

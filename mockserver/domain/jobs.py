@@ -205,12 +205,19 @@ class Jobs:
                                  (tenant.id, limit, offset))
             return count, [self.snapshot(tenant, r["id"]) for r in rows]
         wanted = JOB_STATUS_FILTER.get(job_status or "")
-        matches = [s for s in self._all(tenant, order) if _keep(s, state, wanted)]
-        return len(matches), matches[offset:offset + limit]
-
-    def _all(self, tenant: Tenant, order: str) -> Iterator[Snapshot]:
-        for row in self.db.query(f"SELECT id FROM jobs WHERE tenant_id = ? ORDER BY {order}", (tenant.id,)):
-            yield self.snapshot(tenant, row["id"])
+        matches: list[str | Snapshot] = []
+        rows = self.db.query(f"SELECT id, json_extract(state, '$.finalStatus') AS final FROM jobs "
+                             f"WHERE tenant_id = ? ORDER BY {order}", (tenant.id,))
+        for row in rows:
+            if row["final"] is not None:  # a finished job's status never changes again: no need to compute it
+                if _keep(row["final"], True, state, wanted):
+                    matches.append(row["id"])
+                continue
+            snap = self.snapshot(tenant, row["id"])
+            if _keep(snap.status.status if snap.status else None, snap.finished, state, wanted):
+                matches.append(snap)
+        chosen = matches[offset:offset + limit]
+        return len(matches), [m if isinstance(m, Snapshot) else self.snapshot(tenant, m) for m in chosen]
 
     def sync_outputs(self, tenant: Tenant) -> None:
         """Finished jobs whose outputs nobody has looked at yet get them now (file listings show them)."""
@@ -329,6 +336,7 @@ class Jobs:
                     self.files.add_output(tenant, snap.id, "1", spec.relative_path,
                                           synthetic_content(snap.id, spec.size, spec.encoding), synced)
             record.state["outputsWritten"] = True
+            record.state["finalStatus"] = snap.status.status  # time only moves forward: it is final
             self._save(record)
             snap.record.state = record.state
 
@@ -357,10 +365,9 @@ def synthetic_content(seed: str, size: int, encoding: str) -> Iterator[bytes]:
             yield raw
 
 
-def _keep(snap: Snapshot, state: str | None, wanted: str | None) -> bool:
-    status = snap.status.status if snap.status else None
-    if state == "completed" and not snap.finished:
+def _keep(status: str | None, finished: bool, state: str | None, wanted: str | None) -> bool:
+    if state == "completed" and not finished:
         return False
-    if state == "not_completed" and snap.finished:
+    if state == "not_completed" and finished:
         return False
     return wanted is None or status == wanted
