@@ -16,7 +16,8 @@ dropped connection resumes the range where it stopped, and a later call resumes 
 is computed while the ranges arrive and checked against `fileChecksums` at the end (`ChecksumMismatch` otherwise,
 and the partial file is removed); `.part` is then renamed onto `dest` atomically. If the file changed on the server
 meanwhile (`If-Range` answered 200), the download starts over once. `verify=False` skips the sha512 (the sizes of
-every range are still checked): sha512 runs at under 1 GB/s on one core, slower than a fast local link.
+every range are still checked): sha512 runs at under 1 GB/s on one core, slower than a fast local link. Without it,
+a resumed download also trusts `.part.json` (written, not fsynced) for what is already on disk.
 
 Progress bars (tqdm) are shown with `progress=True`, hidden with `False`; the default `None` shows them only when
 stderr is a terminal, so logs and CI stay quiet.
@@ -78,16 +79,16 @@ def progress_bar(total: int, desc: str, enabled: bool | None, initial: int = 0) 
 def sha512_of(path: PathLike) -> str:
     digest = hashlib.sha512()
     with open(path, "rb", buffering=0) as fh:
-        _hash_into(digest, fh, None)
+        _hash_into(digest, fh, None, memoryview(bytearray(HASH_BLOCK)))
     return digest.hexdigest()
 
 
-def _hash_into(digest: Any, fh: Any, length: int | None) -> int:
-    """Feed `length` bytes (all, if None) from `fh`'s position to `digest`; returns how many it read."""
-    view = memoryview(bytearray(HASH_BLOCK))
+def _hash_into(digest: Any, fh: Any, length: int | None, view: memoryview) -> int:
+    """Feed `length` bytes (all, if None) from `fh`'s position to `digest`, read through `view`; returns how many
+    it read."""
     count = 0
     while length is None or count < length:
-        got = fh.readinto(view if length is None else view[:min(HASH_BLOCK, length - count)])
+        got = fh.readinto(view if length is None else view[:min(len(view), length - count)])
         if not got:
             break
         digest.update(view[:got])
@@ -197,6 +198,7 @@ class PrefixHasher:
     def __init__(self, path: Path, size: int, ready: Callable[[], int]) -> None:
         self.path, self.size, self.ready = path, size, ready
         self.digest = hashlib.sha512()
+        self.buffer = memoryview(bytearray(HASH_BLOCK))
         self.hashed = 0
         self.wake = threading.Event()
         self.stopped = False
@@ -215,7 +217,7 @@ class PrefixHasher:
                     self.wake.clear()
                     continue
                 fh.seek(self.hashed)
-                self.hashed += _hash_into(self.digest, fh, target - self.hashed)
+                self.hashed += _hash_into(self.digest, fh, target - self.hashed, self.buffer)
 
     def finish(self) -> str | None:
         """The hex digest once the whole file is hashed; None if the download stopped short."""
@@ -463,8 +465,8 @@ def download_file(files: FilesApi, file_id: str, dest: PathLike, *, file: File |
     if size == 0:
         return _empty(meta, target)
     return RangedDownload(files, {**meta, "id": file_id}, target, workers=workers,
-                          chunk_size=chunk_size or auto_chunk_size(size, workers), attempts=attempts,
-                          progress=progress, sleep=sleep, verify=verify).run()
+                          chunk_size=auto_chunk_size(size, workers) if chunk_size is None else chunk_size,
+                          attempts=attempts, progress=progress, sleep=sleep, verify=verify).run()
 
 
 def _empty(meta: File, target: Path) -> Path:
@@ -489,7 +491,7 @@ def download_job_outputs(jobs: JobsApi, files: FilesApi, job_id: str, dest_dir: 
                          workers: int = 8, chunk_size: int | None = None, attempts: int = 5, verify: bool = True,
                          progress: bool | None = None, sleep: Sleep = time.sleep) -> list[Path]:
     """Download the job's output files whose relative path (or name) matches the glob `pattern`, keeping their
-    relative paths under `dest_dir`; each one is checked against its sha512."""
+    relative paths under `dest_dir`; each one is checked against its sha512 unless `verify=False`."""
     root = Path(dest_dir)
     written = []
     for output in jobs.iter_job_files(job_id=job_id, page_size=1000):

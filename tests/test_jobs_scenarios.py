@@ -4,6 +4,7 @@ the clock's modes (manual, poll, scaled). No test sleeps: time moves by `advance
 by a huge factor (`scaled`)."""
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Any
 
@@ -215,6 +216,26 @@ def test_job_scenario_beats_the_tenant_scenario(fake: Fake, api: requests.Sessio
     assert latest(fake, api, job_id)["statusReason"] == "Completed successfully"
 
 
+def test_a_stop_saved_before_a_racing_read_settles_the_job_wins(rescale_mock: Fake) -> None:
+    """A read that found the job finished by its own plan can reach the outputs (and the final status) just after
+    a stop was saved: it must settle the job as the stop left it, not as the plan it read said. The race is
+    replayed through the in-process backend."""
+    fake, api = rescale_mock, requests.Session()
+    api.headers.update(fake.headers)
+    jobs, tenant = fake.backend.jobs, fake.backend.tenants.by_key(fake.api_key)
+    job_id = with_scenario(fake, api, "force_stop")
+    fake.control.advance(EXECUTING_AT + 1)
+    before_stop = jobs.snapshot(tenant, job_id)
+    api.post(fake.url(f"/api/v2/jobs/{job_id}/stop/")).raise_for_status()
+    fake.control.advance(STOPPED_AT + 600)
+    late_read = dataclasses.replace(before_stop, now=fake.backend.tenants.now(tenant))
+    assert late_read.status.status == "Force Stop"  # what the racing read saw
+    jobs._write_outputs(tenant, late_read)
+    assert latest(fake, api, job_id)["status"] == "Completed"  # stopped by the user
+    listed = api.get(fake.url("/api/v2/jobs/"), params={"job_status": "FORCE_STOP"}).json()["results"]
+    assert listed == []
+
+
 @pytest.mark.parametrize("outcome, last", [("fail", "Completed"), ("run_failure", "Completed"),
                                            ("force_stop", "Force Stop"), ("no_resources", "Completed")])
 def test_tenant_scenario_for_each_outcome(fake: Fake, api: requests.Session, outcome: str, last: str) -> None:
@@ -294,6 +315,21 @@ def test_poll_does_not_move_other_reads(fake: Fake, api: requests.Session) -> No
         api.get(fake.url(f"/api/v2/jobs/{job_id}/")).raise_for_status()
         api.get(fake.url("/api/v2/jobs/")).raise_for_status()
     assert history(fake, api, job_id) == ["Pending"]
+
+
+def test_listings_agree_with_job_reads_after_leaving_the_poll_mode(fake: Fake, api: requests.Session) -> None:
+    """A job polled to its end runs ahead of the tenant's clock; a switch to another mode takes it back, and the
+    filtered listings must say what the job's own statuses say (its end was not recorded as final)."""
+    fake.control.set_clock("poll")
+    job_id = started(fake, api)
+    for _ in range(50):
+        if latest(fake, api, job_id)["status"] == "Completed":
+            break
+    fake.control.set_clock("manual")
+    status = latest(fake, api, job_id)["status"]
+    listed = {name: [j["id"] for j in api.get(fake.url("/api/v2/jobs/"), params={"job_status": name}).json()["results"]]
+              for name in ("COMPLETED", "PENDING")}
+    assert listed[status.upper()] == [job_id] and sum(map(len, listed.values())) == 1
 
 
 def test_poll_mode_still_honours_advance(fake: Fake, api: requests.Session) -> None:

@@ -62,10 +62,12 @@ dispatch.paginate = _short
 SUITE = {"last page loses an item": ["test_model.py", "test_properties.py"]}
 
 
-# Finding a failure is enough here; shrinking it (many HTTP round trips per step) would only take time.
+# Finding a failure is enough here; shrinking it (many HTTP round trips per step) would only take time. The
+# derandomized `ci` profile makes the outcome the same every run: with `dev`'s 12 random examples the state
+# machine now and then never reached a second page, and the "last page" sabotage went unseen.
 NO_SHRINKING = """
 from hypothesis import Phase
-settings.register_profile("sabotage", settings.get_profile("dev"), phases=[Phase.explicit, Phase.reuse, Phase.generate])
+settings.register_profile("sabotage", settings.get_profile("ci"), phases=[Phase.explicit, Phase.reuse, Phase.generate])
 settings.load_profile("sabotage")
 """
 

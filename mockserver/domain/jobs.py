@@ -111,7 +111,9 @@ class Jobs:
     def __init__(self, db: Database, tenants: Tenants, files: Files, specs: JobSpecs, clusters: Clusters) -> None:
         self.db, self.tenants, self.files, self.clusters = db, tenants, files, clusters
         self.specs, self.catalog = specs, specs.catalog
-        self._outputs_lock = threading.Lock()
+        # held while a job's outputs are written and while a job is stopped or its scenario set, so a stop never
+        # saves a record read before the outputs (and the final status) were written
+        self._settle_lock = threading.RLock()
         self.default_scenario: dict[str, Any] = {}
 
     # -- storage -----------------------------------------------------------------------------------------------
@@ -270,11 +272,12 @@ class Jobs:
         self._save(record)
 
     def stop(self, tenant: Tenant, job_id: str) -> None:
-        snap = self.snapshot(tenant, job_id)
-        if snap.plan is None or snap.finished or snap.record.state.get("stopAt") is not None:
-            return  # nothing running: 202 and no effect
-        snap.record.state["stopAt"] = snap.now
-        self._save(snap.record)
+        with self._settle_lock:
+            snap = self.snapshot(tenant, job_id)
+            if snap.plan is None or snap.finished or snap.record.state.get("stopAt") is not None:
+                return  # nothing running: 202 and no effect
+            snap.record.state["stopAt"] = snap.now
+            self._save(snap.record)
 
     def attach(self, tenant: Tenant, cluster_id: str, job_id: str, submit: bool) -> str:
         """POST clusters/{id}/jobs/: run a saved job on a persistent cluster; returns the association id."""
@@ -313,20 +316,25 @@ class Jobs:
         return tenant.settings.get("scenario") or self.default_scenario or {"outcome": "succeed"}
 
     def set_scenario(self, tenant: Tenant, job_id: str, scenario: dict[str, Any]) -> None:
-        record = self._load(tenant, job_id)
-        if record.state.get("submitted") is not None and record.state.get("outputsWritten"):
-            raise NotAllowed("The job has finished; its scenario can no longer change.")
-        record.state["scenario"] = scenario
-        self._save(record)
+        with self._settle_lock:
+            record = self._load(tenant, job_id)
+            if record.state.get("submitted") is not None and record.state.get("outputsWritten"):
+                raise NotAllowed("The job has finished; its scenario can no longer change.")
+            record.state["scenario"] = scenario
+            self._save(record)
 
     # -- outputs -----------------------------------------------------------------------------------------------
     def _write_outputs(self, tenant: Tenant, snap: Snapshot) -> None:
         """Files appear when the job finishes (Rescale syncs `work/` at the end), written once."""
-        with self._outputs_lock:
+        with self._settle_lock:
             record = self._load(tenant, snap.id)
             if record.state.get("outputsWritten"):
                 snap.record.state = record.state
                 return
+            if record.state.get("stopAt") != snap.record.state.get("stopAt"):  # stopped since `snap` was read
+                snap.record, snap.plan = record, self._plan(tenant, record, snap.cluster)
+                if not snap.finished:
+                    return
             if snap.plan is not None and snap.plan.run_start is not None:
                 program = self.program(record)
                 log = process_output(snap, program, self.files.blobs, finished=True)
@@ -336,7 +344,10 @@ class Jobs:
                     self.files.add_output(tenant, snap.id, "1", spec.relative_path,
                                           synthetic_content(snap.id, spec.size, spec.encoding), synced)
             record.state["outputsWritten"] = True
-            record.state["finalStatus"] = snap.status.status  # time only moves forward: it is final
+            if snap.plan is not None and snap.plan.finished <= self.tenants.now(tenant):
+                # Finished by the tenant's clock, which only moves forward: the status is final. (In the poll mode
+                # a job read often runs ahead of that clock, and a switch of mode takes it back.)
+                record.state["finalStatus"] = snap.status.status
             self._save(record)
             snap.record.state = record.state
 
