@@ -113,7 +113,7 @@ class ChildServer:
 
 
 class HelloServer(ChildServer):
-    """bench/hello_app.py: Flask + waitress via rescale_mock.cli.make_server, nothing else."""
+    """bench/hello_app.py: Flask + waitress via rescale_mock.server.make_server, nothing else."""
 
     def __init__(self, threads: int = 16) -> None:
         port = free_port()

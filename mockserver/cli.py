@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import socket
 import sys
 import threading
 from pathlib import Path
@@ -13,37 +12,10 @@ from .app import create_app
 from .config import DEMO_KEY, Config
 from .control.middleware import FaultInjected
 from .domain.clock import MODES
+from .server import make_server, return_freed_memory_to_the_os
 from .timefmt import STYLES
 
 DEFAULT_DATA_DIR = Path(".rescale-mock")
-
-
-# waitress settings for big transfers: no cap on upload size (its default refuses 1 GiB); output buffers that spill
-# to disk early instead of holding up to 16 MiB per connection; and a 256 KiB socket send buffer, since waitress
-# reads a file body in chunks of that size (loopback's default of 4 MiB costs megabytes per download in flight).
-SERVER_OPTIONS = {"ident": "rescale-mock", "channel_timeout": 300, "max_request_body_size": 1 << 40,
-                  "outbuf_high_watermark": 1 << 21}
-CONNECTION_SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1), (socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 18)]
-
-
-def make_server(app: Any, host: str, port: int, threads: int) -> Any:
-    """waitress, tuned as above; the socket options apply to each accepted connection."""
-    from waitress.server import create_server
-
-    server = create_server(app, host=host, port=port, threads=threads, **SERVER_OPTIONS)
-    server.adj.socket_options = CONNECTION_SOCKET_OPTIONS
-    return server
-
-
-def return_freed_memory_to_the_os() -> None:
-    """glibc raises its mmap threshold as big buffers are freed, then keeps freed megabytes per thread; a fixed
-    threshold makes every large file chunk an mmap that goes back to the OS when freed (server RSS stays flat)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").mallopt(-3, 256 * 1024)  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):
-        pass  # not glibc: nothing to tune
 
 
 class _QuietInjectedDrops(logging.Filter):
@@ -72,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--validate-responses", action="store_true",
                        help="check every response against the spec (a mismatch becomes a 500)")
     serve.add_argument("--demo", action="store_true", help="run the walkthrough demo against the server, then keep serving")
+    serve.set_defaults(run=serve_command)
+    # Other commands live in modules of their own, each adding its subparser with `set_defaults(run=...)`.
     return parser
 
 
@@ -83,7 +57,7 @@ def config_from(args: argparse.Namespace) -> Config:
     )
 
 
-def serve(args: argparse.Namespace) -> int:
+def serve_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for name in ("waitress", "rescale_mock"):
         logging.getLogger(name).addFilter(_QuietInjectedDrops())
@@ -112,9 +86,7 @@ def serve(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "serve":
-        return serve(args)
-    return 2
+    return int(args.run(args))
 
 
 if __name__ == "__main__":

@@ -77,7 +77,7 @@ class InProcessServer:
     """The app under waitress on a free loopback port, in a thread of this process."""
 
     def __init__(self, config: Config) -> None:
-        from .cli import make_server
+        from .server import make_server
 
         self.app = create_app(config)
         self.backend = self.app.extensions["rescale_mock"]
