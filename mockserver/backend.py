@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sqlite3
 import tempfile
 import threading
 from pathlib import Path
@@ -20,6 +21,7 @@ from .domain.jobspec import JobSpecs
 from .domain.tenants import ClockDefaults, Tenant, Tenants
 from .responses import json_response
 from .spec import Operation
+from .store import datadir
 from .store.blobs import BlobStore
 from .store.db import Database
 
@@ -30,9 +32,13 @@ class Backend:
     def __init__(self, config: Config) -> None:
         self.config = config
         self._tmp = None if config.data_dir else tempfile.mkdtemp(prefix="rescale-mock-")
-        self.data_dir = Path(config.data_dir or self._tmp).resolve()  # type: ignore[arg-type]
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.db = Database(self.data_dir / "rescale-mock.sqlite3")
+        self.data_dir = datadir.prepare(Path(config.data_dir or self._tmp))  # type: ignore[arg-type]
+        self.lock = datadir.DataDirLock(self.data_dir)
+        try:
+            self.db = Database(self.data_dir / "rescale-mock.sqlite3")
+        except sqlite3.Error as err:
+            self.lock.release()
+            raise datadir.DataDirError(f"data dir {self.data_dir}: its database cannot be used: {err}") from None
         self.blobs = BlobStore(self.data_dir)
         self.ids = IdFactory(config.seed)
         self.catalog = load_catalog()
@@ -94,5 +100,6 @@ class Backend:
 
     def close(self) -> None:
         self.db.close()
+        self.lock.release()
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import functools
 import re
+from importlib import resources
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import quote
 
@@ -21,20 +21,15 @@ from werkzeug.routing import BaseConverter, Map, Rule
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
-def spec_dir() -> Path:
-    """`openapi/` beside the package in a source tree, else the copy shipped inside the package."""
-    source = Path(__file__).resolve().parent.parent / "openapi"
-    if source.is_dir():
-        return source
-    from importlib.resources import files
-
-    return Path(str(files("rescale_mock.openapi")))
+def spec_text(name: str) -> str:
+    """One document of the spec, from the package `rescale_mock.openapi` (an editable install maps the source
+    tree's `openapi/` there; a wheel ships it), so both installs read it the same way."""
+    return resources.files("rescale_mock.openapi").joinpath(name).read_text(encoding="utf-8")
 
 
 @functools.lru_cache(maxsize=None)
 def load_document(name: str) -> dict[str, Any]:
-    with open(spec_dir() / name, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    return yaml.safe_load(spec_text(name))
 
 
 def _pointer(*parts: str) -> str:

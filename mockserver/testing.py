@@ -94,13 +94,12 @@ class InProcessServer:
 class ServedProcess:
     """`rescale-mock serve` in a child process on a free port; what a user starts by hand."""
 
-    def __init__(self, data_dir: Path, api_keys: tuple[str, ...], *extra: str) -> None:
+    def __init__(self, data_dir: Path, api_keys: tuple[str, ...], *extra: str, env: dict[str, str] | None = None) -> None:
         args = [sys.executable, "-m", "rescale_mock.cli", "serve", "--port", "0", "--data-dir", str(data_dir)]
         for key in api_keys:
             args += ["--api-key", key]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(args + list(extra), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        text=True, env=env)
+                                        text=True, env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"})
         self.output: list[str] = []
         self.base_url = self._wait_ready()
         threading.Thread(target=self._drain, daemon=True).start()

@@ -5,12 +5,15 @@ Example counts follow the hypothesis profile (see tests/conftest.py: `dev` by de
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
 from rescale_mock import Config, create_app
-from rescale_mock.spec import spec_dir
+
+SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
 
 KEY = "contract-tenant-key-0001"
 OTHER_KEY = "contract-tenant-key-0002"
@@ -45,11 +48,11 @@ app = create_app(Config(api_keys=(KEY, OTHER_KEY), validate_responses=True, cloc
                         journal_size=200_000))
 backend = app.extensions["rescale_mock"]
 
-rescale = schemathesis.openapi.from_path(str(spec_dir() / "rescale.yaml"), config=_config(KEY))
+rescale = schemathesis.openapi.from_path(str(SPEC_DIR / "rescale.yaml"), config=_config(KEY))
 rescale.app = app
 # The control plane gets an app of its own: its server-wide reset would empty the journal checked below.
 control_app = create_app(Config(api_keys=(KEY,), validate_responses=True, clock_mode="manual"))
-control = schemathesis.openapi.from_path(str(spec_dir() / "control.yaml"), config=_config(None))
+control = schemathesis.openapi.from_path(str(SPEC_DIR / "control.yaml"), config=_config(None))
 control.app = control_app
 
 def operations_without_ids() -> list[str]:

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 from .ids import stable_id
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "catalog.json"
 
 
 class Catalog:
@@ -50,6 +49,6 @@ class Catalog:
 
 
 @functools.lru_cache(maxsize=1)
-def load_catalog(path: Path = DATA) -> Catalog:
-    with open(path, encoding="utf-8") as fh:
-        return Catalog(json.load(fh))
+def load_catalog() -> Catalog:
+    """The built-in catalog, shipped as package data of `rescale_mock`."""
+    return Catalog(json.loads(resources.files("rescale_mock").joinpath("data/catalog.json").read_text("utf-8")))

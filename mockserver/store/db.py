@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -71,7 +72,12 @@ class Database:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        self.connection().executescript(SCHEMA)
+        if not path.exists():  # private from the start; SQLite gives its -wal and -shm files the same mode
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        conn = self.connection()
+        conn.executescript(SCHEMA)
+        conn.execute("BEGIN IMMEDIATE")  # proves now, not at the first write, that the database is writable
+        conn.execute("ROLLBACK")
 
     def connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
