@@ -24,7 +24,7 @@ serve: $(STAMP)
 
 ## The whole suite (every capability, in-process and against a served process).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 ## Regenerate the client's operations and models from openapi/ (checked in; a test fails when they drift).
 generate: $(STAMP)

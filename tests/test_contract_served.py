@@ -13,7 +13,7 @@ import pytest
 
 from rescale_mock.testing import ServedProcess
 
-from .test_contract import SPEC_DIR, ACCEPT_400, MULTIPART, NO_NEGATIVE, STATEFUL_OR_CATALOG
+from .contract_config import ACCEPT_400, MULTIPART, NO_NEGATIVE, SPEC_DIR, STATEFUL_OR_CATALOG
 
 KEYS = {"alice": "served-contract-key-0001", "bob": "served-contract-key-0002"}
 EXAMPLES = "40" if os.environ.get("CI") else "10"

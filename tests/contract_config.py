@@ -1,0 +1,20 @@
+"""What the contract tests (in-process and served) tell schemathesis about the fake, in one place."""
+from __future__ import annotations
+
+from pathlib import Path
+
+SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
+
+# Valid by the schema yet refused by the fake for reasons the schema cannot state (the catalog, other objects,
+# the object's state): a 400 with a Rescale-style body is the right answer there, so the check is told so.
+STATEFUL_OR_CATALOG = [
+    "createJob", "createJobV3", "updateJob", "deleteJob", "deleteJobV3", "createCluster", "startCluster",
+    "stopCluster", "submitJobToCluster", "submitJobToClusterUnversioned", "getFileLines", "uploadFile",
+    "uploadFilePut", "updateFile",
+]
+ACCEPT_400 = {"checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "403", "404", "409"]}}}
+# Multipart: every part travels as bytes, so a "negative" upload (say, a `file` that is a number) reaches the server
+# as a valid form and the violation is lost in encoding. The server does check what it can see (a missing `file`
+# part, a bad `typeId`: tests/test_files.py).
+MULTIPART = ["uploadFile", "uploadFilePut"]
+NO_NEGATIVE = {"checks": {"negative_data_rejection": {"enabled": False}}}
