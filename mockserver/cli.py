@@ -12,6 +12,7 @@ from .app import create_app
 from .config import DEMO_KEY, Config
 from .control.middleware import FaultInjected
 from .domain.clock import MODES
+from .proxy import register as register_proxy_commands, serve_extra
 from .server import make_server, return_freed_memory_to_the_os
 from .timefmt import STYLES
 
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="run the walkthrough demo against the server, then keep serving")
     serve.set_defaults(run=serve_command)
     # Other commands live in modules of their own, each adding its subparser with `set_defaults(run=...)`.
+    register_proxy_commands(sub)  # proxy, replay, check-spec; serve --catalog-from
     return parser
 
 
@@ -53,7 +55,7 @@ def config_from(args: argparse.Namespace) -> Config:
     return Config(
         data_dir=args.data_dir, api_keys=tuple(args.api_keys or [DEMO_KEY]), accept_any_key=args.accept_any_key,
         validate_responses=args.validate_responses, clock_mode=args.clock_mode, clock_factor=args.clock_factor,
-        date_style=args.date_style, seed=args.seed,
+        date_style=args.date_style, seed=args.seed, extra=serve_extra(args),
     )
 
 
