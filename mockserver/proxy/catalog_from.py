@@ -47,12 +47,17 @@ def catalog_from_recordings(directory: Path) -> dict[str, list[dict[str, Any]]]:
 
 def merge_catalog(base: dict[str, Any], overlay: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """`base` with each list that `overlay` has replaced by it; an entry lacking a field the fake needs takes it
-    from the base's first entry of that list (and a display order from its position)."""
+    from the base's first entry of that list (and a display order from its position). When only core types were
+    recorded, the base's analyses allow them (their own lists name the base's core types)."""
     merged = dict(base)
     for key, entries in overlay.items():
         template = (base.get(key) or [{}])[0]
         merged[key] = [{**template, **({"displayOrder": index + 1} if key == "coreTypes" else {}), **entry}
                        for index, entry in enumerate(entries)]
+    if "coreTypes" in overlay and "analyses" not in overlay:
+        codes = [c["code"] for c in merged["coreTypes"]]
+        merged["analyses"] = [{**a, "versions": [{**v, "allowedCoreTypes": codes} for v in a.get("versions", [])]}
+                              for a in base.get("analyses", [])]
     return merged
 
 

@@ -192,10 +192,12 @@ class ProxyApp:
 
     def _pump(self, upstream: requests.Response, exchange: Exchange, request_bytes: bytes | None,
               prefix: bytes) -> Iterator[bytes]:
-        """The body, block by block as it arrives; checked and recorded once it has all passed."""
-        count, complete = 0, False
+        """The body, block by block as it arrives; checked and recorded once it has all arrived, before its last
+        block goes out (so a client that has the whole body also finds it in the report)."""
+        count, finished = 0, False
         kept: bytearray | None = bytearray() if self.recorder else None
         digest = hashlib.sha256() if self.recorder else None
+        held = b""
         try:
             for chunk in itertools.chain([prefix] if prefix else [],
                                          upstream.raw.stream(CHUNK, decode_content=False)):
@@ -206,13 +208,20 @@ class ProxyApp:
                     kept += chunk
                     if len(kept) > self.recorder.max_body:  # type: ignore[union-attr]
                         kept = None
-                yield chunk
-            complete = True
-        finally:
+                if held:
+                    yield held
+                held = chunk
             upstream.close()
-            exchange.body_length = count if complete else None
+            exchange.body_length = count
+            finished = True
             self._finish(exchange, request_bytes, bytes(kept) if kept is not None else None, count,
                          digest=digest.hexdigest() if digest is not None else None)
+            if held:
+                yield held
+        finally:
+            if not finished:  # the client or the upstream went away mid-body: checked without the length
+                upstream.close()
+                self._finish(exchange, request_bytes, None, count)
 
     def _relinked(self, headers: list[tuple[str, str]], proxy_origin: str, length: int | None) -> list[tuple[str, str]]:
         out = []
