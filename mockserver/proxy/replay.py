@@ -50,11 +50,11 @@ class ReplayApp:
             index = min(self._asked[key], len(answers) - 1)
             self._asked[key] += 1
         response = answers[index]
-        body = body_bytes(response)
+        recorded = body_bytes(response)
         headers = [(k, v) for k, v in response.get("headers", {}).items() if k.lower() not in SKIPPED_HEADERS]
-        if body is None:  # recorded without its body (too large): say so rather than send wrong bytes
+        if recorded is None:  # recorded without its body (too large): say so rather than send wrong bytes
             headers.append(("X-Rescale-Mock-Replay", "body-omitted"))
-            body = b""
+        body = recorded or b""
         status = int(response["status"])
         start_response(f"{status} {HTTP_STATUS_CODES.get(status, 'Unknown')}",
                        headers + [("Content-Length", str(len(body)))])

@@ -74,7 +74,7 @@ class ExchangeValidator:
             endpoint, args = self.spec.url_map.bind("upstream").match(path, method=method)
         except HTTPException:
             return None, {}
-        return self.spec.operations[endpoint], args
+        return self.spec.operations[endpoint], dict(args)
 
     def operation_name(self, exchange: Exchange) -> str:
         """`listJobs`, or for a path outside the spec its method and shape with ids masked."""
