@@ -21,7 +21,9 @@ PERSON_KEYS = {"fullName", "firstName", "lastName", "username", "userName", "own
 SECRET_KEY = re.compile(r"(?i)(key$|token|secret|password)")
 NAMED_PARENTS = {"company", "workspace", "organization"}
 KEY_STAND_IN = "<redacted-key>"
-BOUNDARY_BEFORE, BOUNDARY_AFTER = r"(?<![A-Za-z0-9])", r"(?![A-Za-z0-9])"  # `user_<id>` holds an id
+NOTHING = re.compile(r"(?!)")
+WORD = re.compile(r"[A-Za-z0-9]+")  # ids and keys are words; `user_<id>` holds one
+BOUNDARY_BEFORE, BOUNDARY_AFTER = r"(?<![A-Za-z0-9])", r"(?![A-Za-z0-9])"
 
 
 class Scrubber:
@@ -69,10 +71,11 @@ class Scrubber:
     # -- applying it ---------------------------------------------------------------------------------------------
     def text(self, text: str) -> str:
         with self._lock:
-            pattern = self._compiled()
+            text = EMAIL.sub(self._email, text)
+            pattern = self._compiled()  # originals of several words (names): few, one alternation
             if pattern is not None:
                 text = pattern.sub(lambda m: self._map[m[0]], text)
-            return EMAIL.sub(self._email, text)
+            return WORD.sub(lambda m: self._map.get(m[0], m[0]), text)  # single words (ids, keys): a lookup
 
     def bytes(self, data: bytes) -> bytes:
         """Text bodies are scrubbed; bytes that are not UTF-8 (file contents) pass unchanged."""
@@ -96,13 +99,15 @@ class Scrubber:
         with self._lock:
             if self._map.get(original) != stand_in:
                 self._map[original] = stand_in
-                self._pattern = None
+                if not WORD.fullmatch(original):
+                    self._pattern = None
 
     def _compiled(self) -> re.Pattern[str] | None:
-        if self._pattern is None and self._map:
-            words = sorted(self._map, key=len, reverse=True)
-            self._pattern = re.compile(BOUNDARY_BEFORE + "(?:" + "|".join(map(re.escape, words)) + ")" + BOUNDARY_AFTER)
-        return self._pattern
+        if self._pattern is None:
+            phrases = sorted((k for k in self._map if not WORD.fullmatch(k)), key=len, reverse=True)
+            self._pattern = re.compile(BOUNDARY_BEFORE + "(?:" + "|".join(map(re.escape, phrases)) + ")"
+                                       + BOUNDARY_AFTER) if phrases else NOTHING
+        return None if self._pattern is NOTHING else self._pattern
 
     def _email(self, match: re.Match[str]) -> str:
         original = match[0]

@@ -30,7 +30,7 @@ from .validate import NO_BODY, Exchange, ExchangeValidator, Finding
 log = logging.getLogger("rescale_mock.proxy")
 
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
-              "transfer-encoding", "upgrade", "host", "content-length"}
+              "transfer-encoding", "upgrade", "host", "content-length", "expect"}
 JSON_LIMIT = 16 << 20  # JSON bodies up to this size are read whole and validated; larger ones only stream
 CHUNK = 256 << 10
 
@@ -157,7 +157,8 @@ class ProxyApp:
             upstream.close()
             exchange.body_length = 0
             self._finish(exchange, request_bytes, b"", 0)
-            start_response(_status_line(exchange.status), self._relinked(response_headers, proxy_origin, None))
+            length = int(known_length) if known_length is not None and request.method == "HEAD" else None
+            start_response(_status_line(exchange.status), self._relinked(response_headers, proxy_origin, length))
             return []
         return self._stream(start_response, upstream, exchange, response_headers, request_bytes, proxy_origin)
 
