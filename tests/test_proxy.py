@@ -299,3 +299,35 @@ def test_large_transfers_stream_through_in_bounded_memory(rescale_mock_served: F
         process.terminate()
         process.wait(timeout=30)
     assert json.loads((tmp_path / "drift.json").read_text())["exchanges"] == 4  # written on the way out
+
+
+@pytest.mark.served
+def test_a_chunked_upload_and_a_head_pass_through(rescale_mock_served: Fake) -> None:
+    proxy, app = start_proxy(rescale_mock_served.base_url)
+    try:
+        headers = {"Authorization": f"Token {rescale_mock_served.api_key}"}
+        form = MultipartEncoder({"file": ("c.txt", b"hello chunked\n" * 5000, "text/plain")})
+        chunks = iter(lambda: form.read(8192), b"")  # a generator body: sent with Transfer-Encoding: chunked
+        uploaded = requests.post(f"{proxy.base_url}/api/v2/files/contents/", data=chunks, timeout=30,
+                                 headers={**headers, "Content-Type": form.content_type})
+        assert uploaded.status_code == 201, uploaded.text
+        assert uploaded.json()["decryptedSize"] == 14 * 5000
+        head = requests.head(f"{proxy.base_url}/api/v2/files/{uploaded.json()['id']}/contents/", headers=headers,
+                             timeout=30)
+        assert head.status_code == 200 and head.headers["Content-Length"] == str(14 * 5000) and not head.content
+        assert drift_set(app.report.drift()) == set(), app.report.markdown()
+    finally:
+        proxy.close()
+
+
+def test_replay_command_serves_a_recording_folder(drifted: dict[str, Any]) -> None:
+    process = subprocess.Popen([sys.executable, "-m", "rescale_mock.cli", "replay", str(drifted["recordings"]),
+                                "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert process.stdout is not None
+        url = next(m[1] for line in process.stdout if (m := re.match(r"ready: (\S+)", line)))
+        page = requests.get(f"{url}/api/v2/coretypes/", timeout=30)
+        assert page.status_code == 200 and page.content == drifted["upstream"].sent["/api/v2/coretypes/"]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -26,7 +26,7 @@ REQUEST = ("unknown-operation", "invalid-request")  # the request itself is outs
 # Constraints on a value (not on its type or presence): on a field that naturally differs, a mismatch is not drift.
 VALUE_CONSTRAINTS = {"pattern", "format", "enum", "const", "minLength", "maxLength", "minimum", "maximum",
                      "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
-VOLATILE_FIELD = re.compile(r"(^id$|Id$|_id$|[Ii]ds$|^date|Date|At$|_at$|[Tt]ime|[Ee]mail|[Kk]ey$|[Tt]oken|[Hh]ash|"
+VOLATILE_FIELD = re.compile(r"(^id$|Id$|_id$|[Ii]ds$|^date|Date|At$|_at$|^time|Time$|[Tt]imestamp|[Ee]mail|[Kk]ey$|[Tt]oken|[Hh]ash|"
                             r"[Cc]hecksum|[Uu]rl$|^path$|owner|[Ee]xpir)")
 CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)$")
 RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
