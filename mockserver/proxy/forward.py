@@ -107,60 +107,63 @@ class ProxyApp:
         request = Request(environ)
         if request.path.rstrip("/") == "/_proxy/report":
             return _reply(start_response, 200, json.dumps(self.report.to_json()).encode())
-        raw_path = environ.get("REQUEST_URI") or quote(environ.get("PATH_INFO", ""))
-        raw_path = raw_path.split("?", 1)[0]
+        raw_path = (environ.get("REQUEST_URI") or quote(environ.get("PATH_INFO", ""))).split("?", 1)[0]
         if "://" in raw_path:  # absolute-form request target
             raw_path = urlsplit(raw_path).path
         query = environ.get("QUERY_STRING", "")
         sent = dict(request.headers.items())
-        headers = {k: v for k, v in sent.items() if k.lower() not in HOP_BY_HOP}
-        media = request.mimetype or ""
-        length = request.content_length or 0
-        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-        exchange = Exchange(request.method, request.path, query, sent, 0, {},
-                            request_media=media if (length or chunked) else "")
-        request_bytes: bytes | None = None
-        data: Any = None
-        if length and is_json(media) and length <= JSON_LIMIT:
-            request_bytes = data = InputBody(environ["wsgi.input"], length).read()
-            try:
-                exchange.request_json = json.loads(request_bytes)
-            except ValueError:
-                pass
-        elif length:
-            data = InputBody(environ["wsgi.input"], length)
-        elif chunked:
-            data = _chunks(environ["wsgi.input"])
-        url = self.upstream + raw_path + (f"?{query}" if query else "")
+        exchange = Exchange(request.method, request.path, query, sent, 0, {})
+        data, request_bytes = self._request_body(environ, request, exchange)
         try:
-            upstream = self._session().request(request.method, url, headers=headers, data=data, stream=True,
-                                               allow_redirects=False, timeout=self.timeout)
+            upstream = self._session().request(
+                request.method, self.upstream + raw_path + (f"?{query}" if query else ""), data=data, stream=True,
+                headers={k: v for k, v in sent.items() if k.lower() not in HOP_BY_HOP}, allow_redirects=False,
+                timeout=self.timeout)
         except requests.RequestException as err:
             log.warning("upstream did not answer %s %s: %s", request.method, request.path, type(err).__name__)
             body = {"detail": f"rescale-mock proxy: the upstream did not answer ({type(err).__name__})"}
             return _reply(start_response, 502, json.dumps(body).encode())
+        return self._answer(start_response, request, upstream, exchange, request_bytes)
+
+    def _request_body(self, environ: dict[str, Any], request: Request, exchange: Exchange) -> tuple[Any, bytes | None]:
+        """What to send on: a small JSON body read whole (and parsed for checking), any other body streamed."""
+        media, length = request.mimetype or "", request.content_length or 0
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        exchange.request_media = media if (length or chunked) else ""
+        if length and is_json(media) and length <= JSON_LIMIT:
+            request_bytes = InputBody(environ["wsgi.input"], length).read()
+            try:
+                exchange.request_json = json.loads(request_bytes)
+            except ValueError:
+                pass
+            return request_bytes, request_bytes
+        if length:
+            return InputBody(environ["wsgi.input"], length), None
+        return (_chunks(environ["wsgi.input"]) if chunked else None), None
+
+    def _answer(self, start_response: Callable[..., Any], request: Request, upstream: requests.Response,
+                exchange: Exchange, request_bytes: bytes | None) -> Iterable[bytes]:
         exchange.status = upstream.status_code
-        response_headers = [(k, v) for k, v in upstream.raw.headers.items() if k.lower() not in HOP_BY_HOP]
-        exchange.response_headers = dict(response_headers)
+        headers = [(k, v) for k, v in upstream.raw.headers.items() if k.lower() not in HOP_BY_HOP]
+        exchange.response_headers = dict(headers)
         proxy_origin = request.host_url.rstrip("/")
-        response_media = (exchange.header("Content-Type") or "").split(";")[0].strip().lower()
-        known_length = upstream.headers.get("Content-Length")
-        no_body = request.method == "HEAD" or upstream.status_code in (204, 304)
-        if not no_body and is_json(response_media) and (known_length is None or int(known_length) <= JSON_LIMIT):
-            raw = upstream.raw.read(JSON_LIMIT + 1, decode_content=False) or b""
-            if len(raw) <= JSON_LIMIT:
-                upstream.close()
-                return self._whole(start_response, exchange, response_headers, raw, request_bytes, proxy_origin)
-            return self._stream(start_response, upstream, exchange, response_headers, request_bytes, proxy_origin,
-                                prefix=raw)
-        if no_body:
+        media = (exchange.header("Content-Type") or "").split(";")[0].strip().lower()
+        declared = upstream.headers.get("Content-Length", "")
+        length = int(declared) if declared.isdigit() else None
+        if request.method == "HEAD" or upstream.status_code in (204, 304):
             upstream.close()
             exchange.body_length = 0
             self._finish(exchange, request_bytes, b"", 0)
-            length = int(known_length) if known_length is not None and request.method == "HEAD" else None
-            start_response(_status_line(exchange.status), self._relinked(response_headers, proxy_origin, length))
+            start_response(_status_line(exchange.status),
+                           self._relinked(headers, proxy_origin, length if request.method == "HEAD" else None))
             return []
-        return self._stream(start_response, upstream, exchange, response_headers, request_bytes, proxy_origin)
+        if is_json(media) and (length is None or length <= JSON_LIMIT):
+            raw = upstream.raw.read(JSON_LIMIT + 1, decode_content=False) or b""
+            if len(raw) <= JSON_LIMIT:
+                upstream.close()
+                return self._whole(start_response, exchange, headers, raw, request_bytes, proxy_origin)
+            return self._stream(start_response, upstream, exchange, headers, request_bytes, proxy_origin, raw)
+        return self._stream(start_response, upstream, exchange, headers, request_bytes, proxy_origin)
 
     # -- answering -----------------------------------------------------------------------------------------------
     def _whole(self, start_response: Callable[..., Any], exchange: Exchange, headers: list[tuple[str, str]],
