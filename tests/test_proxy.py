@@ -231,6 +231,13 @@ def test_scrubber_keeps_length_classes_and_consistency() -> None:
     assert scrub.text("xDdRk") == new_id  # the same stand-in every time
 
 
+def test_a_spec_check_reports_a_field_missing_at_the_root() -> None:
+    from rescale_mock.spec import rescale_spec
+
+    body = rescale_spec().operations["getCurrentUser"].responses["200"]["application/json"]
+    assert body.check is not None and any("email" in message for message in body.check({"id": "abcde"}))
+
+
 def test_values_that_naturally_differ_are_not_drift() -> None:
     from jsonschema import Draft202012Validator
 

@@ -66,6 +66,7 @@ class Exchange:
 class ExchangeValidator:
     def __init__(self, spec: CompiledSpec | None = None) -> None:
         self.spec = spec or rescale_spec()
+        self._header_cache: dict[tuple[str, str, str], list[tuple[str, bool, Draft202012Validator]]] = {}
         self._static = {part for path in self.spec.document.get("paths", {})
                         for part in path.strip("/").split("/") if not part.startswith("{")}
 
@@ -134,20 +135,28 @@ class ExchangeValidator:
         yield from _pagination_links(ex)
 
     def _headers(self, op: Operation, status_key: str, ex: Exchange) -> Iterator[Finding]:
-        raw = self.spec.document["paths"][op.path][op.method.lower()]["responses"][status_key]
-        for name, header in (self.spec.resolve(raw).get("headers") or {}).items():
-            header = self.spec.resolve(header)
+        for name, required, validator in self._header_rules(op, status_key):
             value = ex.header(name)
             if value is None:
-                if header.get("required"):
+                if required:
                     yield Finding("missing-header", f"header {name}", "required by the spec, not sent")
                 continue
-            schema = self.spec.resolve(header.get("schema", {}))
-            errors = list(Draft202012Validator(schema).iter_errors(value))
+            errors = list(validator.iter_errors(value))
             if errors and not (VOLATILE_FIELD.search(name) or name.lower() == "etag"):
                 yield Finding("invalid-header", f"header {name}", f"{errors[0].validator}: "
                               f"{_describe(errors[0])}", value)
         yield from _content_range(ex)
+
+    def _header_rules(self, op: Operation, status_key: str) -> list[tuple[str, bool, Draft202012Validator]]:
+        """The documented headers of one response (compiled once): name, required, schema validator."""
+        key = (op.id, op.path, status_key)
+        if key not in self._header_cache:
+            raw = self.spec.document["paths"][op.path][op.method.lower()]["responses"][status_key]
+            headers = (self.spec.resolve(raw).get("headers") or {}).items()
+            self._header_cache[key] = [
+                (name, bool(spec.get("required")), Draft202012Validator(self.spec.resolve(spec.get("schema", {}))))
+                for name, spec in ((n, self.spec.resolve(h)) for n, h in headers)]
+        return self._header_cache[key]
 
 
 def _content_range(ex: Exchange) -> Iterator[Finding]:
