@@ -215,7 +215,7 @@ def test_recordings_hold_no_key_email_name_or_original_id(rescale_mock_served: F
     assert recorded["getJob"]["request"]["path"] == f"/api/v2/jobs/{stand_in}/"
     assert len(stand_in) == len(job["id"])
     assert "Authorization" not in text and not app.report.drift()
-    assert caplog.records and rescale_mock_served.api_key not in caplog.text  # the proxy logs each exchange, never the key
+    assert caplog.records and rescale_mock_served.api_key not in caplog.text  # each exchange logged, never the key
 
 
 def test_scrubber_keeps_length_classes_and_consistency() -> None:
@@ -223,7 +223,8 @@ def test_scrubber_keeps_length_classes_and_consistency() -> None:
     scrub.learn_authorization(f"Token {KEY}")
     scrub.learn_json({"id": "xDdRk", "owner": "Jane Doe", "email": EMAIL, "company": {"code": "c", "name": "Acme"},
                       "results": [{"code": "granite", "name": "Granite"}]})
-    text = scrub.text(f'{{"id":"xDdRk","path":"user/user_xDdRk/a","by":"Jane Doe <{EMAIL}>","k":"{KEY}","t":"Granite"}}')
+    text = scrub.text(f'{{"id":"xDdRk","path":"user/user_xDdRk/a","by":"Jane Doe <{EMAIL}>","k":"{KEY}",'
+                      '"t":"Granite"}')
     assert "xDdRk" not in text and "Jane Doe" not in text and EMAIL not in text and KEY not in text
     assert "Granite" in text  # catalog names stay
     new_id = json.loads(text)["id"]
@@ -297,7 +298,8 @@ def test_large_transfers_stream_through_in_bounded_memory(rescale_mock_served: F
             received = sum(len(chunk) for chunk in r.iter_content(1 << 20))
         assert received == end - start + 1
         _, peak = _peak_rss_kib(process.pid)
-        print(f"proxy RSS: {baseline >> 10} MiB before, peak {peak >> 10} MiB while moving {(2 * size + received) >> 20} MiB")
+        moved = (2 * size + received) >> 20
+        print(f"proxy RSS: {baseline >> 10} MiB before, peak {peak >> 10} MiB while moving {moved} MiB")
         assert peak - baseline < 64 << 10, f"proxy RSS grew by {(peak - baseline) >> 10} MiB moving {size >> 20} MiB"
         report = requests.get(f"{url}/_proxy/report", timeout=30).json()
         assert report["operations"]["downloadFile"]["statuses"] == {"200": 1, "206": 1}

@@ -2,7 +2,8 @@
 
 The same original always gets the same stand-in within one proxy run (so a recorded job id in a create's answer is
 the id in the later GET's path), and every stand-in keeps the length and character classes of its original (so
-ids still fit the spec's patterns and a recorded file's bytes still match its Content-Range). The map from originals to stand-ins lives in memory only, under a random salt: a recording holds no way
+ids still fit the spec's patterns and a recorded file's bytes still match its Content-Range). The map from
+originals to stand-ins lives in memory only, under a random salt: a recording holds no way
 back to the originals. Replacement works on text, so a recorded body keeps every other byte as the platform sent it.
 """
 from __future__ import annotations

@@ -279,7 +279,8 @@ class ProxyApp:
         response_headers = {k: ("<redacted>" if k.lower() in SECRET_HEADERS else scrub.text(v))
                             for k, v in exchange.response_headers.items()
                             if not (decoded and k.lower() == "content-encoding")}
-        request_size = len(request_body) if request_body is not None else int(exchange.header("Content-Length", False) or 0)
+        declared = exchange.header("Content-Length", response=False) or ""
+        request_size = len(request_body) if request_body is not None else int(declared) if declared.isdigit() else 0
         self.recorder.save({  # type: ignore[union-attr]
             "operationId": exchange.operation_id,
             "request": {"method": exchange.method, "path": scrub.text(quote(exchange.path)),

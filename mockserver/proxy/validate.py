@@ -26,7 +26,8 @@ REQUEST = ("unknown-operation", "invalid-request")  # the request itself is outs
 # Constraints on a value (not on its type or presence): on a field that naturally differs, a mismatch is not drift.
 VALUE_CONSTRAINTS = {"pattern", "format", "enum", "const", "minLength", "maxLength", "minimum", "maximum",
                      "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
-VOLATILE_FIELD = re.compile(r"(^id$|Id$|_id$|[Ii]ds$|^date|Date|At$|_at$|^time|Time$|[Tt]imestamp|[Ee]mail|[Kk]ey$|[Tt]oken|[Hh]ash|"
+VOLATILE_FIELD = re.compile(r"(^id$|Id$|_id$|[Ii]ds$|^date|Date|At$|_at$|^time|Time$|[Tt]imestamp|[Ee]mail|[Kk]ey$|"
+                            r"[Tt]oken|[Hh]ash|"
                             r"[Cc]hecksum|[Uu]rl$|^path$|owner|[Ee]xpir)")
 CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)$")
 RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
@@ -97,7 +98,8 @@ class ExchangeValidator:
         query = dict(parse_qsl(ex.query, keep_blank_values=True))
         for param in op.parameters:
             source = {"path": args, "query": query}.get(param.location)
-            raw = ex.header(param.name, response=False) if param.location == "header" else (source or {}).get(param.name)
+            raw = (ex.header(param.name, response=False) if param.location == "header"
+                   else (source or {}).get(param.name))
             if raw is None:
                 if param.required:
                     yield Finding("invalid-request", f"{param.location} {param.name}", "required parameter not sent")
