@@ -22,9 +22,11 @@ from rescale_mock.cli import build_parser, config_from, main
 from rescale_mock.config import Config
 from rescale_mock.proxy.anonymize import Scrubber
 from rescale_mock.proxy.catalog_from import serve_catalog
+from rescale_mock.proxy.forward import ProxyApp
 from rescale_mock.proxy.offline import check_recordings
 from rescale_mock.proxy.recording import body_bytes, read_recordings
 from rescale_mock.proxy.replay import ReplayApp
+from rescale_mock.proxy.report import DriftReport
 from rescale_mock.proxy.validate import explain
 from rescale_mock.testing import Fake
 from tests.proxy_helpers import ThreadServer, drift_set, start_proxy
@@ -327,6 +329,26 @@ def test_a_chunked_upload_and_a_head_pass_through(rescale_mock_served: Fake) -> 
         assert drift_set(app.report.drift()) == set(), app.report.markdown()
     finally:
         proxy.close()
+
+
+@pytest.mark.served
+@pytest.mark.parametrize("rewrite", [True, False])
+def test_page_links_point_to_the_proxy_unless_told_not_to(rescale_mock_served: Fake, rewrite: bool) -> None:
+    proxy = ThreadServer(ProxyApp(rescale_mock_served.base_url, DriftReport(), rewrite_links=rewrite))
+    try:
+        page = requests.get(f"{proxy.base_url}/api/v2/coretypes/", params={"page_size": 2}, timeout=30,
+                            headers={"Authorization": f"Token {rescale_mock_served.api_key}"}).json()
+        expected = proxy.base_url if rewrite else rescale_mock_served.base_url
+        assert page["next"] == f"{expected}/api/v2/coretypes/?page_size=2&page=2"
+        assert proxy.app.report.drift() == []  # the check sees the upstream's own links either way
+    finally:
+        proxy.close()
+
+
+def test_the_proxy_command_wants_an_http_upstream(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["proxy", "--upstream", "platform.rescale.com"])
+    assert "not an http(s) base URL" in capsys.readouterr().err
 
 
 def test_replay_command_serves_a_recording_folder(drifted: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..server import make_server, return_freed_memory_to_the_os
 from .catalog_from import serve_catalog
@@ -21,7 +22,7 @@ from .report import DriftReport
 
 def register(subparsers: Any) -> None:
     proxy = subparsers.add_parser("proxy", help="a validating proxy in front of the real platform")
-    proxy.add_argument("--upstream", required=True, help="e.g. https://platform.rescale.com")
+    proxy.add_argument("--upstream", required=True, type=_base_url, help="e.g. https://platform.rescale.com")
     proxy.add_argument("--host", default="127.0.0.1")
     proxy.add_argument("--port", type=int, default=8124, help="0 picks a free port")
     proxy.add_argument("--record", type=Path, metavar="DIR", help="save every exchange, anonymized, under DIR")
@@ -49,6 +50,13 @@ def register(subparsers: Any) -> None:
     if serve is not None:
         serve.add_argument("--catalog-from", type=Path, metavar="DIR", dest="catalog_from",
                            help="serve the core types, analyses and prices recorded under DIR by `proxy --record`")
+
+
+def _base_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise argparse.ArgumentTypeError(f"not an http(s) base URL: {text!r}")
+    return text.rstrip("/")
 
 
 def serve_extra(args: argparse.Namespace) -> dict[str, Any]:
