@@ -12,7 +12,7 @@ from flask import Response
 
 from .config import Config
 from .control.faults import FaultRules, Journal
-from .domain.catalog import load_catalog
+from .domain.catalog import Catalog, load_catalog
 from .domain.files import Files
 from .domain.ids import IdFactory
 from .domain.clusters import Clusters
@@ -41,7 +41,7 @@ class Backend:
             raise datadir.DataDirError(f"data dir {self.data_dir}: its database cannot be used: {err}") from None
         self.blobs = BlobStore(self.data_dir)
         self.ids = IdFactory(config.seed)
-        self.catalog = load_catalog()
+        self.catalog = Catalog(config.extra["catalog"]) if "catalog" in config.extra else load_catalog()
         self.tenants = Tenants(self.db, self.ids, self.catalog, ClockDefaults(config.clock_mode, config.clock_factor))
         self.files = Files(self.db, self.blobs, self.ids, self.tenants)
         specs = JobSpecs(self.catalog)

@@ -17,6 +17,7 @@ from .app import create_app
 from .config import DEMO_KEY, Config
 from .control.middleware import FaultInjected
 from .domain.clock import MODES
+from .proxy import register as register_proxy_commands, serve_extra
 from .server import make_server, return_freed_memory_to_the_os
 from .store.datadir import DataDirError
 from .timefmt import STYLES
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="run the walkthrough demo against the server, then keep serving")
     serve.set_defaults(run=serve_command)
     # Other commands live in modules of their own, each adding its subparser with `set_defaults(run=...)`.
+    register_proxy_commands(sub)  # proxy, replay, check-spec; serve --catalog-from
     return parser
 
 
@@ -94,7 +96,7 @@ def config_from(args: argparse.Namespace) -> Config:
     return Config(
         data_dir=args.data_dir, api_keys=api_keys(args) or (DEMO_KEY,), accept_any_key=args.accept_any_key,
         validate_responses=args.validate_responses, clock_mode=args.clock_mode, clock_factor=args.clock_factor,
-        date_style=args.date_style, seed=args.seed,
+        date_style=args.date_style, seed=args.seed, extra=serve_extra(args),
     )
 
 

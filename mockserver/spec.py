@@ -180,8 +180,7 @@ class CompiledSpec:
                 compiled.append(self._rust_validator(where))
             validator = compiled[0]
             errors = validator.iter_errors(payload) if validator else fallback.iter_errors(payload)
-            return [f"{'/'.join(map(str, getattr(e, 'instance_path', None) or e.absolute_path)) or '<root>'}: "
-                    f"{e.message}" for e in errors]
+            return [f"{_error_path(e) or '<root>'}: {e.message}" for e in errors]
 
         return check
 
@@ -198,6 +197,12 @@ class CompiledSpec:
         if raw and "$ref" in raw:
             return tuple(p.replace("~1", "/").replace("~0", "~") for p in raw["$ref"][2:].split("/"))
         return inline
+
+
+def _error_path(error: Any) -> str:
+    """Where an error is, for jsonschema-rs (`instance_path`, empty at the root) and jsonschema (`absolute_path`)."""
+    parts = error.instance_path if hasattr(error, "instance_path") else error.absolute_path
+    return "/".join(map(str, parts))
 
 
 class SegmentConverter(BaseConverter):
