@@ -48,7 +48,11 @@ class Catalog:
         ]
 
 
+def builtin_catalog() -> dict[str, Any]:
+    """The built-in catalog as raw entries, shipped as package data of `rescale_mock`."""
+    return json.loads(resources.files("rescale_mock").joinpath("data/catalog.json").read_text("utf-8"))
+
+
 @functools.lru_cache(maxsize=1)
 def load_catalog() -> Catalog:
-    """The built-in catalog, shipped as package data of `rescale_mock`."""
-    return Catalog(json.loads(resources.files("rescale_mock").joinpath("data/catalog.json").read_text("utf-8")))
+    return Catalog(builtin_catalog())

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..domain.catalog import DATA
+from ..domain.catalog import builtin_catalog
 from .recording import body_bytes, read_recordings
 
 # operationId -> catalog key; v2 listings win over v3 ones for the same code (catalog.json holds the v2 shape)
@@ -66,5 +66,4 @@ def serve_catalog(directory: Path) -> dict[str, Any]:
     overlay = catalog_from_recordings(directory)
     if not overlay:
         raise SystemExit(f"rescale-mock: no recorded core types, analyses or prices under {directory}")
-    with open(DATA, encoding="utf-8") as fh:
-        return merge_catalog(json.load(fh), overlay)
+    return merge_catalog(builtin_catalog(), overlay)
