@@ -69,6 +69,7 @@ def serve_command(args: argparse.Namespace) -> int:
     print(f"rescale-mock serving {base_url}/api/v2/ (data: {config.data_dir})", flush=True)
     if not args.api_keys:
         print(f"demo API key: {DEMO_KEY}", flush=True)
+    print(f"portal: {base_url}/portal/  API docs: {base_url}/docs", flush=True)
     print(f"ready: {base_url}", flush=True)
     if args.demo:
         from .demo import run_demo
