@@ -113,9 +113,10 @@ def create_job(server: InProcessServer, api: requests.Session, command: str, nam
     return str(job_id)
 
 
-def screenshot(page: Any, folder: Path, name: str) -> None:
+def screenshot(page: Any, folder: Path, name: str, height: int | None = None) -> None:
     path = folder / name
-    page.screenshot(path=str(path))
+    page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": page.viewport_size["width"],
+                                          "height": height or page.viewport_size["height"]})
     assert path.stat().st_size < 200_000, f"{name} is {path.stat().st_size} bytes; keep README images small"
 
 
@@ -130,7 +131,7 @@ def test_docs_page_renders_the_operations_and_try_it_out_calls_the_fake(browser:
     assert page.locator(".opblock").count() > 40
     expect(page.locator(".opblock-summary-path", has_text="/api/v2/users/me/").first).to_be_visible()
     expect(page.get_by_text("rescale-mock", exact=True)).to_be_visible()
-    page.locator(".opblock-tag-section").first.evaluate("e => e.scrollIntoView()")
+    page.set_viewport_size({"width": 1200, "height": 1000})
     screenshot(page, shots, "portal-docs.png")
 
     page.get_by_role("button", name=re.compile("Authorize")).first.click()
@@ -170,12 +171,15 @@ def test_job_created_through_the_api_appears_and_its_page_follows_the_clock(
                         name="rescale-mockkit demo")
     row = page.get_by_role("row", name=re.compile(job_id))
     expect(row).to_contain_text("Pending", timeout=WAIT_MS)  # the list updates itself: no reload
+    link = row.get_by_role("link", name=job_id)
+    link.focus()  # a keyboard user on the row: the live update keeps their place
     control = Control(server.base_url, KEY_A)
     control.advance(30)
     expect(row.locator(".badge").first).to_have_text("Queued", timeout=WAIT_MS)
-    screenshot(page, shots, "portal-jobs.png")
+    expect(link).to_be_focused()
+    screenshot(page, shots, "portal-jobs.png", height=330)
 
-    row.get_by_role("link", name=job_id).click()
+    page.keyboard.press("Enter")
     timeline = page.locator("#job-timeline")
     expect(timeline).to_contain_text("Queued")
     expect(timeline).not_to_contain_text("Executing")

@@ -77,13 +77,13 @@ def add_routes(bp: Blueprint) -> None:
     @bp.route("/portal/sign-in", methods=["GET", "POST"])
     def sign_in() -> Any:
         if request.method == "GET":
-            return render_template("sign_in.html")
+            return render_template("sign_in.html", active="sign-in")
         key = request.form.get("key", "").strip()
         if key.lower().startswith("token "):
             key = key[6:].strip()
         found = wiring().backend.authenticate(key) if 0 < len(key) <= MAX_KEY_LENGTH else None
         if found is None:
-            return render_template("sign_in.html", error="Invalid token."), 401
+            return render_template("sign_in.html", active="sign-in", error="Invalid token."), 401
         session.clear()  # a new session on sign-in: no fixation of an earlier CSRF token
         session["key"] = key
         return redirect(url_for("portal.jobs"), 303)
