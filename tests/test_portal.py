@@ -336,3 +336,28 @@ def test_clusters_page_shows_persistent_clusters_with_their_timeline(signed_in: 
     assert "portal cluster" in page and cluster_id in page
     card = page[page.index(cluster_id):]
     assert re.findall(r'data-status="([^"]+)"', card)[:2] == ["Started", "Not Started"]
+
+
+def test_hostile_form_values_are_refused_with_a_message(signed_in: Portal) -> None:
+    token = csrf(signed_in.client.get("/portal/control"))
+    for seconds in ("9" * 5000, "NaN", "Infinity", "1" * 300 + ".5", "\x00", "﻿12"):
+        response = signed_in.client.post("/portal/control/advance", data={"csrf": token, "seconds": seconds},
+                                         follow_redirects=True)
+        assert response.status_code == 200 and messages(response)[0].startswith("Refused (400): seconds:"), seconds
+    response = signed_in.client.post("/portal/control/faults", follow_redirects=True,
+                                     data={"csrf": token, "action": "status", "times": "9" * 5000})
+    assert messages(response)[0].startswith("Refused (400): times:")
+    assert signed_in.backend.faults.list(None) == []
+    for path in ("/portal/jobs/%ED%A0%80", "/portal/jobs/" + "a" * 5000, "/portal/files/..%2f..%2fx/download",
+                 "/docs/assets/%2e%2e/flask_swagger_ui.py", "/portal/static/../auth.py"):
+        assert signed_in.client.get(path).status_code == 404, path[:40]
+    assert signed_in.client.get("/portal/jobs?state=%ff&job_status=%ff&page=" + "9" * 5000).status_code == 200
+    assert signed_in.client.get("/portal/jobs?page=%C2%B2").status_code == 200  # "²" is a digit to str.isdigit()
+
+
+def test_a_huge_integer_in_a_query_is_a_4xx_not_a_500(portal: Portal) -> None:
+    """Python refuses int() of more than 4300 digits: such a value stays text and the spec refuses it."""
+    response = portal.api.get("/api/v2/files/?page=" + "9" * 5000, headers=portal.headers())
+    assert response.status_code == 404 and response.json == {"detail": "Invalid page."}
+    response = portal.api.get("/api/v2/files/?page_size=" + "9" * 5000, headers=portal.headers())
+    assert response.status_code == 400 and "page_size" in response.json

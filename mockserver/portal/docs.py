@@ -18,9 +18,7 @@ def swagger_ui_dir() -> Path:
 
 
 def _yaml(name: str) -> Response:
-    response = send_from_directory(spec_dir(), DOCUMENTS[name], mimetype="application/yaml", max_age=0)
-    response.charset = "utf-8"
-    return response
+    return send_from_directory(spec_dir(), DOCUMENTS[name], mimetype="application/yaml; charset=utf-8", max_age=0)
 
 
 def _json(name: str) -> Response:

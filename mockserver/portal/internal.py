@@ -26,7 +26,7 @@ def segment(value: str) -> str:
 def call(dispatcher: Dispatcher, method: str, path: str, body: Any = None,
          query: dict[str, Any] | None = None) -> Response:
     builder = EnvironBuilder(path=path, method=method, base_url=request.host_url, query_string=query,
-                             headers={"Authorization": f"Token {api_key()}"},
+                             headers=[("Authorization", f"Token {api_key()}")],
                              **({"json": body} if body is not None else {}))
     try:
         return dispatcher(Request(builder.get_environ()))
