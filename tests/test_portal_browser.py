@@ -28,13 +28,13 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 WAIT_MS = 15_000  # live regions refresh every 1.5 s; a loaded CI machine gets ten times that
 
 
-def _missing_browser() -> str | None:
+def _missing_browser(chromium: str = CHROMIUM) -> str | None:
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         return "the `playwright` Python package is not installed (pip install -e '.[test]')"
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        return (f"no Chromium at {CHROMIUM}: install the OS's browser, e.g. `apt-get install -y chromium "
+    if not (Path(chromium).exists() or shutil.which(chromium)):
+        return (f"no Chromium at {chromium}: install the OS's browser, e.g. `apt-get install -y chromium "
                 "chromium-driver` on Debian/Ubuntu (as .ci/run does), or point RESCALE_MOCK_CHROMIUM at one")
     return None
 
@@ -121,6 +121,11 @@ def screenshot(page: Any, folder: Path, name: str, height: int | None = None) ->
 
 
 # -- tests ---------------------------------------------------------------------------------------------------------
+def test_without_chromium_the_browser_tests_say_what_to_install() -> None:
+    message = _missing_browser("/nonexistent/chromium")
+    assert message and "apt-get install -y chromium chromium-driver" in message
+
+
 def test_docs_page_renders_the_operations_and_try_it_out_calls_the_fake(browser: Any, server: InProcessServer,
                                                                         shots: Path) -> None:
     page = browser.new_page()
@@ -144,6 +149,9 @@ def test_docs_page_renders_the_operations_and_try_it_out_calls_the_fake(browser:
     block.get_by_role("button", name="Execute").click()
     expect(block.locator(".live-responses-table tr.response .response-col_status").first).to_have_text("200", timeout=WAIT_MS)
     expect(block.locator(".live-responses-table .microlight").first).to_contain_text("@example.com")
+
+    page.get_by_label("Select a definition").select_option(label="Control plane (/_fake/)")
+    expect(page.locator(".opblock-summary-path", has_text="/_fake/clock/advance/").first).to_be_visible()
     assert offsite == [], f"the docs page reached out of the fake: {offsite}"
 
 
