@@ -194,6 +194,7 @@ def test_job_page_timeline_moves_with_the_clock_and_the_log_grows(signed_in: Por
     page = signed_in.client.get(f"/portal/jobs/{job_id}").get_data(as_text=True)
     log = re.search(r'<pre class="log" id="log"[^>]*>(.*?)</pre>', page, re.S)[1]
     assert "process_output.log (saved)" in page and log.rstrip().endswith("Command exited with status 0")
+    assert log.startswith("[") and "\n\n" not in log and "hello from the portal\nsecond line\n" in log
 
 
 def test_finished_job_lists_its_files_and_downloads_the_right_bytes(signed_in: Portal) -> None:

@@ -92,7 +92,7 @@ def add_routes(bp: Blueprint) -> None:
         log = backend.jobs.live_log(snap).splitlines()[-LOG_LINES:] if running else []
         saved_log = next((f for f in outputs if f.relative_path == "process_output.log"), None)
         if saved_log is not None:
-            log = backend.files.lines(me, saved_log.id)[-LOG_LINES:]
+            log = [line.rstrip("\r\n") for line in backend.files.lines(me, saved_log.id)[-LOG_LINES:]]
         definition = internal.payload(internal.call(wiring().api, "GET", f"/api/v2/jobs/{internal.segment(snap.id)}/"))
         return render_template(
             "job.html", active="jobs", snap=snap, status=job_status(snap), running=running, log=log,
