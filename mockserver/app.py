@@ -1,5 +1,6 @@
 """The Flask application: `/api/...` is the Rescale API, `/_fake/...` the control plane; both are dispatched from
-their OpenAPI documents; `/portal/` and `/docs` are pages for a browser (`portal/`). A WSGI layer around it records the journal and injects faults."""
+their OpenAPI documents; `/portal/` and `/docs` are pages for a browser (`portal/`). A WSGI layer around it records
+the journal and injects faults."""
 from __future__ import annotations
 
 import logging

@@ -47,10 +47,12 @@ class Portal:
         return str(job_id)
 
     def advance(self, seconds: float, key: str = KEY_A) -> None:
-        assert self.api.post("/_fake/clock/advance/", headers=self.headers(key), json={"seconds": seconds}).status_code == 200
+        moved = self.api.post("/_fake/clock/advance/", headers=self.headers(key), json={"seconds": seconds})
+        assert moved.status_code == 200
 
     def status(self, job_id: str, key: str = KEY_A) -> str:
-        return str(self.api.get(f"/api/v2/jobs/{job_id}/statuses/", headers=self.headers(key)).json["results"][0]["status"])
+        statuses = self.api.get(f"/api/v2/jobs/{job_id}/statuses/", headers=self.headers(key)).json
+        return str(statuses["results"][0]["status"])
 
     def advance_until(self, job_id: str, status: str, key: str = KEY_A) -> None:
         for _ in range(200):
@@ -67,7 +69,8 @@ def csrf(response: Any) -> str:
 
 
 def messages(response: Any) -> list[str]:
-    return [html.unescape(m) for m in re.findall(r'<p class="message [^"]+">([^<]*)</p>', response.get_data(as_text=True))]
+    found = re.findall(r'<p class="message [^"]+">([^<]*)</p>', response.get_data(as_text=True))
+    return [html.unescape(m) for m in found]
 
 
 @pytest.fixture

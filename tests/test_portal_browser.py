@@ -143,11 +143,13 @@ def test_docs_page_renders_the_operations_and_try_it_out_calls_the_fake(browser:
     page.get_by_label("Value:").fill(KEY_A)  # the bare key: the page adds `Token `
     page.get_by_role("button", name="Apply credentials").click()
     page.locator(".auth-container button.btn-done").click()
-    block = page.locator(".opblock", has=page.locator(".opblock-summary-path", has_text=re.compile(r"^/api/v2/users/me/$")))
+    path = page.locator(".opblock-summary-path", has_text=re.compile(r"^/api/v2/users/me/$"))
+    block = page.locator(".opblock", has=path)
     block.locator(".opblock-summary").first.click()
     block.get_by_role("button", name="Try it out").click()
     block.get_by_role("button", name="Execute").click()
-    expect(block.locator(".live-responses-table tr.response .response-col_status").first).to_have_text("200", timeout=WAIT_MS)
+    status = block.locator(".live-responses-table tr.response .response-col_status").first
+    expect(status).to_have_text("200", timeout=WAIT_MS)
     expect(block.locator(".live-responses-table .microlight").first).to_contain_text("@example.com")
 
     page.get_by_label("Select a definition").select_option(label="Control plane (/_fake/)")

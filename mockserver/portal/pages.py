@@ -98,7 +98,8 @@ def add_routes(bp: Blueprint) -> None:
             "job.html", active="jobs", snap=snap, status=job_status(snap), running=running, log=log,
             timeline=_timeline(snap.statuses(), "job_status"),
             cluster_timeline=_timeline(snap.cluster_statuses(), "cluster_status"),
-            outputs=outputs, definition=definition, definition_json=json.dumps(definition, indent=2), live=not snap.finished,
+            outputs=outputs, definition=definition, definition_json=json.dumps(definition, indent=2),
+            live=not snap.finished,
             outcome=internal.field_schema(control_spec(), "setJobScenario", "outcome"),
         )
 
