@@ -146,6 +146,14 @@ def test_sign_in_keeps_the_key_out_of_urls_pages_and_logs(portal: Portal, caplog
     assert KEY_A not in caplog.text
 
 
+def test_sign_in_returns_to_the_page_asked_for(portal: Portal) -> None:
+    job_id = portal.create_job()
+    assert portal.client.get(f"/portal/jobs/{job_id}").headers["Location"] == "/portal/sign-in"
+    response = portal.sign_in(KEY_A)
+    assert response.headers["Location"] == f"/portal/jobs/{job_id}"
+    assert portal.client.get(response.headers["Location"]).status_code == 200
+
+
 def test_sign_out_ends_the_session(signed_in: Portal) -> None:
     page = signed_in.client.get("/portal/jobs")
     assert signed_in.client.post("/portal/sign-out", data={"csrf": csrf(page)}).status_code == 303

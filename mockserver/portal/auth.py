@@ -62,6 +62,8 @@ def add_routes(bp: Blueprint) -> None:
                 abort(400, "The form has expired or did not come from this portal; reload the page and try again.")
         if request.endpoint not in OPEN_ENDPOINTS and signed_in_tenant() is None:
             session.pop("key", None)
+            if request.method == "GET" and request.endpoint:  # back here after signing in (kept out of the URL)
+                session["after_sign_in"] = request.path
             return redirect(url_for("portal.sign_in"), 303)
         return None
 
@@ -84,9 +86,11 @@ def add_routes(bp: Blueprint) -> None:
         found = wiring().backend.authenticate(key) if 0 < len(key) <= MAX_KEY_LENGTH else None
         if found is None:
             return render_template("sign_in.html", active="sign-in", error="Invalid token."), 401
+        wanted = session.get("after_sign_in")
         session.clear()  # a new session on sign-in: no fixation of an earlier CSRF token
         session["key"] = key
-        return redirect(url_for("portal.jobs"), 303)
+        target = wanted if isinstance(wanted, str) and wanted.startswith("/portal/") else url_for("portal.jobs")
+        return redirect(target, 303)
 
     @bp.post("/portal/sign-out")
     def sign_out() -> Response:
