@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8123
 
-.PHONY: install run serve test spec generate bench bench-quick clean
+.PHONY: install run serve test spec generate screenshots bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: $(STAMP)
 ## Regenerate the client's operations and models from openapi/ (checked in; a test fails when they drift).
 generate: $(STAMP)
 	$(BIN)/python -m rescale_client.codegen
+
+## The README's portal screenshots, taken by the browser tests (needs the OS's Chromium, as .ci/run installs it).
+screenshots: $(STAMP)
+	RESCALE_MOCK_SCREENSHOTS=docs $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_portal_browser.py
 
 spec: $(STAMP)
 	$(BIN)/python -m openapi_spec_validator openapi/rescale.yaml openapi/control.yaml

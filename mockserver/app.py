@@ -1,11 +1,12 @@
 """The Flask application: `/api/...` is the Rescale API, `/_fake/...` the control plane; both are dispatched from
-their OpenAPI documents. A WSGI layer around it records the journal and injects faults."""
+their OpenAPI documents; `/portal/` and `/docs` are pages for a browser (`portal/`). A WSGI layer around it records
+the journal and injects faults."""
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from flask import Flask, Request, Response, g, request
+from flask import Flask, Request, Response, g, redirect, request
 from werkzeug.exceptions import HTTPException
 
 from .backend import Backend
@@ -15,6 +16,7 @@ from .control.middleware import FaultsAndJournal
 from .dispatch import Dispatcher
 from .errors import not_found
 from .handlers import HANDLERS
+from .portal import register as register_portal
 from .responses import error_response, json_response
 from .spec import control_spec, rescale_spec
 from .store.blobs import StagedUpload
@@ -54,10 +56,13 @@ def create_app(config: Config | None = None) -> Flask:
             return api(request)
         if request.path.startswith("/_fake/"):
             return control(request)
+        if request.path == "/" and request.method in ("GET", "HEAD"):
+            return redirect("/portal/")  # type: ignore[return-value]
         return error_response(not_found())
 
     app.add_url_rule("/", "dispatch", dispatch, methods=ALL_METHODS, provide_automatic_options=False)
     app.add_url_rule("/<path:path>", "dispatch", dispatch, methods=ALL_METHODS, provide_automatic_options=False)
+    register_portal(app, backend, api, control)  # /portal/, /docs, /openapi.{yaml,json}
 
     @app.teardown_request
     def discard_unclaimed_uploads(_exc: BaseException | None) -> None:

@@ -143,6 +143,7 @@ def serve_command(args: argparse.Namespace) -> int:
     print(f"rescale-mock serving {base_url}/api/v2/ (data: {config.data_dir})", flush=True)
     if not (args.api_keys or args.api_key_files or os.environ.get(KEYS_ENV)):
         print(f"demo API key: {DEMO_KEY}", flush=True)
+    print(f"portal: {base_url}/portal/  API docs: {base_url}/docs", flush=True)
     print(f"ready: {base_url}", flush=True)
     if args.demo:
         from .demo import run_demo

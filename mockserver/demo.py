@@ -65,6 +65,8 @@ def run_demo(base_url: str, api_key: str, timeout: float = 120.0, interval: floa
                 for line in body.decode().splitlines():
                     say(f"  | {line}")
         say(f"done. Try: curl -H 'Authorization: Token {api_key}' {url}/jobs/{job_id}/statuses/")
+        say(f"API docs: {base_url}/docs")
+        say(f"see job {job_id} in the portal (sign in with the key above): {base_url}/portal/jobs/{job_id}")
         return True
     except (requests.RequestException, KeyError, IndexError) as err:
         say(f"failed: {err!r}")

@@ -43,8 +43,8 @@ def _is_any_string(schema: dict[str, Any]) -> bool:
 def coerce_text(raw: str, types: frozenset[str]) -> Any:
     """Query, path and form values arrive as text; read them as the type the schema allows, when they fit."""
     text = raw.strip()
-    if "integer" in types and re.fullmatch(r"[+-]?\d+", text):
-        return int(text)
+    if "integer" in types and re.fullmatch(r"[+-]?\d+", text) and len(text) <= 4000:
+        return int(text)  # longer digit strings stay text (Python refuses int() past 4300 digits): a 400, not a 500
     if "number" in types and re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text):
         return float(text)
     if "boolean" in types and "string" not in types and text.lower() in ("true", "false"):
