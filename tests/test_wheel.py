@@ -47,6 +47,14 @@ def test_in_process(rescale_mock):
 
 def test_served(rescale_mock_served):
     _run_job(rescale_mock_served)
+
+
+def test_pages_and_their_files_are_shipped(rescale_mock_served):
+    import requests
+
+    for path in ("/docs", "/docs/assets/swagger-ui-bundle.js", "/openapi.yaml", "/portal/static/portal.css",
+                 "/portal/"):
+        assert requests.get(rescale_mock_served.base_url + path, timeout=30).status_code == 200, path
 '''
 
 
@@ -87,4 +95,4 @@ def test_a_user_project_runs_both_fixtures_and_the_client(installed: Path, tmp_p
     (tmp_path / "test_user.py").write_text(textwrap.dedent(USER_TESTS), encoding="utf-8")
     result = _run([str(installed / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user.py"],
                   cwd=tmp_path)
-    assert "2 passed" in result.stdout, result.stdout
+    assert "3 passed" in result.stdout, result.stdout

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, render_template, send_from_directory
 
-from ..spec import load_document, spec_dir
+from ..spec import load_document, spec_text
 
 DOCUMENTS = {"rescale": "rescale.yaml", "control": "control.yaml"}
 
@@ -18,7 +18,7 @@ def swagger_ui_dir() -> Path:
 
 
 def _yaml(name: str) -> Response:
-    return send_from_directory(spec_dir(), DOCUMENTS[name], mimetype="application/yaml; charset=utf-8", max_age=0)
+    return Response(spec_text(DOCUMENTS[name]), mimetype="application/yaml")
 
 
 def _json(name: str) -> Response:
