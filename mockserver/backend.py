@@ -19,6 +19,7 @@ from .domain.jobs import Jobs
 from .domain.jobspec import JobSpecs
 from .domain.tenants import ClockDefaults, Tenant, Tenants
 from .responses import json_response
+from .runner.supervisor import Runner
 from .spec import Operation
 from .store.blobs import BlobStore
 from .store.db import Database
@@ -41,6 +42,9 @@ class Backend:
         specs = JobSpecs(self.catalog)
         self.clusters = Clusters(self.db, self.tenants, specs)
         self.jobs = Jobs(self.db, self.tenants, self.files, specs, self.clusters)
+        self.runner = Runner(self.jobs, self.clusters, self.files, self.tenants, self.data_dir / "execute",
+                             config.execute)
+        self.jobs.executor = self.runner
         self.faults = FaultRules(config.seed)
         self.journal = Journal(config.journal_size)
         self.violations: list[str] = []
@@ -64,6 +68,7 @@ class Backend:
         if tenant is None:
             self.jobs.default_scenario = {}
         for one in [tenant] if tenant else self.tenants.all():
+            self.runner.forget(one.id)
             self.files.delete_where(one.id)
             with self.db.transaction() as conn:
                 conn.execute("DELETE FROM jobs WHERE tenant_id = ?", (one.id,))
@@ -93,6 +98,7 @@ class Backend:
         return json_response(500, {"detail": f"rescale-mockkit response violates the spec: {message}"})
 
     def close(self) -> None:
+        self.runner.close()
         self.db.close()
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
