@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 from rescale_client import RescaleClient
+from rescale_mock.runner import sandbox
 from rescale_mock.testing import Control, Fake, ServedProcess
 
 from .test_seeds import CALCULATE_PI as _SEEDS_PI
@@ -252,7 +253,13 @@ def _processes_with(marker: str) -> list[int]:
 
 
 @pytest.mark.served
-def test_a_restart_mid_run_ends_the_job_as_a_failed_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("box", ["bubblewrap", "none"])
+def test_a_restart_mid_run_ends_the_job_as_a_failed_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        box: str) -> None:
+    if box == "none":  # commands outlive a killed server: the restart finds them by their token and kills them
+        monkeypatch.setenv("RESCALE_MOCK_SANDBOX", "none")
+    elif sandbox.bwrap() is None:
+        pytest.skip("bubblewrap is not usable here")
     marker = f"{os.getpid()}{time.monotonic_ns() % 100000}"
     args = ("--clock-mode", "manual", "--execute")
     server = ServedProcess(tmp_path / "data", ("restart-key-0123456789",), *args)
@@ -260,14 +267,18 @@ def test_a_restart_mid_run_ends_the_job_as_a_failed_run(tmp_path: Path) -> None:
         control = Control(server.base_url, "restart-key-0123456789")
         with RescaleClient(server.base_url, "restart-key-0123456789", progress=False,
                            sleep=lambda s: (control.advance(s), time.sleep(0.02))) as client:
-            job_id = job(client, f"echo written > partial.txt; echo started; sleep {marker}")
+            job_id = job(client, f"echo written > partial.txt; echo started; sleep {marker}; echo never")
             assert wait(client, job_id, until="Executing").status == "Executing"
             assert "started" in wait_for_tail(client, job_id, "started")
         server.process.send_signal(signal.SIGKILL)  # a crash: nothing is cleaned up by the server itself
         server.process.wait(timeout=10)
-        deadline = time.monotonic() + 10
-        while _processes_with(f"sleep\0{marker}") and time.monotonic() < deadline:
-            time.sleep(0.05)  # the kernel delivers the parent-death signal
+        if box == "none":
+            assert _processes_with(f"sleep\0{marker}")  # bash died with the server, its child did not
+        else:  # the sandbox dies with the server, and everything in it (a bounded wait for the kernel)
+            deadline = time.monotonic() + 10
+            while _processes_with(f"sleep\0{marker}") and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not _processes_with(f"sleep\0{marker}")
         server = ServedProcess(tmp_path / "data", ("restart-key-0123456789",), *args)
         assert not _processes_with(f"sleep\0{marker}")  # no orphan once the server is back
         control = Control(server.base_url, "restart-key-0123456789")
@@ -281,3 +292,17 @@ def test_a_restart_mid_run_ends_the_job_as_a_failed_run(tmp_path: Path) -> None:
             assert "its process was lost" in text(client, found["process_output.log"])
     finally:
         server.close()
+
+
+def test_without_a_sandbox_limits_and_process_groups_still_hold(rescale_mock: Fake,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sandbox, "bwrap", lambda: None)
+    assert rescale_mock.control.execution()["sandbox"] == "none"
+    with RescaleClient(rescale_mock.base_url, rescale_mock.api_key, progress=False,
+                       sleep=lambda s: (rescale_mock.control.advance(s), time.sleep(0.02))) as client:
+        marker = f"{os.getpid()}{time.monotonic_ns() % 100000}"
+        command = f"ulimit -n > limits.txt; ulimit -c >> limits.txt; (sleep {marker} &); echo done"
+        job_id = job(client, command)
+        assert wait(client, job_id).succeeded
+        assert text(client, outputs(client, job_id)["limits.txt"]).split() == ["4096", "0"]
+    assert not _processes_with(f"sleep\0{marker}")  # what the command left behind in its group is gone
