@@ -306,3 +306,12 @@ def test_without_a_sandbox_limits_and_process_groups_still_hold(rescale_mock: Fa
         assert wait(client, job_id).succeeded
         assert text(client, outputs(client, job_id)["limits.txt"]).split() == ["4096", "0"]
     assert not _processes_with(f"sleep\0{marker}")  # what the command left behind in its group is gone
+
+
+def test_the_poll_clock_mode_moves_a_real_run_by_reads(fake: Fake) -> None:
+    fake.control.set_clock(mode="poll")
+    with RescaleClient(fake.base_url, fake.api_key, progress=False, sleep=lambda s: time.sleep(0.02)) as client:
+        job_id = job(client, "echo polled > polled.txt")
+        result = client.wait_for_job(job_id, delay=DELAY, timeout=TIMEOUT)
+        assert result.succeeded and result.statuses[:3] == ["Pending", "Waiting for Queue", "Queued"]
+        assert text(client, outputs(client, job_id)["polled.txt"]) == "polled\n"

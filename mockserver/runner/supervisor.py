@@ -12,7 +12,7 @@ import subprocess
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -43,7 +43,7 @@ class Run:
     started_real: float = 0.0
     term_sent: float | None = None
     stop_note: str | None = None
-    home: Path = field(default_factory=Path)
+    home: Path | None = None  # set once its folders exist
 
 
 class Runner:
@@ -162,22 +162,33 @@ class Runner:
     def _maybe_start(self, run: Run, record: Any, now: float) -> None:
         state = record.state
         if state.get("stopAt") is not None:
-            del self._runs[run.job_id]  # stopped while waiting: the plan ends it, nothing ran
+            self._drop(run, now)  # stopped while waiting: the plan ends it, nothing ran
             return
         cluster_id = state.get("persistentCluster")
         if cluster_id:
             verdict = self._cluster_ready(run, cluster_id, now)
             if verdict is None:
-                del self._runs[run.job_id]  # its cluster stopped first: the plan ends it
+                self._drop(run, now)  # its cluster stopped first: the plan ends it
             if not verdict:
                 return
-        elif now < state["submitted"] + QUEUED / state.get("pace", 1.0):
-            return
+        else:
+            # Queued as its readers see it (in the poll clock mode reads move a job ahead of the clock)
+            now = max(now, self.jobs.snapshot(run.tenant, run.job_id).now)
+            if now < state["submitted"] + QUEUED / state.get("pace", 1.0):
+                return
         limit = self.settings(run.tenant)["maxParallel"]
         running = [r for r in self._runs.values() if r.process is not None]
         if len(running) >= self.defaults["maxParallel"] or sum(r.tenant.id == run.tenant.id for r in running) >= limit:
             return  # waits in Queued (or Waiting for Cluster)
-        self._start(run, record, now)
+        try:
+            self._start(run, record, now)
+        except Exception as error:  # a disk error, say: the job ends as a failed run rather than retrying forever
+            log.exception("job %s: could not start", run.job_id)
+            self._finish(run, None, f"A run failed: rescale-mock could not start the command ({error})")
+
+    def _drop(self, run: Run, now: float) -> None:
+        self.facts.record(run.job_id, {"endedAt": now})  # nothing ran; a restart need not look at it again
+        del self._runs[run.job_id]
 
     def _cluster_ready(self, run: Run, cluster_id: str, now: float) -> bool | None:
         """True: its turn on a Started cluster; False: not yet; None: the cluster stopped before its turn."""
@@ -279,8 +290,8 @@ class Runner:
         output.close()
         run.output = None
         outputs = [("process_output.log", self.files.blobs.write(read_chunks(job_dir / "process_output.log")))]
-        work = run.home / "work"
-        if work.is_dir():
+        work = run.home / "work" if run.home is not None else None
+        if work is not None and work.is_dir():
             for rel in changed(load_listing(job_dir / "before.json"), listing(work)):
                 try:
                     outputs.append((rel, self.files.blobs.write(read_chunks(work / rel))))

@@ -27,6 +27,9 @@ def place_inputs(work: Path, inputs: list[InputFile]) -> list[str]:
     archives unless `decompress` is false. Returns notes for the log (a missing or unreadable input)."""
     notes = []
     for item in inputs:
+        if item.name in (".", ".."):
+            notes.append(f"Input file {item.name!r} cannot be placed by that name; skipped.")
+            continue
         if not item.source.exists():
             notes.append(f"Input file {item.name} is missing: it was deleted after the job was created.")
             continue
