@@ -114,6 +114,35 @@ def test_the_zipped_folder_runs_after_cd(client: RescaleClient, inputs: Path) ->
     assert float(text(client, found["job_inputs/pi_estimate.res"])) == pytest.approx(PI)
 
 
+# A stand-in for the notebook's bundled 7za (cell 77): `7za e -mmt16 -aoa testfile.7z` extracts the archive, here a
+# gzip stream; uploaded as an input and run as `./7za`, as the notebook does.
+SEVEN_ZA = '#!/bin/bash\nset -e\n[ "$1" = e ] && gunzip -c "${@: -1}" > "${4%.7z}"\n'
+
+
+def test_the_split_archive_is_reassembled_and_its_checksum_read_at_lines_minus_3(client: RescaleClient,
+                                                                                   tmp_path: Path) -> None:
+    import gzip
+    import re
+
+    data = os.urandom(300_000)
+    packed = gzip.compress(data)
+    parts = []
+    for index, start in enumerate(range(0, len(packed), 100_000), 1):
+        part = tmp_path / f"testfile.7z.{index:03d}"
+        part.write_bytes(packed[start:start + 100_000])
+        parts.append(part)
+    (tmp_path / "7za").write_text(SEVEN_ZA)
+    file_ids = [client.upload_file(p)["id"] for p in [*parts, tmp_path / "7za"]]
+    command = ";".join(["cat testfile.7z.* > testfile.7z", "rm testfile.7z.*", "./7za e -mmt16 -aoa testfile.7z",
+                        "echo checksum `shasum -a 512 testfile | awk '{print $1}'`", "rm testfile*"])  # cell 80
+    job_id = job(client, command, [{"id": i, "decompress": False} for i in file_ids])
+    assert wait(client, job_id).succeeded
+    output_lines = client.files.get_file_lines(file_id=outputs(client, job_id)["process_output.log"]["id"])["lines"]
+    remote_hash = re.match(r".*checksum ([0-9a-f]*)", output_lines[-3]).group(1)
+    assert remote_hash == hashlib.sha512(data).hexdigest()
+    assert set(outputs(client, job_id)) == {"process_output.log"}  # it removed what it made
+
+
 def test_sleep_inf_runs_until_stopped_with_202(fake: Fake, client: RescaleClient, api: requests.Session) -> None:
     job_id = job(client, "echo up; sleep inf")  # the notebook's quasi-persistent cluster (cells 63-68)
     assert wait(client, job_id, until="Executing").status == "Executing"

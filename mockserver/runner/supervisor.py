@@ -285,6 +285,9 @@ class Runner:
             trailer.append("rescale-mock was restarted while the command ran; its process was lost.")
         if exit_code is not None:
             trailer.append(f"[{iso(now)}] Command exited with status {exit_code}")
+        # Rescale's log ends two lines after the command's output (the notebook's cell 80 reads its checksum line
+        # at lines[-3]); the second is this one.
+        trailer.append(f"[{iso(now)}] Uploading the output files of {work_name(run)}")
         output = run.output or open(job_dir / "process_output.log", "ab")  # noqa: SIM115
         output.write("".join(f"{line}\n" for line in trailer).encode())
         output.close()
@@ -344,6 +347,11 @@ class Runner:
             run.home = (self.root / tenant_id / f"cluster_{cluster_id}" / "home") if cluster_id else \
                 self._job_dir(tenant_id, job_id) / "home"
             self._finish(run, None, LOST_REASON if facts.get("startedAt") is not None else NOT_ALLOWED_REASON)
+
+
+def work_name(run: Run) -> str:
+    return "the cluster's work directory" if run.home is not None and run.home.parent.name.startswith("cluster_") \
+        else "the work directory"
 
 
 def compose(doc: dict[str, Any]) -> str:

@@ -40,6 +40,7 @@ def place_inputs(work: Path, inputs: list[InputFile]) -> list[str]:
             except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError) as error:
                 notes.append(f"Input file {item.name} could not be unpacked ({error}); placed as it is.")
         shutil.copyfile(item.source, work / item.name)
+        os.chmod(work / item.name, 0o755)  # executable, as on Rescale (the notebook runs an uploaded ./7za)
     return notes
 
 
