@@ -206,8 +206,7 @@ class Runner:
 
     def _start(self, run: Run, record: Any, now: float) -> None:
         doc, job_dir = record.doc, self._job_dir(run.tenant.id, run.job_id)
-        cluster_id = record.state.get("persistentCluster")
-        run.home = (self.root / run.tenant.id / f"cluster_{cluster_id}" / "home") if cluster_id else job_dir / "home"
+        run.home = self.home_of(run.tenant.id, record)
         work = run.home / "work"
         work.mkdir(parents=True, exist_ok=True)
         hardware = doc["jobanalyses"][0]["hardware"]
@@ -314,6 +313,14 @@ class Runner:
             run.output.close()
             run.output = None
 
+    def home_of(self, tenant_id: str, record: Any) -> Path:
+        """The job's `$HOME` (its `work/` inside): the job's own, or its persistent cluster's, shared by the
+        cluster's jobs. (Where an SSH session into the job or cluster would start: issue 19.)"""
+        cluster_id = record.state.get("persistentCluster")
+        if cluster_id:
+            return self.root / tenant_id / f"cluster_{cluster_id}" / "home"
+        return self.root / tenant_id / record.id / "home"
+
     def _job_dir(self, tenant_id: str, job_id: str) -> Path:
         folder = self.root / tenant_id / job_id
         folder.mkdir(parents=True, exist_ok=True)
@@ -343,9 +350,7 @@ class Runner:
             except NotFound:
                 self.facts.forget([job_id])
                 continue
-            cluster_id = record.state.get("persistentCluster")
-            run.home = (self.root / tenant_id / f"cluster_{cluster_id}" / "home") if cluster_id else \
-                self._job_dir(tenant_id, job_id) / "home"
+            run.home = self.home_of(tenant_id, record)
             self._finish(run, None, LOST_REASON if facts.get("startedAt") is not None else NOT_ALLOWED_REASON)
 
 
