@@ -94,7 +94,8 @@ class Runner:
 
     def live_log(self, tenant_id: str, job_id: str) -> str:
         try:
-            return (self._job_dir(tenant_id, job_id) / "process_output.log").read_text("utf-8", errors="replace")
+            log_path = self._job_dir(tenant_id, job_id, create=False) / "process_output.log"
+            return log_path.read_text("utf-8", errors="replace")
         except OSError:
             return ""
 
@@ -147,6 +148,8 @@ class Runner:
             self._wake.clear()
 
     def _step(self, run: Run) -> None:
+        if run.process is None and not self._slot_free(run.tenant):
+            return  # waits (in Queued) without a look at the store: nothing can start it before a slot frees
         try:
             record = self.jobs._load(run.tenant, run.job_id)
         except NotFound:  # deleted meanwhile
@@ -176,10 +179,6 @@ class Runner:
             now = max(now, self.jobs.snapshot(run.tenant, run.job_id).now)
             if now < state["submitted"] + QUEUED / state.get("pace", 1.0):
                 return
-        limit = self.settings(run.tenant)["maxParallel"]
-        running = [r for r in self._runs.values() if r.process is not None]
-        if len(running) >= self.defaults["maxParallel"] or sum(r.tenant.id == run.tenant.id for r in running) >= limit:
-            return  # waits in Queued (or Waiting for Cluster)
         try:
             self._start(run, record, now)
         except Exception as error:  # a disk error, say: the job ends as a failed run rather than retrying forever
@@ -189,6 +188,11 @@ class Runner:
     def _drop(self, run: Run, now: float) -> None:
         self.facts.record(run.job_id, {"endedAt": now})  # nothing ran; a restart need not look at it again
         del self._runs[run.job_id]
+
+    def _slot_free(self, tenant: Tenant) -> bool:
+        running = [r for r in self._runs.values() if r.process is not None]
+        mine = sum(r.tenant.id == tenant.id for r in running)
+        return len(running) < self.defaults["maxParallel"] and mine < self.settings(tenant)["maxParallel"]
 
     def _cluster_ready(self, run: Run, cluster_id: str, now: float) -> bool | None:
         """True: its turn on a Started cluster; False: not yet; None: the cluster stopped before its turn."""
@@ -321,9 +325,10 @@ class Runner:
             return self.root / tenant_id / f"cluster_{cluster_id}" / "home"
         return self.root / tenant_id / record.id / "home"
 
-    def _job_dir(self, tenant_id: str, job_id: str) -> Path:
+    def _job_dir(self, tenant_id: str, job_id: str, create: bool = True) -> Path:
         folder = self.root / tenant_id / job_id
-        folder.mkdir(parents=True, exist_ok=True)
+        if create:
+            folder.mkdir(parents=True, exist_ok=True)
         return folder
 
     # -- after a restart ---------------------------------------------------------------------------------------
