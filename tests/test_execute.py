@@ -344,3 +344,34 @@ def test_the_poll_clock_mode_moves_a_real_run_by_reads(fake: Fake) -> None:
         result = client.wait_for_job(job_id, delay=DELAY, timeout=TIMEOUT)
         assert result.succeeded and result.statuses[:3] == ["Pending", "Waiting for Queue", "Queued"]
         assert text(client, outputs(client, job_id)["polled.txt"]) == "polled\n"
+
+
+def test_a_job_stopped_while_queued_never_runs(fake: Fake, client: RescaleClient, api: requests.Session) -> None:
+    fake.control.set_execute(True, maxParallel=1)
+    blocking = job(client, "sleep inf")
+    wait(client, blocking, until="Executing")
+    queued = job(client, "echo ran > ran.txt")
+    assert api.post(fake.url(f"/api/v2/jobs/{queued}/stop/")).status_code == 202
+    result = wait(client, queued)
+    assert (result.status, result.reason) == ("Completed", "User Terminated") and "Executing" not in result.statuses
+    assert outputs(client, queued) == {}
+    api.post(fake.url(f"/api/v2/jobs/{blocking}/stop/"))
+    assert wait(client, blocking).reason == "User Terminated"
+    assert fake.control.execution()["running"] == 0
+
+
+def test_deleting_a_job_or_resetting_removes_its_folders(rescale_mock: Fake) -> None:
+    root = rescale_mock.backend.data_dir / "execute"
+    with RescaleClient(rescale_mock.base_url, rescale_mock.api_key, progress=False,
+                       sleep=lambda s: (rescale_mock.control.advance(s), time.sleep(0.02))) as client:
+        done = job(client, "echo hi > hi.txt")
+        assert wait(client, done).succeeded
+        running = job(client, "sleep inf")
+        wait(client, running, until="Executing")
+        tenant_dirs = [d for d in root.iterdir() if (d / done).is_dir()]
+        assert len(tenant_dirs) == 1 and (tenant_dirs[0] / running / "home" / "work").is_dir()
+        client.wait_for_job_cluster(done, delay=DELAY, timeout=TIMEOUT)  # Stopped: it may be deleted
+        client.jobs.delete_job(job_id=done)
+        assert not (tenant_dirs[0] / done).exists()
+    rescale_mock.control.reset()  # kills the running command and forgets everything of the tenant
+    assert not tenant_dirs[0].exists() and rescale_mock.control.execution()["running"] == 0

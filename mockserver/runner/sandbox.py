@@ -48,8 +48,9 @@ def environment(home: Path, token: str, shim: Path | None, extra: dict[str, str]
     """A clean environment: nothing of the server's own (its keys, its virtualenv) leaks into a job."""
     path = BASE_PATH if shim is None else f"{BASE_PATH}:{shim}"
     env = {"PATH": path, "HOME": str(home), "USER": "uprod", "LANG": "C.UTF-8", "SHELL": "/bin/bash",
-           "PYTHONUNBUFFERED": "1", TOKEN_VAR: token}
+           "PYTHONUNBUFFERED": "1"}
     env.update(extra)
+    env[TOKEN_VAR] = token  # last: the job's own envVars cannot hide it from the restart's clean-up
     return env
 
 

@@ -109,8 +109,7 @@ class Runner:
         folder = self.root / tenant_id
         if job_ids is None:
             shutil.rmtree(folder, ignore_errors=True)
-            rows = self.jobs.db.query("SELECT job_id FROM job_runs WHERE tenant_id = ?", (tenant_id,))
-            self.facts.forget(r["job_id"] for r in rows)
+            self.facts.forget_tenant(tenant_id)
             return
         for job_id in job_ids:
             shutil.rmtree(folder / job_id, ignore_errors=True)

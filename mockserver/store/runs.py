@@ -55,3 +55,7 @@ class RunFacts:
         if ids:
             with self.db.transaction() as conn:
                 conn.executemany("DELETE FROM job_runs WHERE job_id = ?", [(i,) for i in ids])
+
+    def forget_tenant(self, tenant_id: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM job_runs WHERE tenant_id = ?", (tenant_id,))
