@@ -163,6 +163,10 @@ class Runner:
 
     def _maybe_start(self, run: Run, record: Any, now: float) -> None:
         state = record.state
+        if not state.get("execute"):  # a crash between recording the run and saving the submission
+            self.facts.forget([run.job_id])
+            del self._runs[run.job_id]
+            return
         if state.get("stopAt") is not None:
             self._drop(run, now)  # stopped while waiting: the plan ends it, nothing ran
             return
