@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8123
 
-.PHONY: install run serve test spec generate screenshots bench bench-quick clean
+.PHONY: install run run-execute serve test spec generate screenshots bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ install: $(STAMP)
 ## The main job: the fake on the embedded default storage, plus a walkthrough demo against it; Ctrl-C stops it.
 run: $(STAMP)
 	$(BIN)/rescale-mock serve --port $(PORT) --demo
+
+## The same demo with the job's command really run on this machine (`--execute`: trusted code only).
+run-execute: $(STAMP)
+	$(BIN)/rescale-mock serve --port $(PORT) --data-dir .rescale-mock-execute --execute --demo
 
 serve: $(STAMP)
 	$(BIN)/rescale-mock serve --port $(PORT)
@@ -44,4 +48,4 @@ bench-quick: $(STAMP)
 	$(BIN)/python -m bench --quick
 
 clean:
-	rm -rf $(VENV) .rescale-mock .pytest_cache .hypothesis schemathesis-report bench/results
+	rm -rf $(VENV) .rescale-mock .rescale-mock-execute .pytest_cache .hypothesis schemathesis-report bench/results

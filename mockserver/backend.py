@@ -20,6 +20,7 @@ from .domain.jobs import Jobs
 from .domain.jobspec import JobSpecs
 from .domain.tenants import ClockDefaults, Tenant, Tenants
 from .responses import json_response
+from .runner.supervisor import Runner
 from .spec import Operation
 from .store import datadir
 from .store.blobs import BlobStore
@@ -47,6 +48,9 @@ class Backend:
         specs = JobSpecs(self.catalog)
         self.clusters = Clusters(self.db, self.tenants, specs)
         self.jobs = Jobs(self.db, self.tenants, self.files, specs, self.clusters)
+        self.runner = Runner(self.jobs, self.clusters, self.files, self.tenants, self.data_dir / "execute",
+                             config.execute)
+        self.jobs.executor = self.runner
         self.faults = FaultRules(config.seed)
         self.journal = Journal(config.journal_size)
         self.violations: list[str] = []
@@ -70,6 +74,7 @@ class Backend:
         if tenant is None:
             self.jobs.default_scenario = {}
         for one in [tenant] if tenant else self.tenants.all():
+            self.runner.forget(one.id)
             self.files.delete_where(one.id)
             with self.db.transaction() as conn:
                 conn.execute("DELETE FROM jobs WHERE tenant_id = ?", (one.id,))
@@ -99,6 +104,7 @@ class Backend:
         return json_response(500, {"detail": f"rescale-mockkit response violates the spec: {message}"})
 
     def close(self) -> None:
+        self.runner.close()
         self.db.close()
         self.lock.release()
         if self._tmp:

@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--threads", type=_bounded_int(1, 1024), default=16, help="worker threads (parallel ranged downloads)")
     serve.add_argument("--validate-responses", action="store_true",
                        help="check every response against the spec (a mismatch becomes a 500)")
+    serve.add_argument("--execute", nargs="?", const="on", default="off", choices=("off", "on", "opt-in"),
+                       help="run user_included jobs' commands for real ON THIS MACHINE (trusted code only)")
     serve.add_argument("--demo", action="store_true", help="run the walkthrough demo against the server, then keep serving")
     serve.set_defaults(run=serve_command)
     # Other commands live in modules of their own, each adding its subparser with `set_defaults(run=...)`.
@@ -96,7 +98,7 @@ def config_from(args: argparse.Namespace) -> Config:
     return Config(
         data_dir=args.data_dir, api_keys=api_keys(args) or (DEMO_KEY,), accept_any_key=args.accept_any_key,
         validate_responses=args.validate_responses, clock_mode=args.clock_mode, clock_factor=args.clock_factor,
-        date_style=args.date_style, seed=args.seed, extra=serve_extra(args),
+        date_style=args.date_style, seed=args.seed, extra=serve_extra(args), execute=args.execute,
     )
 
 

@@ -18,4 +18,5 @@ class Config:
     date_style: str = "mixed"  # see timefmt.py
     seed: int | None = None  # ids and scenarios repeat for the same seed
     journal_size: int = 1000
+    execute: str = "off"  # real runs of jobs' commands: off | on (every tenant) | opt-in (tenants that ask)
     extra: dict = field(default_factory=dict)

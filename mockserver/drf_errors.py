@@ -77,6 +77,8 @@ def _insert(tree: dict[str, Any], path: list[Any], text: str, instance: Any) -> 
             if not isinstance(current, list):
                 current = [{} for _ in range(size)]
                 node[key] = current
+            elif len(current) < size:  # the list's own error (say maxItems) came first: pad to the item
+                current.extend({} for _ in range(size - len(current)))
             node = current
         else:
             if isinstance(node, list):

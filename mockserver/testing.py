@@ -55,6 +55,13 @@ class Control:
         path = f"jobs/{job_id}/scenario/" if job_id else "scenario/"
         return self._call("PUT", path, json={"outcome": outcome, **options})
 
+    def execution(self) -> dict[str, Any]:
+        return self._call("GET", "execute/")
+
+    def set_execute(self, enabled: bool = True, **options: Any) -> dict[str, Any]:
+        """Jobs submitted from now on run their commands for real (`analyses=[...]`, `maxParallel=N` too)."""
+        return self._call("PUT", "execute/", json={"enabled": enabled, **options})
+
     def add_fault(self, action: str, **rule: Any) -> dict[str, Any]:
         return self._call("POST", "faults/", json={"action": action, **rule})
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from ..dispatch import Call, Handler, Reply
 from ..handlers.registry import registrar
-from ..domain.errors import Conflict, NotFound
+from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..timefmt import iso
 
 CONTROL_HANDLERS: dict[str, Handler] = {}
@@ -154,3 +154,18 @@ def set_job_scenario(call: Call) -> dict[str, Any]:
         raise NotFound("job")
     call.backend.jobs.set_scenario(tenant, job_id, scenario)
     return scenario
+
+
+@control("getExecution")
+def get_execution(call: Call) -> dict[str, Any]:
+    return call.backend.runner.status(call.tenant)
+
+
+@control("setExecution")
+def set_execution(call: Call) -> dict[str, Any]:
+    runner = call.backend.runner
+    if call.body.get("enabled") and not runner.allowed:
+        raise InvalidInput({"enabled": ["This server does not run commands: start it with "
+                                        "`rescale-mock serve --execute` (or --execute=opt-in)."]})
+    runner.configure(call.tenant, {k: call.body.get(k) for k in ("enabled", "analyses", "maxParallel")})
+    return runner.status(call.tenant)

@@ -7,7 +7,7 @@ import posixpath
 import sqlite3
 import uuid
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..store.blobs import BlobInfo, BlobStore, StagedUpload
 from ..store.db import Database
@@ -67,21 +67,43 @@ class Files:
         return self._insert(tenant, posixpath.basename(relative_path), OUTPUT_FILE, relative_path, path, info,
                             job_id=job_id, run_id=run_id, uploaded=uploaded)
 
-    def _insert(self, tenant: Tenant, name: str, type_id: int, relative_path: str, path: str, info: BlobInfo,
+    def add_outputs(self, tenant: Tenant, job_id: str, run_id: str, outputs: list[tuple[str, BlobInfo]],
+                    uploaded: float, also: Callable[[sqlite3.Connection], None]) -> None:
+        """Several outputs at once, listed together or not at all: one transaction, which `also` joins."""
+        records = [self._record(tenant, posixpath.basename(rel), OUTPUT_FILE, rel,
+                                f"{tenant.storage_prefix}/output/job_{job_id}/run{run_id}/{rel}", info,
+                                job_id, run_id, uploaded) for rel, info in outputs]
+        try:
+            with self.db.transaction() as conn:
+                for record in records:
+                    self._insert_row(conn, record)
+                also(conn)
+        except BaseException:
+            for _, info in outputs:
+                self.blobs.delete(info.blob)
+            raise
+
+    def _record(self, tenant: Tenant, name: str, type_id: int, relative_path: str, path: str, info: BlobInfo,
                 job_id: str | None = None, run_id: str | None = None, uploaded: float | None = None) -> FileRecord:
-        record = FileRecord(
+        return FileRecord(
             id=self.ids.new(), tenant_id=tenant.id, name=name, type_id=type_id, relative_path=relative_path,
             path=path, size=info.size, md5=info.md5, sha512=info.sha512,
             encryption_key=base64.b64encode(hashlib.sha256(info.sha512.encode()).digest()).decode(),
             date_uploaded=self.tenants.now(tenant) if uploaded is None else uploaded, blob=info.blob, job_id=job_id, run_id=run_id,
         )
+
+    @staticmethod
+    def _insert_row(conn: sqlite3.Connection, record: FileRecord) -> None:
         fields = FileRecord.__dataclass_fields__
+        conn.execute(f"INSERT INTO files ({', '.join(fields)}) VALUES ({', '.join('?' for _ in fields)})",
+                     tuple(getattr(record, f) for f in fields))
+
+    def _insert(self, tenant: Tenant, name: str, type_id: int, relative_path: str, path: str, info: BlobInfo,
+                job_id: str | None = None, run_id: str | None = None, uploaded: float | None = None) -> FileRecord:
+        record = self._record(tenant, name, type_id, relative_path, path, info, job_id, run_id, uploaded)
         try:
             with self.db.transaction() as conn:
-                conn.execute(
-                    f"INSERT INTO files ({', '.join(fields)}) VALUES ({', '.join('?' for _ in fields)})",
-                    tuple(getattr(record, f) for f in fields),
-                )
+                self._insert_row(conn, record)
         except BaseException:
             self.blobs.delete(info.blob)
             raise

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from ..store.db import Database, to_json
+from ..store.runs import RunFacts
 from .clock import read_time
 from .clusters import Clusters, ClusterSnapshot
 from .errors import InvalidInput, NotAllowed, NotFound
+from .executed import executed_plan
 from .ids import newest_first, stable_id
 from .files import FileRecord, Files
 from .jobspec import UNKNOWN_CORE_TYPE, JobSpecs, nodes_for, pk_error
@@ -115,6 +117,10 @@ class Jobs:
         # saves a record read before the outputs (and the final status) were written
         self._settle_lock = threading.RLock()
         self.default_scenario: dict[str, Any] = {}
+        # Real runs (`serve --execute`): the supervisor (runner/supervisor.py) is set here by the backend; it
+        # records what the processes did in `run_facts`, and the plans of executed jobs are computed from those.
+        self.run_facts = RunFacts(db)
+        self.executor: Any = None
 
     # -- storage -----------------------------------------------------------------------------------------------
     def _load(self, tenant: Tenant, job_id: str) -> JobRecord:
@@ -158,6 +164,8 @@ class Jobs:
         if cluster is not None:
             return self._cluster_schedule(tenant, cluster).get(record.id)
         pace = record.state.get("pace", 1.0)
+        if record.state.get("execute"):
+            return executed_plan(submitted, pace, self.run_facts.get(record.id), record.state.get("stopAt"))
         life = plan(submitted, self._scenario(record), float(record.state["runSeconds"]), self.walltime_seconds(record),
                     stretch(submitted, pace, record.state.get("stopAt")))
         return life.rescaled(submitted, pace)
@@ -173,6 +181,12 @@ class Jobs:
                 continue
             record = self._load(tenant, entry)
             submitted, pace = record.state["submitted"], record.state.get("pace", 1.0)
+            if record.state.get("execute"):
+                plans[entry] = job_plan = executed_plan(submitted, pace, self.run_facts.get(entry),
+                                                        record.state.get("stopAt"), True, cluster.plan.stops)
+                if free is not None:
+                    free = job_plan.finished if math.isfinite(job_plan.finished) else None
+                continue
             job_plan = plan_on_cluster(
                 submitted, stretch(submitted, pace, free), stretch(submitted, pace, cluster.plan.stops),
                 self._scenario(record), float(record.state["runSeconds"]), self.walltime_seconds(record),
@@ -269,7 +283,12 @@ class Jobs:
             else program.run_seconds, exitCode=program.exit_code,
             pace=self.tenants.clock(tenant).pace, scenario=record.state.get("scenario") or self.scenario_for(tenant),
         )
+        if self.executor is not None and self.executor.wants(tenant, record.doc):
+            record.state["execute"] = True  # the command runs for real: decided once, at submission
+            self.run_facts.open(tenant.id, record.id)
         self._save(record)
+        if record.state.get("execute"):
+            self.executor.submitted(tenant, record.id)
 
     def stop(self, tenant: Tenant, job_id: str) -> None:
         with self._settle_lock:
@@ -303,6 +322,8 @@ class Jobs:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
         self.files.delete_where(tenant.id, job_id=job_id)
+        if snap.record.state.get("execute"):
+            self.executor.forget(tenant.id, [job_id])
         if delete_inputs:
             for ja in snap.doc["jobanalyses"]:
                 for ref in ja["inputFiles"]:
@@ -335,7 +356,8 @@ class Jobs:
                 snap.record, snap.plan = record, self._plan(tenant, record, snap.cluster)
                 if not snap.finished:
                     return
-            if snap.plan is not None and snap.plan.run_start is not None:
+            if snap.plan is not None and snap.plan.run_start is not None and not record.state.get("execute"):
+                # (an executed job's outputs were listed by its supervisor as the process ended)
                 program = self.program(record)
                 log = process_output(snap, program, self.files.blobs, finished=True)
                 synced = snap.plan.finished  # the outputs were uploaded as the job completed
@@ -352,6 +374,8 @@ class Jobs:
             snap.record.state = record.state
 
     def live_log(self, snap: Snapshot) -> str:
+        if snap.record.state.get("execute"):
+            return self.executor.live_log(snap.record.tenant_id, snap.id)
         return process_output(snap, self.program(snap.record), self.files.blobs, finished=False)
 
     def cores(self, snap: Snapshot) -> tuple[dict[str, Any], int]:
