@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from . import admin
 from .app import create_app
 from .config import DEMO_KEY, Config
 from .control.middleware import FaultInjected
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="run the walkthrough demo against the server, then keep serving")
     serve.set_defaults(run=serve_command)
     # Other commands live in modules of their own, each adding its subparser with `set_defaults(run=...)`.
+    admin.register(sub)
     return parser
 
 
