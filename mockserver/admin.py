@@ -16,6 +16,8 @@ from typing import Any
 
 import requests
 
+from .domain.clock import MODES
+
 DEFAULT_URL = "http://127.0.0.1:8123"
 URL_ENV = "RESCALE_MOCK_URL"
 
@@ -106,7 +108,7 @@ def register(subparsers: Any) -> None:
     advance.add_argument("seconds", type=float)
     advance.set_defaults(run=run_clock)
     mode = steps.add_parser("mode", parents=[target], help="scaled (factor x real time), poll or manual")
-    mode.add_argument("mode", choices=("scaled", "poll", "manual"))
+    mode.add_argument("mode", choices=MODES)
     mode.add_argument("--factor", type=float, help="fake seconds per real second (scaled)")
     mode.set_defaults(run=run_clock)
 
@@ -119,7 +121,7 @@ def register(subparsers: Any) -> None:
     faults = subparsers.add_parser("faults", help="fault rules (status, latency, drop)")
     fault_steps = faults.add_subparsers(dest="faults_action", required=True)
     add = fault_steps.add_parser("add", parents=[target], help="add a rule (see openapi/control.yaml)")
-    add.add_argument("--action", required=True, choices=("status", "latency", "drop"))
+    add.add_argument("--action", required=True, help="status, latency or drop (the server checks it)")
     add.add_argument("--method", help="HTTP method or * (default *)")
     add.add_argument("--path", help="shell-style glob on the path (default /api/*)")
     add.add_argument("--status", type=int, help="status to answer (action status; default 503)")

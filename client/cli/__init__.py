@@ -15,7 +15,7 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from ..errors import APIError, Forbidden, RescaleError, TransportError, Unauthorized
 from . import verbs
@@ -37,7 +37,7 @@ class Parser(argparse.ArgumentParser):
 
 def global_flags(parser: argparse.ArgumentParser, after_verb: bool) -> None:
     """The same flags before and after the verb; after it they only count when given (SUPPRESS)."""
-    unset = {"default": argparse.SUPPRESS} if after_verb else {}
+    unset: dict[str, Any] = {"default": argparse.SUPPRESS} if after_verb else {}
     parser.add_argument("-X", "--api-base-url", metavar="API-BASE-URL", help="the Rescale platform url, e.g. "
                         "https://platform.rescale.com or https://platform.rescale.jp", **unset)
     parser.add_argument("-p", "--api-token", metavar="API-TOKEN", help="the API key", **unset)
@@ -59,7 +59,7 @@ def build_parser() -> Parser:
     parser = Parser(prog="rescale-cli", description="Client app for running jobs on Rescale")
     global_flags(parser, after_verb=False)
     parser.add_argument("-v", "--version", action="version", version=VERSION)
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     global_flags(common, after_verb=True)
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB", parser_class=Parser)
 

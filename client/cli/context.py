@@ -4,8 +4,6 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from typing import Any
-
 from ..client import RescaleClient
 from ..config import resolve
 from ..errors import ConfigError
@@ -61,7 +59,3 @@ class Context:
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
-
-
-def namespace_get(args: argparse.Namespace, name: str, default: Any = None) -> Any:
-    return getattr(args, name, default)

@@ -10,10 +10,11 @@ import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..errors import NotFound
 from ..logs import saved_log_lines
+from ..models import File
 from ..transfers import safe_relative
 from ..waiters import JOB_SUCCESS_REASON, JOB_TERMINAL
 from . import script as scripts
@@ -336,7 +337,7 @@ def download_file(ctx: Context, args: argparse.Namespace) -> int:
             target = target / str(meta["name"])
         target.parent.mkdir(parents=True, exist_ok=True)
         ctx.console.info(f"Downloading {meta['name']} to {target}")
-        client.download_file(str(meta["id"]), target, file=meta)
+        client.download_file(str(meta["id"]), target, file=cast(File, meta))
     return 0
 
 
