@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -186,53 +187,14 @@ def test_seed_001_runs_as_written(fake: Fake, tmp_path: Path) -> None:
 
 
 # -- seed 004, as a shell script with the CLI ------------------------------------------------------------------------
-SEED_004 = r"""
-set -euo pipefail
-auth="Authorization: Token ${KEY}"
-# 2. create_tar_gz: every file of the working folder in one rescale.tar.gz
-mkdir work && echo "*Heading" > work/run.inp && echo "1 0.0 0.0" > work/mesh.dat
-tar czf rescale.tar.gz -C work .
-# 3. upload_local_files
-FILE_ID=$(rescale-cli -X "$URL" --quiet upload -p "$KEY" -f rescale.tar.gz -e | jq -r '.files[0].id')
-echo "inputfiles_list = [{'id': '$FILE_ID', 'decompress': True}]"
-# 4. job_setup and 5. job_submit (the directives carry name, software, license, core type, cores, walltime)
-mkdir batch1 && cat > batch1/job1.sh << EOF
-#!/bin/bash
-#RESCALE_NAME=batch1
-#RESCALE_ANALYSIS=abaqus
-#RESCALE_ANALYSIS_VERSION=2022-2241
-#RESCALE_CORE_TYPE=starlite_max
-#RESCALE_CORES=1
-#RESCALE_WALLTIME=2
-#RESCALE_ENV_LM_LICENSE_FILE=27000@license-server
-#RESCALE_EXISTING_FILES=$FILE_ID
-abaqus job=run cpus=1 interactive
-EOF
-JOB1=$(cd batch1 && rescale-cli -X "$URL" --quiet submit -p "$KEY" -i job1.sh)
-echo "Job $JOB1 : submitted"
-# 6. job_monitor: the status when it changes, the last 20 lines of process_output.log while it runs
-last=""
-while :; do
-  status=$(rescale-cli -X "$URL" --quiet status -p "$KEY" -j "$JOB1" | sed 's/.* is //')
-  [ "$status" != "$last" ] && echo "Job $JOB1 : $status" && last=$status
-  [ "$status" = Completed ] && break
-  if [ "$status" = Executing ]; then
-    curl -sf -H "$auth" "${URL}api/v2/jobs/$JOB1/runs/1/tail/process_output.log?lines=20" | jq -r '.lines[]' \
-      > tail.txt || true
-  fi
-  rescale-mock clock advance 15 --url "$URL" --key "$KEY" > /dev/null   # where the guide waits (tail: 15 s)
-done
-# 7. job_download: through each output's downloadUrl
-mkdir batch1/results
-curl -s -H "$auth" "${URL}api/v2/jobs/$JOB1/files/" | jq -r '.results[] | "\(.name) \(.downloadUrl)"' |
-while read -r name link; do curl -sf -H "$auth" -o "batch1/results/$name" "$link"; echo "$name downloaded"; done
-# 8. file_previous_job: the next job's inputs are the previous job's outputs, by id
-PREVIOUS=$(curl -s -H "$auth" "${URL}api/v2/jobs/$JOB1/files/" | jq -r '[.results[].id] | join(",")')
-mkdir batch2 && sed -e "s/batch1/batch2/" -e "s/^#RESCALE_EXISTING_FILES=.*/#RESCALE_EXISTING_FILES=$PREVIOUS/" \
-  batch1/job1.sh > batch2/job2.sh
-rescale-mock clock mode poll --url "$URL" --key "$KEY" > /dev/null   # -E polls; each poll moves the job on
-(cd batch2 && rescale-cli -X "$URL" submit -p "$KEY" -i job2.sh -E -f process_output.log)
-"""
+def readme_block(marker: str) -> str:
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```bash\n(.*?)```", text[text.index(marker):], re.DOTALL)
+    assert block, f"no bash block after {marker!r} in README.md"
+    return block[1]
+
+
+SEED_004 = readme_block("Seed 004 (tar.gz inputs")  # the README's script is the one tested
 
 
 @needs_shell
@@ -345,12 +307,21 @@ def test_submit_end_to_end_fails_when_the_job_fails(fake: Fake, tmp_path: Path) 
 @pytest.mark.parametrize("line, message", [
     ("#RESCALE_CORES=many", "line 2: RESCALE_CORES must be a positive whole number"),
     ("#RESCALE_WALLTIME=soon", "line 2: RESCALE_WALLTIME must be hours or H:MM"),
-    ("#RESCALE_COLOUR=blue", "line 2: unknown directive #RESCALE_COLOUR"),
+    ("#RESCALE_CORES=0", "line 2: RESCALE_CORES must be a positive whole number"),
+    ("#RESCALE_LOW_PRIORITY=maybe", "line 2: RESCALE_LOW_PRIORITY must be true or false"),
+    ("#RESCALE_NAME=", "line 2: #RESCALE_NAME has no value"),
 ])
 def test_submit_refuses_a_bad_directive(fake: Fake, tmp_path: Path, line: str, message: str) -> None:
     (tmp_path / "run.sh").write_text("#!/bin/bash\n" + line + "\n" + SCRIPT.split("\n", 1)[1].format(name="x"))
     failed(cli(fake, tmp_path, "submit", "-i", "run.sh"), message)
     assert get(fake, "/api/v2/jobs/")["count"] == 0
+
+
+def test_submit_reports_and_ignores_an_unknown_directive(fake: Fake, tmp_path: Path) -> None:
+    (tmp_path / "run.sh").write_text(SCRIPT.format(name="x").replace("echo", "#RESCALE_COLOUR=blue\necho"))
+    out = ok(cli(fake, tmp_path, "submit", "-i", "run.sh"))
+    assert "Ignoring line 6: #RESCALE_COLOUR: not a directive this CLI knows" in out
+    assert get(fake, "/api/v2/jobs/")["count"] == 1
 
 
 def test_submit_refuses_unknown_software_and_hardware(fake: Fake, tmp_path: Path) -> None:
@@ -394,6 +365,14 @@ def test_status_sync_and_download_file(fake: Fake, tmp_path: Path) -> None:
     document = json.loads(ok(cli(fake, tmp_path, "--quiet", "download-file", "--file-id", file_id, "-e")))
     assert document["success"] is True and document["files"][0]["id"] == file_id
     failed(cli(fake, tmp_path, "download-file", "-j", job_id, "-f", "nothing.txt"), "no file named nothing.txt")
+
+
+def test_sync_with_an_interval_follows_the_job_until_it_ends(fake: Fake, tmp_path: Path) -> None:
+    job_id = submitted_job(fake, tmp_path)
+    fake.control.set_clock(mode="poll")  # each status read moves the job on: -d's loop ends without waiting long
+    ok(cli(fake, tmp_path, "sync", "-j", job_id, "-d", "0.01"))
+    assert get(fake, f"/api/v2/jobs/{job_id}/statuses/")["results"][0]["status"] == "Completed"
+    assert (tmp_path / f"rescale_job_{job_id}" / "process_output.log").is_file()
 
 
 def test_list_info_prints_a_stream_of_json_objects(fake: Fake, tmp_path: Path) -> None:
@@ -450,7 +429,7 @@ def test_the_key_and_url_come_from_flags_profiles_or_the_environment(fake: Fake,
                           capture_output=True, timeout=60).returncode == 0
     nothing = subprocess.run([RESCALE_CLI, "list-info", "-c"], cwd=tmp_path, env=environment(tmp_path),
                              capture_output=True, text=True, timeout=60)
-    failed(nothing, "no Rescale API key found")
+    failed(nothing, "no API key: pass -p API-TOKEN, set RESCALE_API_KEY")
 
 
 def test_python_dash_m_is_the_same_command(fake: Fake, tmp_path: Path) -> None:

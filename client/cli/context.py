@@ -5,7 +5,7 @@ import argparse
 import os
 import time
 from ..client import RescaleClient
-from ..config import resolve
+from ..config import DEFAULT_PROFILE, ENV_API_KEY, Settings, apiconfig_path, resolve
 from ..errors import ConfigError
 from ..session import default_retry
 from .output import Console
@@ -32,12 +32,7 @@ class Context:
 
     def _connect(self) -> RescaleClient:
         url, key, profile = (getattr(self.args, name, None) for name in ("api_base_url", "api_token", "profile"))
-        try:
-            settings = resolve(url, key, profile)
-        except ConfigError:
-            if url:
-                raise
-            settings = resolve(DEFAULT_PLATFORM, key, profile)  # still fails, and says so, without a key
+        settings = self._settings(url, key, profile)
         self.base_url = settings.base_url
         client = RescaleClient(settings.base_url, settings.api_key, progress=False if self.console.quiet else None,
                                retries=default_retry(total=3, backoff_factor=0.2))
@@ -45,6 +40,19 @@ class Context:
             user = client.users.get_current_user()
             self.console.info(f"Authenticated as {user.get('email')}")
         return client
+
+    @staticmethod
+    def _settings(url: str | None, key: str | None, profile: str | None) -> Settings:
+        try:
+            return resolve(url, key, profile)
+        except ConfigError as error:
+            message = str(error)
+            if "profile [" in message:
+                raise
+            if "no Rescale API base URL found" in message:  # only the platform is missing: the CLI's default
+                return resolve(DEFAULT_PLATFORM, key, profile)
+            raise CliError(f"no API key: pass -p API-TOKEN, set {ENV_API_KEY}, or write apikey in the "
+                           f"[{profile or DEFAULT_PROFILE}] profile of {apiconfig_path()}") from None
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)

@@ -7,7 +7,7 @@ them: `RESCALE_NAME`, `RESCALE_ANALYSIS`, `RESCALE_ANALYSIS_VERSION` (a versionC
 `RESCALE_ENV_<VAR>`, `RESCALE_EXISTING_FILES` (file ids, comma separated), `RESCALE_LOW_PRIORITY`,
 `RESCALE_PROJECT_ID`, `USE_RESCALE_LICENSE` (no value), and the advanced `RESCALE_INBOUND_SSH_CIDR`,
 `RESCALE_PUBLIC_KEY`, `RESCALE_AUTO_TERMINATE_CLUSTER` (read, not sent: the v2 job has no field for them).
-SGE fallbacks: `#$ -N name`, `#$ -pe <env> <cores>`.
+SGE fallbacks: `#$ -N name`, `#$ -pe <env> <cores>`. Other `#RESCALE_*` lines are reported and ignored.
 `run.sh` is the script with `module ...` and `source ...` lines commented out and absolute paths to programs
 reduced to their names (`/usr/lib64/openmpi/bin/mpirun` -> `mpirun`), as the manual describes.
 """
@@ -48,6 +48,7 @@ class Directives:
     use_rescale_license: bool = False
     unsent: dict[str, str] = field(default_factory=dict)
     body: str = ""  # the script's lines that are not comments
+    ignored: list[str] = field(default_factory=list)  # directives this CLI does not know, with their lines
 
 
 def _unquote(value: str) -> str:
@@ -103,8 +104,8 @@ def parse(text: str) -> Directives:
             if not var:
                 raise ScriptError(f"line {number}: RESCALE_ENV_ needs a variable name")
             found.env[var] = value
-        elif key not in KNOWN:
-            raise ScriptError(f"line {number}: unknown directive #{match[1]}")
+        elif key not in KNOWN:  # a newer CLI's directive, perhaps: the job is still worth submitting
+            found.ignored.append(f"line {number}: #{match[1]}")
         elif key == "USE_RESCALE_LICENSE":
             found.use_rescale_license = True if match[2] is None else _boolean(value, number, key)
         elif not value:

@@ -164,6 +164,8 @@ def submit(ctx: Context, args: argparse.Namespace) -> int:
         raise CliError(f"{script_path}: {err}") from None
     client, console = ctx.client(), ctx.console
     console.info("Executing Command.")
+    for where in found.ignored:
+        console.info(f"Ignoring {where}: not a directive this CLI knows")
     console.info("Parsing Input Files")
     inputs: list[dict[str, Any]] = []
     for file_id in found.existing_files:
@@ -296,9 +298,13 @@ def sync(ctx: Context, args: argparse.Namespace) -> int:
     dest = Path(args.output or f"rescale_job_{args.job_id}")
     ctx.console.info(f"Job {args.job_id}: syncing output files to {dest}")
     download_outputs(ctx, args.job_id, dest, args.file_matcher, args.exclude, args.search)
-    while args.sync_interval and (current_status(ctx, args.job_id) or {}).get("status") not in JOB_TERMINAL:
-        ctx.sleep(args.sync_interval)  # -d: sync again every N seconds until the job has ended
+    while args.sync_interval:  # -d: sync again every N seconds until the job has ended, then a last time
+        ended = (current_status(ctx, args.job_id) or {}).get("status") in JOB_TERMINAL
+        if not ended:
+            ctx.sleep(args.sync_interval)
         download_outputs(ctx, args.job_id, dest, args.file_matcher, args.exclude, args.search)
+        if ended:
+            break
     return 0
 
 
