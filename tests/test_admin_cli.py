@@ -67,6 +67,12 @@ def test_faults_add_list_clear(fake: Fake) -> None:
     assert isinstance(listed, list) and [r["id"] for r in listed] == [rule["id"]]
     hit = requests.get(fake.url("/api/v2/users/me/"), headers=fake.headers, timeout=30)
     assert hit.status_code == 503 and hit.headers["Retry-After"] == "2"
+    other = answer(admin(fake, "faults", "add", "--action", "latency", "--latency-ms", "1"))
+    assert isinstance(other, dict) and admin(fake, "faults", "delete", str(other["id"])).returncode == 0
+    remaining = answer(admin(fake, "faults", "list"))
+    assert isinstance(remaining, list) and other["id"] not in [r["id"] for r in remaining]
+    second = answer(admin(fake, "faults", "add", "--action", "drop", "--after-bytes", "3"))
+    assert isinstance(second, dict) and second["afterBytes"] == 3
     cleared = admin(fake, "faults", "clear")
     assert cleared.returncode == 0 and answer(admin(fake, "faults", "list")) == []
     bad = admin(fake, "faults", "add", "--action", "status", "--status", "200")

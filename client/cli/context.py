@@ -32,6 +32,8 @@ class Context:
 
     def _connect(self) -> RescaleClient:
         url, key, profile = (getattr(self.args, name, None) for name in ("api_base_url", "api_token", "profile"))
+        if url and "://" not in url:  # `-X platform.rescale.jp`: the CLI assumes https
+            url = "https://" + url
         settings = self._settings(url, key, profile)
         self.base_url = settings.base_url
         client = RescaleClient(settings.base_url, settings.api_key, progress=False if self.console.quiet else None,
