@@ -304,6 +304,14 @@ def test_submit_end_to_end_fails_when_the_job_fails(fake: Fake, tmp_path: Path) 
     assert "exited with status 3" in (tmp_path / "output" / "process_output.log").read_text()
 
 
+def test_submit_end_to_end_of_a_job_that_never_ran(fake: Fake, tmp_path: Path) -> None:
+    fake.control.set_clock(mode="poll")
+    fake.control.scenario(outcome="no_resources")
+    (tmp_path / "run.sh").write_text(SCRIPT.format(name="starved"))
+    output = failed(cli(fake, tmp_path, "submit", "-i", "run.sh", "-E"), "Could not allocate compute resources")
+    assert "Status - Executing" not in output and not any((tmp_path / "output").glob("*"))
+
+
 @pytest.mark.parametrize("line, message", [
     ("#RESCALE_CORES=many", "line 2: RESCALE_CORES must be a positive whole number"),
     ("#RESCALE_WALLTIME=soon", "line 2: RESCALE_WALLTIME must be hours or H:MM"),

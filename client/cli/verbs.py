@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
-from ..errors import NotFound
+from ..errors import NotFound, RescaleError
 from ..logs import saved_log_lines
 from ..models import File
 from ..transfers import safe_relative
@@ -234,9 +234,11 @@ def follow(ctx: Context, job_id: str) -> dict[str, Any]:
         if current.get("status") == "Executing":
             emitted += print_new_lines(ctx, live_lines(ctx, job_id), emitted)
         ctx.sleep(delay)
+    if not any(status.get("status") == "Executing" for status in history):
+        return current  # it never ran (no resources, stopped early): no log to wait for
     try:
         print_new_lines(ctx, saved_log_lines(client.jobs, client.files, job_id, LOG, sleep=ctx.sleep), emitted)
-    except Exception as err:  # a job that never ran has no log: say so, the download still happens
+    except RescaleError as err:  # the log did not come: say so, the download still happens
         console.info(f"Job {job_id}: no {LOG} ({err})")
     return current
 
