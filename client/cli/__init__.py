@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from ..errors import APIError, Forbidden, RescaleError, TransportError, Unauthorized
+from . import submit as submitting
 from . import verbs
 from .context import CliError, Context
 from .output import Console
@@ -73,7 +74,7 @@ def build_parser() -> Parser:
     upload.add_argument("-e", "--extended-output", action="store_true", help="print the JSON document of the files")
     upload.add_argument("-d", "--directory-id", help="a folder id (not supported: refused)")
 
-    submit = verb("submit", verbs.submit, "submit the job an input script describes (#RESCALE_* directives)")
+    submit = verb("submit", submitting.submit, "submit the job an input script describes (#RESCALE_* directives)")
     submit.add_argument("-i", "--input-file", required=True, metavar="SCRIPT")
     submit.add_argument("files", nargs="*", metavar="FILE", help="input files (default: the working directory's)")
     submit.add_argument("-E", "--end-to-end", action="store_true",
