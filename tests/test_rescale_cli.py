@@ -408,6 +408,40 @@ def test_upload_prints_file_ids_and_accepts_several_files(fake: Fake, tmp_path: 
     failed(cli(fake, tmp_path, "upload", "-f", "."), "is a directory, not a file")
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal")
+def test_progress_bars_on_a_terminal_only_and_never_with_quiet(fake: Fake, tmp_path: Path) -> None:
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    (tmp_path / "big.bin").write_bytes(os.urandom(2 * 1024 * 1024))
+    seen = {}
+    for quiet in ([], ["--quiet"]):
+        master, terminal = pty.openpty()
+        fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # tqdm needs a width
+        process = subprocess.Popen([RESCALE_CLI, "-X", fake.base_url, "-p", fake.api_key, *quiet, "upload", "-f",
+                                    "big.bin"], cwd=tmp_path, env=environment(tmp_path), stdout=subprocess.PIPE,
+                                   stderr=terminal)
+        os.close(terminal)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(master)
+        assert process.wait(timeout=60) == 0
+        seen[bool(quiet)] = b"".join(chunks).decode(errors="replace")
+    assert "big.bin:" in seen[False] and "%|" in seen[False]
+    assert seen[True] == ""
+    piped = cli(fake, tmp_path, "upload", "-f", "big.bin")  # not a terminal: no bar either
+    assert "%|" not in ok(piped) + piped.stderr
+
+
 def test_upload_of_a_tar_gz_keeps_its_bytes(fake: Fake, tmp_path: Path) -> None:
     (tmp_path / "work").mkdir()
     (tmp_path / "work" / "run.inp").write_text("*Heading\n")
