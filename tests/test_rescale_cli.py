@@ -375,6 +375,17 @@ def test_status_sync_and_download_file(fake: Fake, tmp_path: Path) -> None:
     failed(cli(fake, tmp_path, "download-file", "-j", job_id, "-f", "nothing.txt"), "no file named nothing.txt")
 
 
+def test_sync_newer_than_a_job(fake: Fake, tmp_path: Path) -> None:
+    first, second, third = (submitted_job(fake, tmp_path, name) for name in ("one", "two", "three"))
+    finish(fake, third)
+    out = ok(cli(fake, tmp_path, "sync", "-n", second, "-o", "all", "-f", "*.log"))
+    assert sorted(p.name for p in (tmp_path / "all").iterdir()) == sorted(f"rescale_job_{j}" for j in (second, third))
+    assert out.index(f"Job {second}: syncing") < out.index(f"Job {third}: syncing")  # oldest first
+    assert (tmp_path / "all" / f"rescale_job_{third}" / "process_output.log").is_file()
+    assert first not in out
+    failed(cli(fake, tmp_path, "sync", "-n", "nosuch"), "job nosuch not found")
+
+
 def test_sync_with_an_interval_follows_the_job_until_it_ends(fake: Fake, tmp_path: Path) -> None:
     job_id = submitted_job(fake, tmp_path)
     fake.control.set_clock(mode="poll")  # each status read moves the job on: -d's loop ends without waiting long

@@ -92,7 +92,8 @@ def build_parser() -> Parser:
 
     sync = verb("sync", verbs.sync, "download a job's output files (into rescale_job_<JOB_ID>/)")
     sync.add_argument("-j", "--job-id")
-    sync.add_argument("-n", "--newer-than-job-id", help="not supported")
+    sync.add_argument("-n", "--newer-than-job-id", metavar="JOB_ID",
+                      help="this job and every later one, each into rescale_job_<ID>/ (under -o DIR)")
     sync.add_argument("-o", "--output", metavar="DIR", help="the directory (default: rescale_job_<JOB_ID>)")
     sync.add_argument("-d", "--sync-interval", type=float, default=0.0, metavar="SECONDS",
                       help="sync again every SECONDS until the job has ended")

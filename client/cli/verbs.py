@@ -134,22 +134,37 @@ def delete(ctx: Context, args: argparse.Namespace) -> int:
 
 # -- sync, download-file -------------------------------------------------------------------------------------------
 def sync(ctx: Context, args: argparse.Namespace) -> int:
-    if args.newer_than_job_id:
-        raise CliError("sync -n (newer than a job) is not supported by this CLI; sync each job with -j")
+    if args.newer_than_job_id:  # -n REF: REF and every job created after it, each into rescale_job_<ID>/
+        for job_id in jobs_since(ctx, args.newer_than_job_id):
+            sync_job(ctx, args, job_id, Path(args.output or ".") / f"rescale_job_{job_id}")
+        return 0
     if not args.job_id:
-        raise CliError("sync needs -j JOB_ID")
+        raise CliError("sync needs -j JOB_ID (or -n JOB_ID)")
     job_or_fail(ctx, args.job_id)
-    dest = Path(args.output or f"rescale_job_{args.job_id}")
-    ctx.console.info(f"Job {args.job_id}: syncing output files to {dest}")
-    download_outputs(ctx, args.job_id, dest, args.file_matcher, args.exclude, args.search)
+    sync_job(ctx, args, args.job_id, Path(args.output or f"rescale_job_{args.job_id}"))
+    return 0
+
+
+def jobs_since(ctx: Context, reference: str) -> list[str]:
+    """The ids of `reference` and of the jobs created after it, oldest first (the API lists newest first)."""
+    newer: list[str] = []
+    for job in ctx.client().jobs.iter_jobs(page_size=100):
+        newer.append(str(job["id"]))
+        if job["id"] == reference:
+            return list(reversed(newer))
+    raise CliError(f"job {reference} not found (or not visible with this API key)")
+
+
+def sync_job(ctx: Context, args: argparse.Namespace, job_id: str, dest: Path) -> None:
+    ctx.console.info(f"Job {job_id}: syncing output files to {dest}")
+    download_outputs(ctx, job_id, dest, args.file_matcher, args.exclude, args.search)
     while args.sync_interval:  # -d: sync again every N seconds until the job has ended, then a last time
-        ended = (current_status(ctx, args.job_id) or {}).get("status") in JOB_TERMINAL
+        ended = (current_status(ctx, job_id) or {}).get("status") in JOB_TERMINAL
         if not ended:
             ctx.sleep(args.sync_interval)
-        download_outputs(ctx, args.job_id, dest, args.file_matcher, args.exclude, args.search)
+        download_outputs(ctx, job_id, dest, args.file_matcher, args.exclude, args.search)
         if ended:
             break
-    return 0
 
 
 def outputs_of(ctx: Context, job_id: str, run_id: str | None) -> Iterator[Any]:
