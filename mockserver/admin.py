@@ -27,6 +27,8 @@ def call(args: argparse.Namespace, method: str, path: str, **kwargs: Any) -> Any
     url = f"{args.url.rstrip('/')}/_fake/{path}"
     try:
         response = requests.request(method, url, headers=headers, timeout=30, **kwargs)
+    except (requests.exceptions.InvalidJSONError, requests.exceptions.InvalidHeader, UnicodeError, ValueError) as err:
+        raise SystemExit(f"rescale-mock: cannot send that: {err}") from None  # NaN, bytes that are not text
     except requests.RequestException as err:
         raise SystemExit(f"rescale-mock: cannot reach {args.url}: {err}") from None
     body: Any = None

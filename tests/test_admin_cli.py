@@ -104,5 +104,11 @@ def test_errors_exit_1_with_a_message(fake: Fake) -> None:
                                  text=True, timeout=60)
     assert unreachable.returncode == 1 and "cannot reach http://127.0.0.1:9" in unreachable.stderr
     assert "Traceback" not in unknown.stderr + unreachable.stderr
+    for argv in (["clock", "advance", "nan"], ["faults", "add", "--action", "status", "--probability", "inf"]):
+        odd = admin(fake, *argv)
+        assert odd.returncode == 1 and "cannot send that" in odd.stderr and "Traceback" not in odd.stderr
+    not_text = subprocess.run([RESCALE_MOCK, "clock", "show", "--url", fake.base_url, "--key",
+                               b"\xff".decode("utf-8", "surrogateescape")], capture_output=True, timeout=60)
+    assert not_text.returncode == 1 and b"cannot send that" in not_text.stderr
     usage = subprocess.run([RESCALE_MOCK, "clock", "mode", "sideways"], capture_output=True, text=True, timeout=60)
     assert usage.returncode == 2 and "invalid choice" in usage.stderr

@@ -513,9 +513,13 @@ def test_an_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_usage_errors_exit_33(tmp_path: Path) -> None:
-    for argv in (["status"], ["no-such-verb"], ["upload"], ["submit", "-E"]):
+    for argv in (["status"], ["no-such-verb"], ["upload"], ["submit", "-E"], ["sync", "-j", "abcde", "-d", "nan"],
+                 ["sync", "-j", "abcde", "-d", "-1"], ["sync", "-j", "abcde", "-d", "inf"]):
         result = subprocess.run([RESCALE_CLI, *argv], cwd=tmp_path, env=environment(tmp_path), capture_output=True,
                                 text=True, timeout=60)
         assert result.returncode == 33 and "usage:" in result.stderr and "ERROR" in result.stdout, argv
+    odd = subprocess.run([RESCALE_CLI, "-X", "http://127.0.0.1:9", "-p", "k", "status", "-j", b"\xff".decode(
+        "utf-8", "surrogateescape")], cwd=tmp_path, env=environment(tmp_path), capture_output=True, timeout=60)
+    assert odd.returncode == 33 and b"argument 7 is not valid UTF-8 text" in odd.stdout and b"Traceback" not in odd.stderr
     version = subprocess.run([RESCALE_CLI, "-v"], capture_output=True, text=True, timeout=60)
     assert version.returncode == 0 and version.stdout.strip()

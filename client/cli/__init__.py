@@ -11,6 +11,7 @@ Global flags go before the verb, as in the Rescale CLI's help, or after it, as r
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import sys
@@ -95,7 +96,7 @@ def build_parser() -> Parser:
     sync.add_argument("-n", "--newer-than-job-id", metavar="JOB_ID",
                       help="this job and every later one, each into rescale_job_<ID>/ (under -o DIR)")
     sync.add_argument("-o", "--output", metavar="DIR", help="the directory (default: rescale_job_<JOB_ID>)")
-    sync.add_argument("-d", "--sync-interval", type=float, default=0.0, metavar="SECONDS",
+    sync.add_argument("-d", "--sync-interval", type=seconds, default=0.0, metavar="SECONDS",
                       help="sync again every SECONDS until the job has ended")
     filter_flags(sync, "download")
 
@@ -127,8 +128,25 @@ def describe(error: BaseException, ctx: Context) -> str:
     return str(error) or type(error).__name__
 
 
+def seconds(text: str) -> float:
+    """A number of seconds for `-d`: finite and not negative."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     raw = list(sys.argv[1:] if argv is None else argv)
+    for position, word in enumerate(raw, 1):
+        try:
+            word.encode("utf-8")
+        except UnicodeEncodeError:  # bytes the locale could not decode reach us as lone surrogates
+            Console().error(f"argument {position} is not valid UTF-8 text")
+            return ERROR_EXIT
     args = build_parser().parse_args([LONG_SPELLINGS.get(word, word) for word in raw])
     ctx = Context(args)
     try:
