@@ -197,9 +197,10 @@ def download_file(ctx: Context, args: argparse.Namespace) -> int:
         if not files:
             raise CliError(f"no file named {args.file_name} among the outputs of job {args.job_id}")
     for meta in files:
-        target = Path(args.output) if args.output else Path(str(meta["name"]))
+        name = safe_relative(str(meta["name"]))  # a name from the server never writes outside the directory
+        target = Path(args.output) if args.output else name
         if target.is_dir() or (args.output or "").endswith(os.sep):
-            target = target / str(meta["name"])
+            target = target / name
         target.parent.mkdir(parents=True, exist_ok=True)
         ctx.console.info(f"Downloading {meta['name']} to {target}")
         client.download_file(str(meta["id"]), target, file=cast(File, meta))
