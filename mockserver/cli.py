@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from . import __version__
+from . import __version__, admin
 from .app import create_app
 from .config import DEMO_KEY, Config
 from .control.middleware import FaultInjected
@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=serve_command)
     # Other commands live in modules of their own, each adding its subparser with `set_defaults(run=...)`.
     register_proxy_commands(sub)  # proxy, replay, check-spec; serve --catalog-from
+    admin.register(sub)
     return parser
 
 
