@@ -6,6 +6,7 @@ validation all come from here, so no schema is written a second time in code.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,7 +76,8 @@ def coerce_text(raw: str, types: frozenset[str]) -> Any:
         except ValueError:  # more than 4300 digits: Python refuses to convert it; left as text, the schema refuses it
             return raw
     if "number" in types and re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text):
-        return float(text)
+        number = float(text)
+        return number if math.isfinite(number) else raw  # 1e999 is no number a schema allows
     if "boolean" in types and "string" not in types and text.lower() in ("true", "false"):
         return text.lower() == "true"
     return raw
