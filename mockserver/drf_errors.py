@@ -46,7 +46,8 @@ def message(error: ValidationError) -> str:
         return "This field may not be null."
     if kind in ("anyOf", "oneOf"):
         # The branch of the instance's own type said why (`0` for a count of at least 1): say that, as DRF would.
-        reasons = [e for e in error.context or () if not e.path and e.validator not in ("type", "pattern", "enum")]
+        reasons = [e for e in error.context or ()
+                   if not e.path and e.validator not in ("type", "pattern", "enum", "required")]
         if reasons:
             return message(reasons[0])
     if kind in ("type", "anyOf", "oneOf"):

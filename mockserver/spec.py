@@ -211,8 +211,7 @@ class CompiledSpec:
                 compiled.append(self._rust_validator(where))
             validator = compiled[0]
             errors = validator.iter_errors(payload) if validator else fallback.iter_errors(payload)
-            return [f"{'/'.join(map(str, e.instance_path if hasattr(e, 'instance_path') else e.absolute_path)) or '<root>'}: "
-                    f"{e.message}" for e in errors]
+            return [f"{'/'.join(map(str, _where(e))) or '<root>'}: {e.message}" for e in errors]
 
         return check
 
@@ -229,6 +228,11 @@ class CompiledSpec:
         if raw and "$ref" in raw:
             return tuple(p.replace("~1", "/").replace("~0", "~") for p in raw["$ref"][2:].split("/"))
         return inline
+
+
+def _where(error: Any) -> Any:
+    """The path of an error from jsonschema-rs (`instance_path`, [] at the root) or jsonschema."""
+    return error.instance_path if hasattr(error, "instance_path") else error.absolute_path
 
 
 class SegmentConverter(BaseConverter):
