@@ -294,6 +294,19 @@ def test_1_a_body_over_the_limit_is_413(fake: Fake, api: requests.Session) -> No
     assert job_count(fake, api) == 0
 
 
+def test_1_a_chunked_body_over_the_limit_is_413(fake: Fake, api: requests.Session) -> None:
+    """Without a Content-Length the server reads one byte past the limit, then stops."""
+    def chunks() -> Iterator[bytes]:
+        yield b'{"name": "'
+        for _ in range(12):
+            yield b"x" * 2**18
+        yield b'"}'
+
+    response = api.post(fake.url("/api/v2/jobs/"), data=chunks(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 413 and set(response.json()) == {"detail"}
+    assert job_count(fake, api) == 0
+
+
 def test_1_the_body_limit_is_configurable() -> None:
     app = create_app(Config(api_keys=(KEY,), max_json_body=100, validate_responses=True))
     try:
