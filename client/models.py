@@ -9,8 +9,21 @@ from typing import Any, Literal, TypeAlias, TypedDict
 LooseBoolean: TypeAlias = bool | Literal['true', 'false', 'True', 'False']
 
 
-# An integer; like DRF, a string of digits is accepted too.
+# A whole number from 0 to 999999999; like DRF, a string of digits is accepted too. (The fake's bound: a
+# number of thousands of digits is refused here, before anything converts it.)
 LooseInteger: TypeAlias = int | str
+
+
+# Cores per slot, 1 to 99999, as a number or a string of digits (checked against the core type).
+CoreCount: TypeAlias = int | str
+
+
+# Slots (parallel runs), 1 to 9999, as a number or a string of digits. [U] Rescale's limit is unknown.
+SlotCount: TypeAlias = int | str
+
+
+# Walltime in hours, 1 to 99999, as a number or a string of digits. [U] Rescale's limit is unknown.
+WalltimeHours: TypeAlias = int | str
 
 
 # Any JSON object.
@@ -385,9 +398,9 @@ class HardwareCreateCoreType1(TypedDict, total=False):
 class HardwareCreate(TypedDict, total=False):
     """`HardwareCreate` schema."""
     coreType: str | HardwareCreateCoreType1
-    coresPerSlot: LooseInteger
-    slots: LooseInteger
-    walltime: LooseInteger | None
+    coresPerSlot: CoreCount
+    slots: SlotCount
+    walltime: WalltimeHours | None
 
 
 class JobAnalysisCreate(TypedDict, total=False):

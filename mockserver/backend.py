@@ -79,8 +79,7 @@ class Backend:
             with self.db.transaction() as conn:
                 conn.execute("DELETE FROM jobs WHERE tenant_id = ?", (one.id,))
                 conn.execute("DELETE FROM clusters WHERE tenant_id = ?", (one.id,))
-            one.settings = {}
-            self.tenants.update_clock(one, lambda clock, real: None)
+            self.tenants.restart(one)
 
     def check_response(self, op: Operation, response: Response) -> Response:
         """Test mode: a response the spec does not allow becomes a loud 500 (and is recorded)."""

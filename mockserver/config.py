@@ -19,4 +19,5 @@ class Config:
     seed: int | None = None  # ids and scenarios repeat for the same seed
     journal_size: int = 1000
     execute: str = "off"  # real runs of jobs' commands: off | on (every tenant) | opt-in (tenants that ask)
+    max_json_body: int = 5 * 2**19  # bytes of a JSON request body (2.5 MiB, Django's DATA_UPLOAD_MAX_MEMORY_SIZE)
     extra: dict = field(default_factory=dict)

@@ -6,7 +6,6 @@ route (404/405) -> authenticate (401) -> parameters and body validated against t
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
@@ -15,7 +14,7 @@ from flask import Request, Response
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
-from . import drf_errors
+from . import drf_errors, jsonbody
 from .control.middleware import OPERATION_KEY, TENANT_KEY
 from .domain import errors as domain
 from .domain.tenants import Tenant
@@ -149,7 +148,8 @@ class Dispatcher:
                     errors[param.name] = ["This field is required."]
                 continue
             value = param.coerce(raw)
-            found = [] if param.any_string and isinstance(value, str) else list(param.validator.iter_errors(value))
+            found = [] if param.any_string and isinstance(value, str) else \
+                drf_errors.first_errors(param.validator.iter_errors(value))
             if found and param.name == "page":
                 raise detail(404, INVALID_PAGE)  # DRF: a page that is not a positive integer is "Invalid page."
             if found:
@@ -175,16 +175,27 @@ class Dispatcher:
             instance.update({k: "<file>" for k in request.files})
             files = request.files
         else:
-            try:
-                instance = json.loads(request.get_data(cache=False) or b"null")
-            except ValueError as err:
-                raise detail(400, f"JSON parse error - {err}") from None
-            files = MultiDict()
+            instance, files = self._json(request), MultiDict()
         if body.validator is not None:
-            found = list(body.validator.iter_errors(instance))
+            found = drf_errors.first_errors(body.validator.iter_errors(instance))
             if found:
                 raise ApiError(400, drf_errors.field_errors(found, instance))
         return instance, files
+
+    def _json(self, request: Request) -> Any:
+        """The body as JSON, read only up to the configured size; see jsonbody for what else is refused."""
+        limit = self.backend.config.max_json_body
+        raw = b"" if (request.content_length or 0) > limit else request.stream.read(limit + 1)
+        if (request.content_length or 0) > limit or len(raw) > limit:
+            raise detail(413, f"Request body is larger than {limit} bytes, the most this server reads as JSON.")
+        try:
+            instance = jsonbody.parse(raw)
+        except jsonbody.BodyError as err:
+            raise detail(400, f"JSON parse error - {err}") from None
+        bad = jsonbody.bad_text_paths(raw, instance, drf_errors.MAX_ERRORS)
+        if bad:
+            raise ApiError(400, drf_errors.errors_at(bad, jsonbody.BAD_TEXT, instance))
+        return instance
 
     def _handler(self, op: Operation) -> Handler:
         handler = self.handlers.get(op.id)

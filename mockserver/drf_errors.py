@@ -5,9 +5,13 @@ messages, nested for nested serializers, and a list with one dict per item for l
 """
 from __future__ import annotations
 
+import itertools
 from typing import Any, Iterable
 
 from jsonschema.exceptions import ValidationError
+
+MAX_ERRORS = 100  # errors reported for one request; a body with more gets the first ones
+MAX_SHOWN = 80  # characters of a refused value quoted in a message
 
 _TYPE_MESSAGES = {
     "integer": "A valid integer is required.",
@@ -40,6 +44,12 @@ def message(error: ValidationError) -> str:
     kind, value, instance = error.validator, error.validator_value, error.instance
     if instance is None and kind in ("type", "anyOf", "oneOf"):
         return "This field may not be null."
+    if kind in ("anyOf", "oneOf"):
+        # The branch of the instance's own type said why (`0` for a count of at least 1): say that, as DRF would.
+        reasons = [e for e in error.context or ()
+                   if not e.path and e.validator not in ("type", "pattern", "enum", "required")]
+        if reasons:
+            return message(reasons[0])
     if kind in ("type", "anyOf", "oneOf"):
         allowed = _allowed_types(error.schema) if kind != "type" else ([value] if isinstance(value, str) else value)
         for preferred in ("boolean", "integer", "number", "object", "array", "string"):
@@ -47,7 +57,7 @@ def message(error: ValidationError) -> str:
                 return _TYPE_MESSAGES[preferred].format(got=_json_type(instance))
         return "Invalid value."
     if kind == "enum" or kind == "const":
-        return f'"{instance}" is not a valid choice.'
+        return f'"{_shown(instance)}" is not a valid choice.'
     if kind == "maxLength":
         return f"Ensure this field has no more than {value} characters."
     if kind == "minLength":
@@ -60,9 +70,23 @@ def message(error: ValidationError) -> str:
         return "This list may not be empty." if value == 1 else f"Ensure this field has at least {value} elements."
     if kind == "maxItems":
         return f"Ensure this field has no more than {value} elements."
+    if kind == "exclusiveMinimum":
+        return f"Ensure this value is greater than {value}."
+    if kind == "maxProperties":
+        return f"Ensure this field has no more than {value} keys."
     if kind == "pattern":
         return "This value does not match the required pattern."
-    return error.message
+    return _shown(error.message, 200)
+
+
+def _shown(value: Any, size: int = MAX_SHOWN) -> str:
+    text = str(value)
+    return text if len(text) <= size else text[:size] + "..."
+
+
+def first_errors(errors: Iterable[ValidationError]) -> list[ValidationError]:
+    """At most MAX_ERRORS errors; validation stops there (jsonschema finds them lazily)."""
+    return list(itertools.islice(errors, MAX_ERRORS))
 
 
 def _insert(tree: dict[str, Any], path: list[Any], text: str, instance: Any) -> None:
@@ -112,4 +136,12 @@ def field_errors(errors: Iterable[ValidationError], instance: Any, root: str | N
         if not full:
             full = ["non_field_errors"]
         _insert(tree, full, message(error), instance)
+    return tree
+
+
+def errors_at(paths: Iterable[list[Any]], text: str, instance: Any) -> dict[str, Any]:
+    """One message at each path, as a DRF field-error dict."""
+    tree: dict[str, Any] = {}
+    for path in paths:
+        _insert(tree, path or ["non_field_errors"], text, instance)
     return tree

@@ -6,6 +6,7 @@ validation all come from here, so no schema is written a second time in code.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from importlib import resources
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from typing import Any, Callable
 from urllib.parse import quote
 
 import yaml
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from werkzeug.routing import BaseConverter, Map, Rule
@@ -25,6 +26,27 @@ def spec_text(name: str) -> str:
     """One document of the spec, from the package `rescale_mock.openapi` (an editable install maps the source
     tree's `openapi/` there; a wheel ships it), so both installs read it the same way."""
     return resources.files("rescale_mock.openapi").joinpath(name).read_text(encoding="utf-8")
+
+
+def _members_within(keyword: str, limit: str) -> Callable[..., Any]:
+    """A keyword that checks an array's items (an object's values) only when their number is within the schema's
+    `maxItems` (`maxProperties`): an oversized value gets that one error, not one per member (a million of them
+    cost gigabytes)."""
+    check = Draft202012Validator.VALIDATORS[keyword]
+
+    def within(validator: Any, value: Any, instance: Any, schema: dict[str, Any]) -> Any:
+        if limit in schema and isinstance(instance, (list, dict)) and len(instance) > schema[limit]:
+            return
+        yield from check(validator, value, instance, schema)
+
+    return within
+
+
+# Request and parameter validation: Draft 2020-12 with the above.
+BoundedValidator = validators.extend(Draft202012Validator, {
+    "items": _members_within("items", "maxItems"),
+    "additionalProperties": _members_within("additionalProperties", "maxProperties"),
+})
 
 
 @functools.lru_cache(maxsize=None)
@@ -43,10 +65,14 @@ def _is_any_string(schema: dict[str, Any]) -> bool:
 def coerce_text(raw: str, types: frozenset[str]) -> Any:
     """Query, path and form values arrive as text; read them as the type the schema allows, when they fit."""
     text = raw.strip()
-    if "integer" in types and re.fullmatch(r"[+-]?\d+", text) and len(text) <= 4000:
-        return int(text)  # longer digit strings stay text (Python refuses int() past 4300 digits): a 400, not a 500
+    if "integer" in types and re.fullmatch(r"[+-]?\d+", text):
+        try:
+            return int(text)
+        except ValueError:  # more than 4300 digits: Python refuses to convert it; left as text, the schema refuses it
+            return raw
     if "number" in types and re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text):
-        return float(text)
+        number = float(text)
+        return number if math.isfinite(number) else raw  # 1e999 is no number a schema allows
     if "boolean" in types and "string" not in types and text.lower() in ("true", "false"):
         return text.lower() == "true"
     return raw
@@ -119,7 +145,7 @@ class CompiledSpec:
                            converters={"segment": SegmentConverter})
 
     def validator(self, *pointer: str) -> Draft202012Validator:
-        return Draft202012Validator({"$ref": f"{self._uri}#/{_pointer(*pointer)}"}, registry=self._registry)
+        return BoundedValidator({"$ref": f"{self._uri}#/{_pointer(*pointer)}"}, registry=self._registry)
 
     def resolve(self, node: dict[str, Any]) -> dict[str, Any]:
         while isinstance(node, dict) and "$ref" in node:

@@ -30,7 +30,7 @@ class FilesApi(ApiBase):
         `GET /api/v2/files/` (operationId `listFiles`): 200 `FilePage`.
 
         Args:
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 10 on v2. Clamped to 1000.
             search: Keep files whose name contains this text (case-insensitive).
         """

@@ -54,7 +54,7 @@ class JobsApi(ApiBase):
         `GET /api/v2/jobs/` (operationId `listJobs`): 200 `JobSummaryPage`.
 
         Args:
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 10 on v2. Clamped to 1000.
             state: `completed`: jobs whose latest status is Completed or Force Stop; `not_completed`: the others.
             job_status: Keep jobs whose latest status is this one (UPPER_SNAKE name of the display string).
@@ -175,7 +175,7 @@ class JobsApi(ApiBase):
 
         Args:
             job_id: Job id (5-6 letters, e.g. `QTVia`).
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 10 on v2. Clamped to 1000.
         """
         return cast("JobStatusPage", self._call(
@@ -203,7 +203,7 @@ class JobsApi(ApiBase):
 
         Args:
             job_id: Job id (5-6 letters, e.g. `QTVia`).
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 10 on v2. Clamped to 1000.
         """
         return cast("ClusterStatusPage", self._call(
@@ -232,7 +232,7 @@ class JobsApi(ApiBase):
 
         Args:
             job_id: Job id (5-6 letters, e.g. `QTVia`).
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 10 on v2. Clamped to 1000.
             search: Keep files whose name contains this text (case-insensitive).
         """
@@ -261,7 +261,7 @@ class JobsApi(ApiBase):
 
         Args:
             job_id: Job id (5-6 letters, e.g. `QTVia`).
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 10 on v2. Clamped to 1000.
         """
         return cast("InstancePage", self._call(
@@ -290,7 +290,7 @@ class JobsApi(ApiBase):
         `GET /api/v3/jobs/` (operationId `listJobsV3`): 200 `JobSummaryV3Page`.
 
         Args:
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 25 on v3. Clamped to 1000.
             ordering: Sort order; without it, newest first (`-dateInserted`).
             state: `completed`: jobs whose latest status is Completed or Force Stop; `not_completed`: the others.
@@ -368,7 +368,7 @@ class JobsApi(ApiBase):
 
         Args:
             job_id: Job id (5-6 letters, e.g. `QTVia`).
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 25 on v3. Clamped to 1000.
         """
         return cast("JobStatusV3Page", self._call(

@@ -22,7 +22,7 @@ class RunsApi(ApiBase):
 
         Args:
             job_id: Job id (5-6 letters, e.g. `QTVia`).
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 10 on v2. Clamped to 1000.
         """
         return cast("RunPage", self._call(
@@ -65,7 +65,7 @@ class RunsApi(ApiBase):
         Args:
             job_id: Job id (5-6 letters, e.g. `QTVia`).
             run_id: Run id, a numeric string (`"1"` for a basic job).
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 10 on v2. Clamped to 1000.
         """
         return cast("FilePage", self._call(

@@ -140,8 +140,7 @@ def set_default_scenario(call: Call) -> dict[str, Any]:
     if call.tenant is None:
         call.backend.jobs.default_scenario = scenario
     else:
-        call.tenant.settings["scenario"] = scenario
-        call.backend.tenants.save_settings(call.tenant)
+        call.backend.tenants.save_settings(call.tenant, {**call.tenant.settings, "scenario": scenario})
     return scenario
 
 

