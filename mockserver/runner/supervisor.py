@@ -71,8 +71,8 @@ class Runner:
         if tenant is None:
             self.defaults.update({k: v for k, v in changes.items() if v is not None})
             return
-        tenant.settings["execute"] = {**tenant.settings.get("execute", {}), **changes}
-        self.tenants.save_settings(tenant)
+        execute = {**tenant.settings.get("execute", {}), **changes}
+        self.tenants.save_settings(tenant, {**tenant.settings, "execute": execute})
 
     def status(self, tenant: Tenant | None) -> dict[str, Any]:
         with self._lock:
