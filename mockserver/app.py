@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from .backend import Backend
 from .config import Config
+from .control.guard import RequestGuard
 from .control.handlers import CONTROL_HANDLERS
 from .control.middleware import FaultsAndJournal
 from .dispatch import Dispatcher
@@ -76,5 +77,6 @@ def create_app(config: Config | None = None) -> Flask:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return json_response(500, {"detail": "Internal server error."})
 
-    app.wsgi_app = FaultsAndJournal(app.wsgi_app, backend)  # type: ignore[method-assign]
+    app.wsgi_app = RequestGuard(FaultsAndJournal(app.wsgi_app, backend),  # type: ignore[method-assign]
+                                config.allowed_hosts, config.control_token)
     return app

@@ -18,4 +18,9 @@ class Config:
     date_style: str = "mixed"  # see timefmt.py
     seed: int | None = None  # ids and scenarios repeat for the same seed
     journal_size: int = 1000
+    max_tenants: int = 1000  # `accept_any_key` creates tenants only while fewer than this many exist
+    max_output_bytes: int = 2 << 30  # a job's simulated outputs (`openssl rand`) in all; more is a 400 at create
+    # Host names the server answers to ("*": any); loopback names by default, against DNS rebinding
+    allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
+    control_token: str | None = None  # when set, server-wide control calls must carry it (X-Rescale-Mock-Control-Token)
     extra: dict = field(default_factory=dict)
