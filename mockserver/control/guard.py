@@ -51,6 +51,5 @@ class RequestGuard:
 
 def _refuse(start_response: Callable[..., Any], status: str, text: str) -> list[bytes]:
     body = json.dumps({"detail": text}).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-                            ("Connection", "close")])
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
