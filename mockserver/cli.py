@@ -1,4 +1,4 @@
-"""`rescale-mock serve`: the fake under waitress, on loopback by default."""
+"""`rescale-mock serve`: the fake under cheroot (see server.py), on loopback by default."""
 from __future__ import annotations
 
 import argparse
@@ -61,7 +61,7 @@ def config_from(args: argparse.Namespace) -> Config:
 
 def serve_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    for name in ("waitress", "rescale_mock"):
+    for name in ("cheroot", "rescale_mock"):
         logging.getLogger(name).addFilter(_QuietInjectedDrops())
     return_freed_memory_to_the_os()
     config = config_from(args)

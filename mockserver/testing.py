@@ -1,4 +1,4 @@
-"""Running the fake from tests: in this process (a waitress thread) or as a `rescale-mock serve` process, plus a
+"""Running the fake from tests: in this process (a server thread) or as a `rescale-mock serve` process, plus a
 small client of the control plane. The pytest plugin builds its fixtures from these."""
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ class Control:
 
 
 class InProcessServer:
-    """The app under waitress on a free loopback port, in a thread of this process."""
+    """The app under the server of server.py on a free loopback port, in a thread of this process."""
 
     def __init__(self, config: Config) -> None:
         from .server import make_server
