@@ -22,7 +22,10 @@ log = logging.getLogger("rescale_mock")  # the CLI filters out the cuts of `drop
 DRAIN_LIMIT = 1 << 20
 # File bodies go out with sendfile; iterated (through a `drop` fault), they are read in chunks of this size.
 FILE_CHUNK = 1 << 20
-CONNECTION_TIMEOUT = 300  # seconds a connection may stay silent mid-request (slow clients of big transfers)
+CONNECTION_TIMEOUT = 120  # seconds a connection may stay silent, mid-request or idle between requests
+# idle keep-alive connections cheroot keeps (its default of 10 closes the connections of parallel ranged downloads and
+# load generators after every response); each costs a descriptor, not a thread
+KEEP_ALIVE_CONNECTIONS = 256
 
 
 class _Gateway(wsgi.Gateway_10):
@@ -114,6 +117,7 @@ class Server(wsgi.Server):
         super().__init__((host, port), app, numthreads=threads, server_name="rescale-mock",
                          request_queue_size=128, timeout=CONNECTION_TIMEOUT)
         self.gateway = _Gateway
+        self.keep_alive_conn_limit = KEEP_ALIVE_CONNECTIONS
         self.ConnectionClass = _Connection
         self.prepare()  # binds now: the port is known before `run()`
 
