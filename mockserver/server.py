@@ -29,7 +29,7 @@ KEEP_ALIVE_CONNECTIONS = 256
 
 
 class _Gateway(wsgi.Gateway_10):
-    def get_environ(self) -> dict[str, Any]:
+    def get_environ(self) -> dict[str, Any]:  # type: ignore[override]  # cheroot's stub says None
         environ = super().get_environ()
         environ["wsgi.file_wrapper"] = _SendableFile
         return environ

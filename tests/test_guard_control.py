@@ -62,6 +62,14 @@ def test_a_simple_cross_origin_post_cannot_reset(fake: Fake, kind: str) -> None:
     assert file_names(fake) == ["kept.txt"]
 
 
+def test_a_preflight_is_never_granted(fake: Fake) -> None:
+    """What a page must ask before sending JSON (or PUT, DELETE) across origins: the fake grants no origin."""
+    response = requests.options(fake.url("/_fake/reset/"), timeout=30, headers={
+        "Origin": "http://evil.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
+    assert not any(h.lower().startswith("access-control-allow") for h in response.headers)
+
+
 def test_reset_takes_an_empty_json_object(fake: Fake) -> None:
     assert requests.post(fake.url("/_fake/reset/"), json={"all": True}, headers=fake.headers).status_code == 400
     assert requests.post(fake.url("/_fake/reset/"), json={}, headers=fake.headers).status_code == 204

@@ -327,7 +327,8 @@ class Jobs:
 
     def _check_outputs(self, doc: dict[str, Any]) -> None:
         """Outputs are written when a finished job is first read, so their size is bounded up front."""
-        total, errors = 0, []
+        total = 0
+        errors: list[dict[str, Any]] = []
         for ja in doc["jobanalyses"]:
             total += sum(spec.stored_size for spec in interpret(ja["command"]).outputs)
             errors.append({} if total <= self.max_output_bytes or any(errors) else {"command": [
