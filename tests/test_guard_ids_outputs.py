@@ -108,18 +108,20 @@ def test_a_write_cut_halfway_leaves_no_output_and_the_next_read_writes_each_once
     job_id = run_job(fake.base_url, fake.api_key, "openssl rand -out a.bin 1000; openssl rand -out b.bin 10")
     fake.control.advance(COMPLETED_AT)
     blobs = fake.backend.files.blobs
-    real_write, calls = blobs.write, []
+    real_stage, calls = blobs.stage, []
+    stored_before = set(blobs.root.iterdir())
 
-    def dies_on_the_second_file(chunks: Any) -> Any:
+    def dies_on_the_third_file() -> Any:
         calls.append(1)
-        if len(calls) == 2:
+        if len(calls) == 3:  # process_output.log and a.bin are written by now
             raise OSError("simulated crash while writing outputs")
-        return real_write(chunks)
+        return real_stage()
 
-    monkeypatch.setattr(blobs, "write", dies_on_the_second_file)
+    monkeypatch.setattr(blobs, "stage", dies_on_the_third_file)
     response = requests.get(fake.url(f"/api/v2/jobs/{job_id}/"), headers=fake.headers, timeout=30)
     assert response.status_code == 500
-    monkeypatch.setattr(blobs, "write", real_write)
+    assert set(blobs.root.iterdir()) == stored_before and list(blobs.tmp.iterdir()) == []  # nothing left behind
+    monkeypatch.setattr(blobs, "stage", real_stage)
     assert output_names(fake.base_url, fake.api_key, job_id) == ["a.bin", "b.bin", "process_output.log"]
 
 
@@ -203,14 +205,14 @@ def test_writing_one_tenant_outputs_does_not_hold_up_another_tenant(
     running = run_job(other.base_url, other.api_key, "sleep inf")
     fake.control.advance(COMPLETED_AT)
     blobs = fake.backend.files.blobs
-    real_write, writing, release = blobs.write, threading.Event(), threading.Event()
+    real_stage, writing, release = blobs.stage, threading.Event(), threading.Event()
 
-    def slow_write(chunks: Any) -> Any:
+    def slow_write() -> Any:
         writing.set()
         assert release.wait(30)
-        return real_write(chunks)
+        return real_stage()
 
-    monkeypatch.setattr(blobs, "write", slow_write)
+    monkeypatch.setattr(blobs, "stage", slow_write)
     reader = threading.Thread(target=_read_quietly, args=(fake.base_url, fake.api_key, slow_job), daemon=True)
     reader.start()
     try:

@@ -78,19 +78,26 @@ class Files:
 
     def add_outputs(self, tenant: Tenant, job_id: str, run_id: str, outputs: list[tuple[str, Iterable[bytes]]],
                     uploaded: float, also: Callable[[sqlite3.Connection], None]) -> list[FileRecord]:
-        """A finished job's output files, all or none: their contents are written first, then every row is inserted
-        in one transaction with `also` (the job's own "outputs written" mark). A crash halfway leaves no row, so the
-        next read writes them again, once; at worst an unreferenced blob remains."""
+        """A finished job's output files, all or none: their contents are written to the staging folder first (a
+        crash there leaves only staging files, which the next start removes), moved into place, then every row is
+        inserted in one transaction with `also` (the job's own "outputs written" mark). A crash before that commit
+        leaves no row, so the next read writes them again, once."""
+        staged: list[StagedUpload] = []
         infos: list[BlobInfo] = []
         try:
             for _relative, chunks in outputs:
-                infos.append(self.blobs.write(chunks))
+                staged.append(self.blobs.stage())
+                for chunk in chunks:
+                    staged[-1].write(chunk)
+            infos = [self.blobs.commit(one) for one in staged]
             prefix = f"{tenant.storage_prefix}/output/job_{job_id}/run{run_id}"
             return self._insert(tenant, [
                 _Row(posixpath.basename(relative), OUTPUT_FILE, relative, f"{prefix}/{relative}", info)
                 for (relative, _chunks), info in zip(outputs, infos)
             ], job_id=job_id, run_id=run_id, uploaded=uploaded, also=also)
         except BaseException:
+            for one in staged:
+                one.discard()
             for info in infos:
                 self.blobs.delete(info.blob)
             raise
