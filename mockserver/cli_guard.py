@@ -36,7 +36,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def config_options(args: argparse.Namespace) -> dict[str, Any]:
-    hosts: tuple[str, ...] = Config.allowed_hosts + tuple(args.allow_hosts)
+    hosts: tuple[str, ...] = (*Config.allowed_hosts, args.host.strip("[]"), *args.allow_hosts)  # e.g. 127.0.0.2
     if not args.allow_hosts and not _is_loopback(args.host):
         hosts = ("*",)  # reached by names the server cannot know: say so with --allow-host to restrict it
     return {"allowed_hosts": hosts, "control_token": args.control_token, "max_tenants": args.max_tenants,

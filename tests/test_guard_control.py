@@ -106,6 +106,8 @@ def test_allow_host_adds_names_and_any_host_for_another_bind_address(served: lis
     assert with_host(server.base_url, "/_fake/health/", "evil.example")[0] == 400
     wide = config_from(build_parser().parse_args(["serve", "--host", "0.0.0.0"]))
     assert wide.allowed_hosts == ("*",)
+    other_loopback = config_from(build_parser().parse_args(["serve", "--host", "127.0.0.2"]))
+    assert "127.0.0.2" in other_loopback.allowed_hosts and "evil.example" not in other_loopback.allowed_hosts
     app = create_app(Config(allowed_hosts=wide.allowed_hosts))
     try:
         assert app.test_client().get("/_fake/health/", headers={"Host": "my-ci-box:8123"}).status_code == 200
