@@ -19,6 +19,7 @@ from .domain.clusters import Clusters
 from .domain.jobs import Jobs
 from .domain.jobspec import JobSpecs
 from .domain.tenants import ClockDefaults, Tenant, Tenants
+from .errors import unauthorized
 from .responses import json_response
 from .runner.supervisor import Runner
 from .spec import Operation
@@ -47,7 +48,7 @@ class Backend:
         self.files = Files(self.db, self.blobs, self.ids, self.tenants)
         specs = JobSpecs(self.catalog)
         self.clusters = Clusters(self.db, self.tenants, specs)
-        self.jobs = Jobs(self.db, self.tenants, self.files, specs, self.clusters)
+        self.jobs = Jobs(self.db, self.tenants, self.files, specs, self.clusters, config.max_output_bytes)
         self.runner = Runner(self.jobs, self.clusters, self.files, self.tenants, self.data_dir / "execute",
                              config.execute)
         self.jobs.executor = self.runner
@@ -61,7 +62,10 @@ class Backend:
     def authenticate(self, key: str) -> Tenant | None:
         tenant = self.tenants.by_key(key)
         if tenant is None and self.config.accept_any_key and 8 <= len(key) <= 256:
-            tenant = self.tenants.ensure(key)
+            tenant = self.tenants.ensure(key, limit=self.config.max_tenants)
+            if tenant is None:
+                raise unauthorized(f"Invalid token. This server accepts any key, but already has its limit of "
+                                   f"{self.config.max_tenants} tenants (rescale-mock serve --max-tenants).")
         return tenant
 
     def tenant_of_job(self, job_id: str) -> Tenant | None:

@@ -1,4 +1,4 @@
-"""`rescale-mock serve`: the fake under waitress, on loopback by default."""
+"""`rescale-mock serve`: the fake under cheroot (see server.py), on loopback by default."""
 from __future__ import annotations
 
 import argparse
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import __version__, admin
+from . import cli_guard as guard
 from .app import create_app
 from .config import DEMO_KEY, Config
 from .control.middleware import FaultInjected
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--execute", nargs="?", const="on", default="off", choices=("off", "on", "opt-in"),
                        help="run user_included jobs' commands for real ON THIS MACHINE (trusted code only)")
     serve.add_argument("--demo", action="store_true", help="run the walkthrough demo against the server, then keep serving")
+    guard.add_serve_options(serve)
     serve.set_defaults(run=serve_command)
     # Other commands live in modules of their own, each adding its subparser with `set_defaults(run=...)`.
     register_proxy_commands(sub)  # proxy, replay, check-spec; serve --catalog-from
@@ -100,6 +102,7 @@ def config_from(args: argparse.Namespace) -> Config:
         data_dir=args.data_dir, api_keys=api_keys(args) or (DEMO_KEY,), accept_any_key=args.accept_any_key,
         validate_responses=args.validate_responses, clock_mode=args.clock_mode, clock_factor=args.clock_factor,
         date_style=args.date_style, seed=args.seed, extra=serve_extra(args), execute=args.execute,
+        **guard.config_options(args),
     )
 
 
@@ -125,7 +128,7 @@ def is_loopback(host: str) -> bool:
 
 def serve_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    for name in ("waitress", "rescale_mock"):
+    for name in ("cheroot", "rescale_mock"):
         logging.getLogger(name).addFilter(_QuietInjectedDrops())
     return_freed_memory_to_the_os()
     try:

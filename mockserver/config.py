@@ -20,4 +20,9 @@ class Config:
     journal_size: int = 1000
     execute: str = "off"  # real runs of jobs' commands: off | on (every tenant) | opt-in (tenants that ask)
     max_json_body: int = 5 * 2**19  # bytes of a JSON request body (2.5 MiB, Django's DATA_UPLOAD_MAX_MEMORY_SIZE)
+    max_tenants: int = 1000  # `accept_any_key` creates tenants only while fewer than this many exist
+    max_output_bytes: int = 2 << 30  # a job's simulated outputs (`openssl rand`) in all; more is a 400 at create
+    # Host names the server answers to ("*": any); loopback names by default, against DNS rebinding
+    allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
+    control_token: str | None = None  # when set, server-wide control calls must carry it (X-Rescale-Mock-Control-Token)
     extra: dict = field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""Running the fake from tests: in this process (a waitress thread) or as a `rescale-mock serve` process, plus a
+"""Running the fake from tests: in this process (a server thread) or as a `rescale-mock serve` process, plus a
 small client of the control plane. The pytest plugin builds its fixtures from these."""
 from __future__ import annotations
 
@@ -20,11 +20,13 @@ from .config import Config
 class Control:
     """The control plane (`/_fake/`), scoped to one tenant when given its key."""
 
-    def __init__(self, base_url: str, api_key: str | None = None) -> None:
+    def __init__(self, base_url: str, api_key: str | None = None, control_token: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.session = requests.Session()
         if api_key:
             self.session.headers["Authorization"] = f"Token {api_key}"
+        if control_token:  # a server started with --control-token: needed by calls without a tenant key
+            self.session.headers["X-Rescale-Mock-Control-Token"] = control_token
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.session.request(method, f"{self.base_url}/_fake/{path}", timeout=30, **kwargs)
@@ -32,7 +34,7 @@ class Control:
         return response.json() if response.content else None
 
     def reset(self) -> None:
-        self._call("POST", "reset/")
+        self._call("POST", "reset/", json={})
 
     def create_tenant(self, api_key: str | None = None) -> dict[str, str]:
         return self._call("POST", "tenants/", json={"apiKey": api_key} if api_key else {})
@@ -81,7 +83,7 @@ class Control:
 
 
 class InProcessServer:
-    """The app under waitress on a free loopback port, in a thread of this process."""
+    """The app under the server of server.py on a free loopback port, in a thread of this process."""
 
     def __init__(self, config: Config) -> None:
         from .server import make_server

@@ -53,6 +53,9 @@ class FilesApi(ApiBase):
         `multipart/form-data` with the file in part `file`. The part's own Content-Type is ignored
         (clients send odd values such as `{'type_id': 1}`). Optional form fields `typeId` or `type_id`
         set the file type (default 1, INPUT_FILE). No chunked transfer encoding, no resume.
+        Bounds (the fake's, Rescale's are unknown): at most 32 parts, each part other than the file at most
+        256 KiB (413 beyond); only the first part with a file name is stored on disk. The request is authenticated
+        before its body is read.
 
         `POST /api/v2/files/contents/` (operationId `uploadFile`): 201 `File`.
         `fields` are sent as a streamed multipart body, never retried by the transport.
@@ -71,7 +74,7 @@ class FilesApi(ApiBase):
     ) -> File:
         """Upload a file (PUT form)
 
-        Same as `uploadFile`; the deprecated python-sdk uses PUT.
+        Same as `uploadFile` (and the same bounds); the deprecated python-sdk uses PUT.
 
         `PUT /api/v2/files/contents/` (operationId `uploadFilePut`): 201 `File`.
         `fields` are sent as a streamed multipart body, never retried by the transport.

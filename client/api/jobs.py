@@ -82,6 +82,9 @@ class JobsApi(ApiBase):
         `{"code": ...}`. The fake validates analysis code and version, the core type, and `coresPerSlot`
         against the core type's `cores`, answering DRF field errors nested per job analysis.
         [U] The real message texts are unknown. Both `projectId` and `project_id` are accepted.
+        The fake's own bound: the output files a job's commands would leave (`openssl rand -out F N`) may total
+        at most 2 GiB as written (base64/hex counted encoded; `rescale-mock serve --max-output-bytes`), else a 400
+        on `jobanalyses[i].command`; they are written when the finished job is first read.
 
         `POST /api/v2/jobs/` (operationId `createJob`): 201 `Job`.
 
@@ -107,7 +110,7 @@ class JobsApi(ApiBase):
 
         Partial update; `jobanalyses`, when given, replaces the analyses. A job that has been submitted
         (including a Completed one) is left unchanged and still answers 200 (the real API says this will
-        become 400).
+        become 400). The output-size bound of `createJob` applies to changed commands.
 
         `PATCH /api/v2/jobs/{job_id}/` (operationId `updateJob`): 200 `Job`.
 

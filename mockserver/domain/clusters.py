@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..store.db import Database, from_json, to_json
+from ..store.db import Database, from_json, id_taken, to_json
 from .clock import read_time
 from .errors import InvalidInput, NotAllowed, NotFound
 from .ids import newest_first
@@ -101,9 +101,9 @@ class Clusters:
             raise InvalidInput(errors)
         doc = {"name": body["name"], "hardware": hardware, "installedAnalyses": installed,
                "runLowPriority": as_bool(body.get("runLowPriority"))}
-        cluster_id = self.tenants.ids.new()
         state = {"created": self.tenants.now(tenant), "jobs": []}
         with self.db.transaction() as conn:
+            cluster_id = self.tenants.ids_for(tenant).fresh(id_taken(conn, "clusters"))
             conn.execute("INSERT INTO clusters (id, tenant_id, doc, state) VALUES (?, ?, ?, ?)",
                          (cluster_id, tenant.id, to_json(doc), to_json(state)))
         return self.snapshot(tenant, cluster_id)

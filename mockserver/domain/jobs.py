@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from ..store.db import Database, from_json, to_json
+from ..store.db import Database, from_json, id_taken, to_json
 from ..store.runs import RunFacts
 from .clock import read_time
 from .clusters import Clusters, ClusterSnapshot
@@ -109,12 +109,16 @@ class Snapshot:
 
 
 class Jobs:
-    def __init__(self, db: Database, tenants: Tenants, files: Files, specs: JobSpecs, clusters: Clusters) -> None:
+    def __init__(self, db: Database, tenants: Tenants, files: Files, specs: JobSpecs, clusters: Clusters,
+                 max_output_bytes: int = 2 << 30) -> None:
         self.db, self.tenants, self.files, self.clusters = db, tenants, files, clusters
+        self.max_output_bytes = max_output_bytes  # a job's simulated outputs in all (`openssl rand`)
         self.specs, self.catalog = specs, specs.catalog
         # held while a job's outputs are written and while a job is stopped or its scenario set, so a stop never
-        # saves a record read before the outputs (and the final status) were written
-        self._settle_lock = threading.RLock()
+        # saves a record read before the outputs (and the final status) were written; one per tenant, so writing
+        # one tenant's big outputs never holds up another tenant
+        self._settle_locks: dict[str, threading.RLock] = {}
+        self._locks_lock = threading.Lock()
         self.default_scenario: dict[str, Any] = {}
         # Real runs (`serve --execute`): the supervisor (runner/supervisor.py) is set here by the backend; it
         # records what the processes did in `run_facts`, and the plans of executed jobs are computed from those.
@@ -122,6 +126,10 @@ class Jobs:
         self.executor: Any = None
 
     # -- storage -----------------------------------------------------------------------------------------------
+    def _settle_lock(self, tenant: Tenant) -> threading.RLock:
+        with self._locks_lock:
+            return self._settle_locks.setdefault(tenant.id, threading.RLock())
+
     def _load(self, tenant: Tenant, job_id: str) -> JobRecord:
         row = self.db.one("SELECT id, tenant_id, doc, state FROM jobs WHERE id = ? AND tenant_id = ?",
                           (job_id, tenant.id))
@@ -131,8 +139,12 @@ class Jobs:
 
     def _save(self, record: JobRecord) -> None:
         with self.db.transaction() as conn:
-            conn.execute("UPDATE jobs SET doc = ?, state = ? WHERE id = ?",
-                         (to_json(record.doc), to_json(record.state), record.id))
+            self._save_in(conn, record)
+
+    @staticmethod
+    def _save_in(conn: Any, record: JobRecord) -> None:
+        conn.execute("UPDATE jobs SET doc = ?, state = ? WHERE id = ?",
+                     (to_json(record.doc), to_json(record.state), record.id))
 
     def _find_files(self, tenant: Tenant) -> Callable[[list[str]], dict[str, FileRecord]]:
         return lambda ids: self.files.find(tenant, ids)
@@ -245,14 +257,15 @@ class Jobs:
     # -- changing ----------------------------------------------------------------------------------------------
     def create(self, tenant: Tenant, body: dict[str, Any]) -> Snapshot:
         doc = self.specs.build(body, self._find_files(tenant))
+        self._check_outputs(doc)
         if doc["clusterId"] is not None:
             try:
                 self.clusters.snapshot(tenant, doc["clusterId"])
             except NotFound:
                 raise InvalidInput({"clusterId": pk_error(doc["clusterId"])}) from None
-        job_id = self.tenants.ids.new()
         state = {"dateInserted": self.tenants.now(tenant), "submitted": None}
         with self.db.transaction() as conn:
+            job_id = self.tenants.ids_for(tenant).fresh(id_taken(conn, "jobs"))
             conn.execute("INSERT INTO jobs (id, tenant_id, doc, state) VALUES (?, ?, ?, ?)",
                          (job_id, tenant.id, to_json(doc), to_json(state)))
         return self.snapshot(tenant, job_id)
@@ -264,6 +277,7 @@ class Jobs:
             return snap
         record = snap.record
         record.doc.update(self.specs.changes(body, self._find_files(tenant), snap.plan is None))
+        self._check_outputs(record.doc)
         self._save(record)
         return self.snapshot(tenant, job_id)
 
@@ -290,7 +304,7 @@ class Jobs:
             self.executor.submitted(tenant, record.id)
 
     def stop(self, tenant: Tenant, job_id: str) -> None:
-        with self._settle_lock:
+        with self._settle_lock(tenant):
             snap = self.snapshot(tenant, job_id)
             if snap.plan is None or snap.finished or snap.record.state.get("stopAt") is not None:
                 return  # nothing running: 202 and no effect
@@ -331,12 +345,24 @@ class Jobs:
                     except NotFound:
                         pass  # already gone: jobs keep a dangling link to deleted inputs
 
+    def _check_outputs(self, doc: dict[str, Any]) -> None:
+        """Outputs are written when a finished job is first read, so their size is bounded up front."""
+        total = 0
+        errors: list[dict[str, Any]] = []
+        for ja in doc["jobanalyses"]:
+            total += sum(spec.stored_size for spec in interpret(ja["command"]).outputs)
+            errors.append({} if total <= self.max_output_bytes or any(errors) else {"command": [
+                f"The command's simulated output files ({total} bytes) exceed this server's limit of "
+                f"{self.max_output_bytes} bytes per job (rescale-mock serve --max-output-bytes)."]})
+        if any(errors):
+            raise InvalidInput({"jobanalyses": errors})
+
     # -- scenarios ---------------------------------------------------------------------------------------------
     def scenario_for(self, tenant: Tenant) -> dict[str, Any]:
         return tenant.settings.get("scenario") or self.default_scenario or {"outcome": "succeed"}
 
     def set_scenario(self, tenant: Tenant, job_id: str, scenario: dict[str, Any]) -> None:
-        with self._settle_lock:
+        with self._settle_lock(tenant):
             record = self._load(tenant, job_id)
             if record.state.get("submitted") is not None and record.state.get("outputsWritten"):
                 raise NotAllowed("The job has finished; its scenario can no longer change.")
@@ -346,7 +372,7 @@ class Jobs:
     # -- outputs -----------------------------------------------------------------------------------------------
     def _write_outputs(self, tenant: Tenant, snap: Snapshot) -> None:
         """Files appear when the job finishes (Rescale syncs `work/` at the end), written once."""
-        with self._settle_lock:
+        with self._settle_lock(tenant):
             record = self._load(tenant, snap.id)
             if record.state.get("outputsWritten"):
                 snap.record.state = record.state
@@ -355,21 +381,23 @@ class Jobs:
                 snap.record, snap.plan = record, self._plan(tenant, record, snap.cluster)
                 if not snap.finished:
                     return
-            if snap.plan is not None and snap.plan.run_start is not None and not record.state.get("execute"):
-                # (an executed job's outputs were listed by its supervisor as the process ended)
-                program = self.program(record)
-                log = process_output(snap, program, self.files.blobs, finished=True)
-                synced = snap.plan.finished  # the outputs were uploaded as the job completed
-                self.files.add_output(tenant, snap.id, "1", "process_output.log", [log.encode()], synced)
-                for spec in program.outputs:
-                    self.files.add_output(tenant, snap.id, "1", spec.relative_path,
-                                          synthetic_content(snap.id, spec.size, spec.encoding), synced)
             record.state["outputsWritten"] = True
             if snap.plan is not None and snap.plan.finished <= self.tenants.now(tenant):
                 # Finished by the tenant's clock, which only moves forward: the status is final. (In the poll mode
                 # a job read often runs ahead of that clock, and a switch of mode takes it back.)
                 record.state["finalStatus"] = snap.status.status
-            self._save(record)
+            if snap.plan is not None and snap.plan.run_start is not None and not record.state.get("execute"):
+                # (a real run's outputs were listed by its supervisor as the process ended)
+                program = self.program(record)
+                log = process_output(snap, program, self.files.blobs, finished=True)
+                outputs: list[tuple[str, Any]] = [("process_output.log", [log.encode()])]
+                outputs += [(spec.relative_path, synthetic_content(snap.id, spec.size, spec.encoding))
+                            for spec in program.outputs]
+                # the outputs were uploaded as the job completed; their rows and the job's mark commit together
+                self.files.add_outputs(tenant, snap.id, "1", outputs, snap.plan.finished,
+                                       also=lambda conn: self._save_in(conn, record))
+            else:
+                self._save(record)
             snap.record.state = record.state
 
     def live_log(self, snap: Snapshot) -> str:

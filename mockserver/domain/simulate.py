@@ -25,6 +25,14 @@ class OutputSpec:
     size: int
     encoding: str  # raw | base64 | hex
 
+    @property
+    def stored_size(self) -> int:
+        """Bytes of the file as written: base64 in lines of 76 characters, each with its newline, as openssl."""
+        if self.encoding == "base64":
+            text = 4 * -(-self.size // 3)
+            return text + -(-text // 76)
+        return self.size * 2 if self.encoding == "hex" else self.size
+
 
 @dataclass
 class Program:

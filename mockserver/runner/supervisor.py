@@ -307,8 +307,8 @@ class Runner:
                 except OSError:
                     continue  # removed while we looked
         facts = {"endedAt": now, "exitCode": exit_code, "lost": lost}
-        self.files.add_outputs(run.tenant, run.job_id, "1", outputs, now,
-                               lambda conn: self.facts.record(run.job_id, facts, conn))
+        self.files.add_stored_outputs(run.tenant, run.job_id, "1", outputs, now,
+                                      lambda conn: self.facts.record(run.job_id, facts, conn))
         self._runs.pop(run.job_id, None)
         log.info("job %s: ended (exit status %s%s)", run.job_id, exit_code, f", {lost}" if lost else "")
 

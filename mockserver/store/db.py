@@ -137,3 +137,9 @@ class Database:
                     conn.close()
             self._all.clear()
         self._local = threading.local()
+
+
+def id_taken(conn: sqlite3.Connection, table: str) -> Any:
+    """For `IdFactory.fresh`: whether `table` (tenants, files, jobs or clusters) already holds an id."""
+    assert table in ("tenants", "files", "jobs", "clusters")
+    return lambda candidate: conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (candidate,)).fetchone() is not None
