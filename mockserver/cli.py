@@ -108,14 +108,29 @@ def config_from(args: argparse.Namespace) -> Config:
 
 def bind(app: Any, host: str, port: int, threads: int) -> Any:
     try:
-        return make_server(app, host, port, threads)
-    except (socket.gaierror, ValueError):  # waitress turns a failed address lookup into a ValueError
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
         raise StartupError(f"unknown host {host!r}: it does not resolve to an address to listen on") from None
+    try:
+        return make_server(app, host, port, threads)
     except OSError as err:
-        if err.errno == errno.EADDRINUSE:
+        cause = _bind_error(addresses[0]) or err  # cheroot's own error carries only a message
+        if cause.errno == errno.EADDRINUSE:
             raise StartupError(f"port {port} on {host} is in use (another server?); choose another with --port, "
                                "or --port 0 for a free one") from None
-        raise StartupError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
+        raise StartupError(f"cannot listen on {host}:{port}: {cause.strerror or cause}") from None
+
+
+def _bind_error(address: tuple[Any, ...]) -> OSError | None:
+    """Why binding `address` fails, found by trying it the way the server does (SO_REUSEADDR)."""
+    family, kind, proto, _name, where = address
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(where)
+        except OSError as err:
+            return err
+    return None
 
 
 def is_loopback(host: str) -> bool:

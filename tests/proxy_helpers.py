@@ -16,7 +16,7 @@ from rescale_mock.testing import Fake
 
 
 class ThreadServer:
-    """A WSGI app under waitress on a free loopback port, in a thread."""
+    """A WSGI app under the fake's own server (rescale_mock.server) on a free loopback port, in a thread."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
