@@ -16,6 +16,8 @@ from typing import Any
 
 import requests
 
+from .cli_guard import CONTROL_TOKEN_ENV
+from .control.guard import CONTROL_TOKEN_HEADER
 from .domain.clock import MODES
 
 DEFAULT_URL = "http://127.0.0.1:8123"
@@ -24,6 +26,8 @@ URL_ENV = "RESCALE_MOCK_URL"
 
 def call(args: argparse.Namespace, method: str, path: str, **kwargs: Any) -> Any:
     headers = {"Authorization": f"Token {args.key}"} if args.key else {}
+    if args.control_token:
+        headers[CONTROL_TOKEN_HEADER] = args.control_token
     url = f"{args.url.rstrip('/')}/_fake/{path}"
     try:
         response = requests.request(method, url, headers=headers, timeout=30, **kwargs)
@@ -50,7 +54,7 @@ def show(value: Any) -> int:
 
 
 def run_reset(args: argparse.Namespace) -> int:
-    call(args, "POST", "reset/")
+    call(args, "POST", "reset/", json={})
     print("reset " + ("tenant" if args.key else "every tenant"))
     return 0
 
@@ -99,6 +103,8 @@ def register(subparsers: Any) -> None:
     target.add_argument("--url", default=os.environ.get(URL_ENV, DEFAULT_URL),
                         help=f"the running fake (default: ${URL_ENV} or {DEFAULT_URL})")
     target.add_argument("--key", help="act on this tenant only (its API key); without it, server-wide")
+    target.add_argument("--control-token", default=os.environ.get(CONTROL_TOKEN_ENV) or None, metavar="TOKEN",
+                        help=f"the server's --control-token, for server-wide calls (default: ${CONTROL_TOKEN_ENV})")
 
     subparsers.add_parser("reset", parents=[target], help="forget files, jobs, faults, journal; restart the clock"
                           ).set_defaults(run=run_reset)

@@ -50,7 +50,9 @@ class InputBody:
             return b""
         size = self.remaining if size is None or size < 0 else min(size, self.remaining)
         data = self.stream.read(size)
-        self.remaining = self.remaining - len(data) if data else 0
+        if not data:  # the client went away mid-body: abort the upstream request too, never send it short
+            raise ConnectionAbortedError(f"the client's body ended {self.remaining} bytes early")
+        self.remaining -= len(data)
         return data
 
     def __len__(self) -> int:
