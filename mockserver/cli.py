@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--clock-factor", type=float, default=60.0, help="fake seconds per real second (scaled)")
     serve.add_argument("--date-style", choices=STYLES, default="mixed")
     serve.add_argument("--seed", type=int, default=None, help="repeatable ids and fault probabilities")
+    serve.add_argument("--max-runs-page-size", type=int, default=10_000, help="largest page of a job's runs")
     serve.add_argument("--threads", type=int, default=16, help="worker threads (parallel ranged downloads)")
     serve.add_argument("--validate-responses", action="store_true",
                        help="check every response against the spec (a mismatch becomes a 500)")
@@ -53,7 +54,7 @@ def config_from(args: argparse.Namespace) -> Config:
     return Config(
         data_dir=args.data_dir, api_keys=tuple(args.api_keys or [DEMO_KEY]), accept_any_key=args.accept_any_key,
         validate_responses=args.validate_responses, clock_mode=args.clock_mode, clock_factor=args.clock_factor,
-        date_style=args.date_style, seed=args.seed,
+        date_style=args.date_style, seed=args.seed, max_runs_page_size=max(1, args.max_runs_page_size),
     )
 
 

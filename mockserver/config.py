@@ -18,4 +18,5 @@ class Config:
     date_style: str = "mixed"  # see timefmt.py
     seed: int | None = None  # ids and scenarios repeat for the same seed
     journal_size: int = 1000
+    max_runs_page_size: int = 10_000  # runs/ pages: real DOE clients ask for thousands (page_size=1848)
     extra: dict = field(default_factory=dict)

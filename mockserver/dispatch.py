@@ -52,8 +52,10 @@ class Call:
     def host_url(self) -> str:
         return self.request.host_url
 
-    def page(self, fetch: Fetch) -> dict[str, Any]:
-        return paginate(self.url, self.params, self.op.version, fetch)
+    def page(self, fetch: Fetch, max_size: int | None = None) -> dict[str, Any]:
+        if max_size is None:
+            return paginate(self.url, self.params, self.op.version, fetch)
+        return paginate(self.url, self.params, self.op.version, fetch, max_size)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 rescale-api-surface.md §4.1, §4.7, §5.6 and rescale-api-v3-and-catalog.md "DOE")."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -31,3 +32,287 @@ def test_a_bad_type_id_part_is_400(fake: Fake, api: requests.Session, value: byt
     assert response.status_code == 400
     assert list(response.json()) == ["typeId"]
     assert api.get(fake.url("/api/v2/files/")).json()["count"] == 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A small sweep: a CSV of 5 rows, a template, 2 slots, runs of 60 s (the command's `sleep 60`)
+# ---------------------------------------------------------------------------------------------------------------
+CSV = b"x_velocity,y_velocity,label\n10,0.5,a\n12.5,0.25,b\n15,0,c\n17.125,-0.125,d\n20,1e-1,e\n"
+TEMPLATE = (b'internalField uniform (${x_velocity?string("0.00")} ${y_velocity?c} 0); // ${label}\n'
+            b"#include \"initialConditions\"\n")
+EXECUTING_AFTER = 45.0  # seconds from submission to Executing (lifecycle.EXECUTING)
+RUN = 60.0
+
+
+def doe_files(fake: Fake, api: requests.Session, csv: bytes = CSV, template: bytes = TEMPLATE) -> dict[str, str]:
+    return {
+        "input": upload(fake, api, "airfoil2D_DOE.zip", b"PK\x05\x06" + b"\0" * 18, 1)["id"],
+        "template": upload(fake, api, "U.inp_template", template, 2)["id"],
+        "params": upload(fake, api, "openfoam.csv", csv, 3)["id"],
+        "script": upload(fake, api, "extract.py", b"print('Cd Cl')\n", 4)["id"],
+    }
+
+
+def doe_body(ids: dict[str, str], slots: int = 2, command: str = f"cd airfoil2D_DOE\nsleep {RUN:g}",
+             **extra: Any) -> dict[str, Any]:
+    """The shape of Rescale's DOE example (an OpenFOAM airfoil sweep), on a core type and code in the catalog."""
+    return {
+        "name": "OpenFOAM: Airfoil Parametric Analysis - CSV params", "description": "", "clonedFrom": "Qanyhb",
+        "archiveFilters": [], "isLowPriority": True,
+        "jobanalyses": [{
+            "analysis": {"code": "user_included", "version": "0"}, "command": command, "flags": {},
+            "hardware": {"coresPerSlot": 1, "slots": slots, "walltime": 10, "type": "compute", "coreType": "emerald"},
+            "inputFiles": [{"id": ids["input"], "decompress": True}], "onDemandLicenseSeller": None, "envVars": None,
+            "postProcessScript": {"id": ids["script"]},
+            "postProcessScriptCommand": "python extract.py airfoil2D_DOE/log.simpleFoam Cd Cl",
+            "templateTasks": [{"templateFile": {"id": ids["template"]}, "processedFilename": "airfoil2D_DOE/0/U"}],
+        }],
+        "paramFile": {"id": ids["params"]}, "jobvariables": [], "inputFileParseTask": "", "isTemplate": False,
+        "templatedFrom": None, "includeNominalRun": False, **extra,
+    }
+
+
+def create(fake: Fake, api: requests.Session, body: dict[str, Any]) -> dict[str, Any]:
+    response = api.post(fake.url("/api/v2/jobs/"), json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def submit(fake: Fake, api: requests.Session, job_id: str) -> None:
+    assert api.post(fake.url(f"/api/v2/jobs/{job_id}/submit/")).status_code == 200
+
+
+def runs(fake: Fake, api: requests.Session, job_id: str, page_size: int = 1000, **params: Any) -> dict[str, Any]:
+    response = api.get(fake.url(f"/api/v2/jobs/{job_id}/runs/"), params={"page_size": page_size, **params})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def progress(page: dict[str, Any]) -> tuple[int, int, int]:
+    """(started, running, completed) as the DOE example counts them: by dateStarted and dateCompleted."""
+    results = page["results"]
+    started = sum(r["dateStarted"] is not None for r in results)
+    completed = sum(r["dateStarted"] is not None and r["dateCompleted"] is not None for r in results)
+    return started, started - completed, completed
+
+
+def seconds(run: dict[str, Any]) -> float:
+    """How long a run ran, by its dates."""
+    start, end = (datetime.fromisoformat(run[k].replace("Z", "+00:00")) for k in ("dateStarted", "dateCompleted"))
+    return round((end - start).total_seconds(), 3)
+
+
+def latest_status(fake: Fake, api: requests.Session, job_id: str) -> dict[str, Any]:
+    return api.get(fake.url(f"/api/v2/jobs/{job_id}/statuses/")).json()["results"][0]
+
+
+def test_a_sweep_is_stored_and_echoed(fake: Fake, api: requests.Session) -> None:
+    ids = doe_files(fake, api)
+    job = create(fake, api, doe_body(ids, monteCarloIterations=3))
+    assert job["paramFile"]["id"] == ids["params"] and job["paramFile"]["typeId"] == 3
+    assert job["expectedRuns"] == 5 and job["includeNominalRun"] is False and job["monteCarloIterations"] == 3
+    assert [v["name"] for v in job["jobvariables"]] == ["x_velocity", "y_velocity", "label"]
+    assert job["jobvariables"][0] == {"name": "x_velocity", "variableType": "Param", "displayOrder": 0,
+                                      "valueGeneratorType": "", "valueGeneratorSettings": {}}
+    analysis = job["jobanalyses"][0]
+    assert analysis["templateTasks"][0]["processedFilename"] == "airfoil2D_DOE/0/U"
+    assert analysis["templateTasks"][0]["templateFile"]["id"] == ids["template"]
+    assert analysis["templateTasks"][0]["templateFile"]["typeId"] == 2
+    assert analysis["postProcessScript"]["id"] == ids["script"] and analysis["postProcessScript"]["typeId"] == 4
+    assert analysis["postProcessScriptCommand"].startswith("python extract.py")
+    assert analysis["hardware"]["slots"] == 2
+    assert api.get(fake.url(f"/api/v2/jobs/{job['id']}/")).json() == job
+    assert api.get(fake.url(f"/api/v3/jobs/{job['id']}/")).json()["expectedRuns"] == 5
+
+
+def test_a_basic_job_expects_one_run(fake: Fake, api: requests.Session) -> None:
+    job = create(fake, api, {"name": "basic", "jobanalyses": [{
+        "analysis": {"code": "user_included", "version": "0"}, "command": "echo hi",
+        "hardware": {"coreType": "emerald", "coresPerSlot": 1}}]})
+    assert job["expectedRuns"] == 1 and job["paramFile"] is None and job["jobanalyses"][0]["templateTasks"] == []
+    submit(fake, api, job["id"])
+    fake.control.advance(EXECUTING_AFTER)
+    page = runs(fake, api, job["id"])
+    assert page["count"] == 1 and page["results"][0]["id"] == "1" and page["results"][0]["variables"] == []
+
+
+def test_runs_go_slots_at_a_time_with_their_variables(fake: Fake, api: requests.Session) -> None:
+    job = create(fake, api, doe_body(doe_files(fake, api)))
+    submit(fake, api, job["id"])
+    fake.control.advance(EXECUTING_AFTER - 1)
+    assert runs(fake, api, job["id"])["count"] == 0  # no runs before the job executes
+    fake.control.advance(1)
+    assert latest_status(fake, api, job["id"])["status"] == "Executing"
+    page = runs(fake, api, job["id"])
+    assert page["count"] == 5 and [r["id"] for r in page["results"]] == ["1", "2", "3", "4", "5"]
+    assert progress(page) == (2, 2, 0)
+    first = page["results"][0]
+    assert (first["type"], first["displayOrder"], first["parent"], first["isOptimal"]) == (3, 1, None, False)
+    assert first["variables"] == [
+        {"name": "x_velocity", "value": 10.0, "displayValue": "10", "isRelative": False},
+        {"name": "y_velocity", "value": 0.5, "displayValue": "0.5", "isRelative": False},
+        {"name": "label", "value": "a", "displayValue": "a", "isRelative": False},
+    ]
+    assert page["results"][4]["variables"][1] == {"name": "y_velocity", "value": 0.1, "displayValue": "1e-1",
+                                                  "isRelative": False}
+    fake.control.advance(RUN)
+    assert progress(runs(fake, api, job["id"])) == (4, 2, 2)
+    fake.control.advance(RUN)
+    assert progress(runs(fake, api, job["id"])) == (5, 1, 4)
+    assert latest_status(fake, api, job["id"])["status"] == "Executing"  # job statuses stay a job's
+    fake.control.advance(RUN)
+    page = runs(fake, api, job["id"])
+    assert progress(page) == (5, 0, 5)
+    one = page["results"][0]
+    assert one["dateCompleted"] > one["dateStarted"] and page["results"][2]["dateStarted"] == one["dateCompleted"]
+    fake.control.advance(60)
+    assert latest_status(fake, api, job["id"]) | {"id": None, "statusDate": None} == {
+        "id": None, "jobId": job["id"], "status": "Completed", "statusDate": None,
+        "statusReason": "Completed successfully"}
+    one_run = api.get(fake.url(f"/api/v2/jobs/{job['id']}/runs/3/")).json()
+    assert one_run["variables"][0]["displayValue"] == "15" and one_run["outputFileCount"] == 2
+
+
+def test_each_run_has_its_processed_templates_and_outputs(fake: Fake, api: requests.Session) -> None:
+    job = create(fake, api, doe_body(doe_files(fake, api), command="sleep 60; openssl rand -out result.bin 100"))
+    submit(fake, api, job["id"])
+    fake.control.advance(EXECUTING_AFTER + RUN)  # runs 1 and 2 completed, 3 and 4 running
+    files = api.get(fake.url(f"/api/v2/jobs/{job['id']}/runs/2/files/")).json()
+    names = {f["relativePath"]: f for f in files["results"]}
+    assert set(names) == {"process_output.log", "airfoil2D_DOE/0/U", "result.bin"}
+    assert all(f"/output/job_{job['id']}/run2/" in f["path"] and f["typeId"] == 5 for f in files["results"])
+    processed = api.get(fake.url(f"/api/v2/files/{names['airfoil2D_DOE/0/U']['id']}/contents/")).content
+    assert processed == b'internalField uniform (12.50 0.25 0); // b\n#include "initialConditions"\n'
+    assert names["result.bin"]["decryptedSize"] == 100
+    log = api.get(fake.url(f"/api/v2/files/{names['process_output.log']['id']}/contents/")).text
+    assert "run 2 of 5" in log and "x_velocity=12.5, y_velocity=0.25, label=b" in log
+    assert "Command exited with status 0" in log and "post-process command: python extract.py" in log
+    assert api.get(fake.url(f"/api/v2/jobs/{job['id']}/runs/3/files/")).json()["count"] == 0  # still running
+    page = runs(fake, api, job["id"])["results"]
+    assert [(r["outputFileCount"], r["outputFileSize"] is not None) for r in page[:3]] == [(3, True), (3, True), (0, False)]
+    assert page[1]["outputFileSize"] == sum(f["decryptedSize"] for f in files["results"])
+    # a running run: its live log and its processed template, by tail
+    tail = api.get(fake.url(f"/api/v2/jobs/{job['id']}/runs/3/tail/process_output.log"), params={"lines": 3}).json()
+    assert tail["fileType"] == "ASCII text" and any("sleep 60" in line for line in tail["lines"])
+    u = api.get(fake.url(f"/api/v2/jobs/{job['id']}/runs/3/tail/airfoil2D_DOE/0/U"))
+    assert u.status_code == 200 and u.text.startswith("internalField uniform (15.00 0 0); // c")
+    assert api.get(fake.url(f"/api/v2/jobs/{job['id']}/runs/1/tail/process_output.log")).status_code == 404
+    assert api.get(fake.url(f"/api/v2/jobs/{job['id']}/runs/5/tail/process_output.log")).status_code == 404
+    fake.control.advance(3 * RUN)
+    outputs = api.get(fake.url(f"/api/v2/jobs/{job['id']}/files/"), params={"page_size": 100}).json()
+    assert outputs["count"] == 15
+    assert sorted(f["path"].split(f"/output/job_{job['id']}/")[1] for f in outputs["results"] if f["name"] == "U") == [
+        f"run{n}/airfoil2D_DOE/0/U" for n in range(1, 6)]
+
+
+def test_unknown_runs_are_404(fake: Fake, api: requests.Session) -> None:
+    job = create(fake, api, doe_body(doe_files(fake, api)))
+    submit(fake, api, job["id"])
+    fake.control.advance(EXECUTING_AFTER)
+    for run in ("0", "6", "99999999999", "x"):
+        assert api.get(fake.url(f"/api/v2/jobs/{job['id']}/runs/{run}/")).status_code == 404
+
+
+def test_stop_mid_sweep_ends_running_runs_and_never_starts_the_rest(fake: Fake, api: requests.Session) -> None:
+    job = create(fake, api, doe_body(doe_files(fake, api)))
+    submit(fake, api, job["id"])
+    fake.control.advance(EXECUTING_AFTER + RUN + 30)  # runs 1-2 done, 3-4 half way
+    assert api.post(fake.url(f"/api/v2/jobs/{job['id']}/stop/")).status_code == 202
+    fake.control.advance(10 * RUN)
+    page = runs(fake, api, job["id"])
+    assert progress(page) == (4, 0, 4) and page["count"] == 5
+    assert page["results"][4]["dateStarted"] is None and page["results"][4]["dateCompleted"] is None
+    assert [seconds(r) for r in page["results"][:4]] == [RUN, RUN, 30.0, 30.0]  # runs 3-4 end with the stop
+    statuses = [s["status"] for s in api.get(fake.url(f"/api/v2/jobs/{job['id']}/statuses/")).json()["results"]]
+    assert statuses[:2] == ["Completed", "Stopping"]
+    log_of = {}
+    for run in ("2", "3"):
+        files = api.get(fake.url(f"/api/v2/jobs/{job['id']}/runs/{run}/files/")).json()["results"]
+        log = next(f for f in files if f["name"] == "process_output.log")
+        log_of[run] = api.get(fake.url(f"/api/v2/files/{log['id']}/contents/")).text
+    assert "status 0" in log_of["2"] and "status 143" in log_of["3"] and "stopped with the job" in log_of["3"]
+    assert api.get(fake.url(f"/api/v2/jobs/{job['id']}/runs/5/files/")).json()["count"] == 0
+
+
+def test_the_nominal_run_comes_last(fake: Fake, api: requests.Session) -> None:
+    ids = doe_files(fake, api)
+    variables = [{"name": "x_velocity", "variableType": "Param", "displayOrder": 0,
+                  "valueGeneratorSettings": {"nominal": 11}},
+                 {"name": "y_velocity", "variableType": "Param", "displayOrder": 1},
+                 {"name": "label", "variableType": "Param", "displayOrder": 2}]
+    job = create(fake, api, doe_body(ids, slots=10, includeNominalRun=True, jobvariables=variables))
+    assert job["expectedRuns"] == 6 and job["includeNominalRun"] is True
+    assert job["jobvariables"][0]["valueGeneratorSettings"] == {"nominal": 11}
+    submit(fake, api, job["id"])
+    fake.control.advance(EXECUTING_AFTER + RUN)
+    page = runs(fake, api, job["id"])
+    assert page["count"] == 6 and progress(page) == (6, 0, 6)
+    assert [v["displayValue"] for v in page["results"][5]["variables"]] == ["11", "0.5", "a"]
+    files = api.get(fake.url(f"/api/v2/jobs/{job['id']}/runs/6/files/"), params={"search": "U"}).json()["results"]
+    content = api.get(fake.url(f"/api/v2/files/{files[0]['id']}/contents/")).content
+    assert content.startswith(b"internalField uniform (11.00 0.5 0); // a")
+
+
+@pytest.mark.parametrize("template, message", [
+    (b"${x_velocity?upper_case}", "is not supported"),
+    (b"<#if x_velocity > 1>fast</#if>", "FreeMarker syntax"),
+    (b"${x_velocity?string(\"0.00E0\")}", "number format"),
+    (b"${speed}", "does not define"),
+    (b"${label?string(\"0.0\")}", 'formats "label" as a number'),
+    (b"${x_velocity", "unclosed"),
+    (b"\xff\xfe", "UTF-8"),
+])
+def test_a_template_outside_the_supported_subset_is_400(fake: Fake, api: requests.Session, template: bytes,
+                                                        message: str) -> None:
+    response = api.post(fake.url("/api/v2/jobs/"), json=doe_body(doe_files(fake, api, template=template)))
+    assert response.status_code == 400
+    errors = response.json()["jobanalyses"][0]["templateTasks"][0]["templateFile"]
+    assert message in errors[0], errors
+    assert api.get(fake.url("/api/v2/jobs/")).json()["count"] == 0
+
+
+@pytest.mark.parametrize("csv, message", [
+    (b"x_velocity,y_velocity,label\n10,0.5\n", "Row 1 has 2 values"),
+    (b"x_velocity,y_velocity,label\n", "at least one row"),
+    (b"x_velocity,x_velocity,label\n1,2,3\n", "name each variable once"),
+    (b"\xff\xfe\x00", "UTF-8"),
+])
+def test_a_parameter_file_that_cannot_make_runs_is_400(fake: Fake, api: requests.Session, csv: bytes,
+                                                        message: str) -> None:
+    response = api.post(fake.url("/api/v2/jobs/"), json=doe_body(doe_files(fake, api, csv=csv)))
+    assert response.status_code == 400
+    assert message in response.json()["paramFile"][0], response.json()
+    assert api.get(fake.url("/api/v2/jobs/")).json()["count"] == 0
+
+
+def test_a_csv_that_does_not_match_the_variables_is_400(fake: Fake, api: requests.Session) -> None:
+    variables = [{"name": "x_velocity"}, {"name": "z_velocity"}, {"name": "label"}]
+    response = api.post(fake.url("/api/v2/jobs/"), json=doe_body(doe_files(fake, api), jobvariables=variables))
+    assert response.status_code == 400
+    assert "do not match jobvariables" in response.json()["paramFile"][0]
+
+
+@pytest.mark.parametrize("change, where", [
+    ({"paramFile": {"id": "nope1"}}, ("paramFile",)),
+    ({"templateTasks": [{"templateFile": {"id": "nope2"}, "processedFilename": "U"}]}, ("jobanalyses",)),
+    ({"templateTasks": [{"templateFile": {"id": "TEMPLATE"}, "processedFilename": "../etc/U"}]}, ("jobanalyses",)),
+    ({"postProcessScript": {"id": "nope3"}}, ("jobanalyses",)),
+    ({"jobvariables": [{"name": "a"}, {"name": "a"}]}, ("jobvariables",)),
+    ({"monteCarloIterations": 10 ** 30}, ("monteCarloIterations",)),
+    ({"jobvariables": [{"name": "a", "variableType": "Sideways"}]}, ("jobvariables",)),
+])
+def test_bad_doe_references_are_400(fake: Fake, api: requests.Session, change: dict[str, Any],
+                                    where: tuple[str, ...]) -> None:
+    ids = doe_files(fake, api)
+    body = doe_body(ids)
+    for key, value in change.items():
+        if key in ("templateTasks", "postProcessScript"):
+            if key == "templateTasks" and value[0]["templateFile"]["id"] == "TEMPLATE":
+                value = [{"templateFile": {"id": ids["template"]}, "processedFilename": value[0]["processedFilename"]}]
+            body["jobanalyses"][0][key] = value
+        else:
+            body[key] = value
+    response = api.post(fake.url("/api/v2/jobs/"), json=body)
+    assert response.status_code == 400, response.text
+    assert list(response.json()) == list(where)
+    assert api.get(fake.url("/api/v2/jobs/")).json()["count"] == 0

@@ -67,14 +67,43 @@ class Files:
         return self._insert(tenant, posixpath.basename(relative_path), OUTPUT_FILE, relative_path, path, info,
                             job_id=job_id, run_id=run_id, uploaded=uploaded)
 
-    def _insert(self, tenant: Tenant, name: str, type_id: int, relative_path: str, path: str, info: BlobInfo,
-                job_id: str | None = None, run_id: str | None = None, uploaded: float | None = None) -> FileRecord:
-        record = FileRecord(
+    def add_outputs(self, tenant: Tenant, job_id: str,
+                    items: Iterable[tuple[str, str, Iterable[bytes], float]]) -> int:
+        """Many outputs at once, `(run_id, relative_path, chunks, uploaded)` each, in one transaction (a sweep's
+        runs); returns how many were written."""
+        records: list[FileRecord] = []
+        try:
+            for run_id, relative_path, chunks, uploaded in items:
+                info = self.blobs.write(chunks, durable=False)
+                records.append(self._record(
+                    tenant, posixpath.basename(relative_path), OUTPUT_FILE, relative_path,
+                    f"{tenant.storage_prefix}/output/job_{job_id}/run{run_id}/{relative_path}", info, job_id, run_id,
+                    uploaded))
+            fields = FileRecord.__dataclass_fields__
+            with self.db.transaction() as conn:
+                conn.executemany(
+                    f"INSERT INTO files ({', '.join(fields)}) VALUES ({', '.join('?' for _ in fields)})",
+                    [tuple(getattr(r, f) for f in fields) for r in records],
+                )
+        except BaseException:
+            for record in records:
+                self.blobs.delete(record.blob)
+            raise
+        return len(records)
+
+    def _record(self, tenant: Tenant, name: str, type_id: int, relative_path: str, path: str, info: BlobInfo,
+                job_id: str | None, run_id: str | None, uploaded: float | None) -> FileRecord:
+        return FileRecord(
             id=self.ids.new(), tenant_id=tenant.id, name=name, type_id=type_id, relative_path=relative_path,
             path=path, size=info.size, md5=info.md5, sha512=info.sha512,
             encryption_key=base64.b64encode(hashlib.sha256(info.sha512.encode()).digest()).decode(),
-            date_uploaded=self.tenants.now(tenant) if uploaded is None else uploaded, blob=info.blob, job_id=job_id, run_id=run_id,
+            date_uploaded=self.tenants.now(tenant) if uploaded is None else uploaded, blob=info.blob, job_id=job_id,
+            run_id=run_id,
         )
+
+    def _insert(self, tenant: Tenant, name: str, type_id: int, relative_path: str, path: str, info: BlobInfo,
+                job_id: str | None = None, run_id: str | None = None, uploaded: float | None = None) -> FileRecord:
+        record = self._record(tenant, name, type_id, relative_path, path, info, job_id, run_id, uploaded)
         fields = FileRecord.__dataclass_fields__
         try:
             with self.db.transaction() as conn:

@@ -20,6 +20,7 @@ from .jobspec import UNKNOWN_CORE_TYPE, JobSpecs, nodes_for, pk_error
 from .lifecycle import JOB_TERMINAL, Plan, Scenario, plan, plan_on_cluster, stretch
 from .outputs import process_output
 from .simulate import Program, interpret
+from .sweeps import Sweeps, is_sweep, waves
 from .tenants import Tenant, Tenants
 
 JOB_STATUS_FILTER = {
@@ -115,6 +116,7 @@ class Jobs:
         # saves a record read before the outputs (and the final status) were written
         self._settle_lock = threading.RLock()
         self.default_scenario: dict[str, Any] = {}
+        self.sweeps = Sweeps(db, files, synthetic_content)  # DOE: runs, templates, per-run outputs
 
     # -- storage -----------------------------------------------------------------------------------------------
     def _load(self, tenant: Tenant, job_id: str) -> JobRecord:
@@ -232,6 +234,7 @@ class Jobs:
     # -- changing ----------------------------------------------------------------------------------------------
     def create(self, tenant: Tenant, body: dict[str, Any]) -> Snapshot:
         doc = self.specs.build(body, self._find_files(tenant))
+        sweep = self.sweeps.prepare(doc)
         if doc["clusterId"] is not None:
             try:
                 self.clusters.snapshot(tenant, doc["clusterId"])
@@ -242,6 +245,8 @@ class Jobs:
         with self.db.transaction() as conn:
             conn.execute("INSERT INTO jobs (id, tenant_id, doc, state) VALUES (?, ?, ?, ?)",
                          (job_id, tenant.id, to_json(doc), to_json(state)))
+            if sweep is not None:
+                self.sweeps.insert(conn, job_id, tenant.id, sweep)
         return self.snapshot(tenant, job_id)
 
     def update(self, tenant: Tenant, job_id: str, body: dict[str, Any]) -> Snapshot:
@@ -263,6 +268,7 @@ class Jobs:
             self.clusters.enqueue(tenant, record.doc["clusterId"], record.id)
             record.state["persistentCluster"] = record.doc["clusterId"]
         program = self.program(record)
+        program.run_seconds *= waves(record.doc)  # a sweep's runs go `slots` at a time, each as long as the command
         record.state.update(
             # "inf" (a string) for `sleep inf`: JSON, and so SQLite, has no infinity
             submitted=self.tenants.now(tenant), runSeconds=str(program.run_seconds) if math.isinf(program.run_seconds)
@@ -335,7 +341,9 @@ class Jobs:
                 snap.record, snap.plan = record, self._plan(tenant, record, snap.cluster)
                 if not snap.finished:
                     return
-            if snap.plan is not None and snap.plan.run_start is not None:
+            if snap.plan is not None and snap.plan.run_start is not None and is_sweep(record.doc):
+                self.sweeps.settle(tenant, snap)  # every run that ran, under run<N>/
+            elif snap.plan is not None and snap.plan.run_start is not None:
                 program = self.program(record)
                 log = process_output(snap, program, self.files.blobs, finished=True)
                 synced = snap.plan.finished  # the outputs were uploaded as the job completed

@@ -1,0 +1,394 @@
+"""Parameter sweeps (DOE): one job, one run per row of its parameter file (plus the nominal run), templates filled
+per run, runs executed `slots` at a time.
+
+- Created: the CSV and the templates are read and checked once (`prepare`), and kept with the job (table `sweeps`),
+  so later reads never parse the files again and a deleted upload does not change the job.
+- Running: run times are a pure function of the job's plan (when its run phase began and ended), the run index,
+  `slots` and the run length, so a read computes only the runs it shows: run i (0-based) starts at
+  `start + (i // slots) * length` and ends `length` later; the job's run phase lasts `ceil(runs / slots)` waves.
+  A stop (or the walltime, or a failure) ends the phase: runs then running end with it, later runs never start.
+- Outputs: each run's files (`process_output.log`, its processed templates, what the command writes) live under
+  `run<N>/`; they are written once, when a read first needs a completed run's files.
+
+Seam for local execution (`--execute`): `workspace(job_id, run)` gives a run's variables and processed files; an
+executor runs the command in a directory holding them, then the post-process command.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+
+from ..store.db import Database, to_json
+from ..timefmt import iso
+from .errors import InvalidInput, NotFound
+from .files import Files
+from .lifecycle import Scenario
+from .simulate import Program, interpret
+from .templates import Template, TemplateError, as_number, parse
+
+if TYPE_CHECKING:
+    from .jobs import Snapshot
+    from .tenants import Tenant
+
+MAX_PARAM_FILE_BYTES = 32 * 1024 * 1024
+MAX_TEMPLATE_BYTES = 4 * 1024 * 1024
+MAX_RUNS = 100_000
+RUN_CASE = 3  # Run.type: 1 Optimization, 2 Iteration, 3 Case (reference §4.7)
+STOPPED_EXIT = 143
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """What a job's runs are made of, as read at creation."""
+
+    names: list[str]
+    rows: list[list[str]]  # one per CSV row, then the nominal values when asked
+    templates: list[dict[str, Any]]  # {"analysis": index, "path": processedFilename, "text": template}
+
+    @property
+    def count(self) -> int:
+        return len(self.rows)
+
+    def values(self, run: int) -> dict[str, str]:
+        return dict(zip(self.names, self.rows[run - 1]))
+
+    def parsed(self) -> list[tuple[str, Template]]:
+        return [(t["path"], parse(t["text"])) for t in self.templates]
+
+    def to_json(self) -> str:
+        return to_json({"names": self.names, "rows": self.rows, "templates": self.templates})
+
+    @classmethod
+    def from_json(cls, text: str) -> "Sweep":
+        raw = json.loads(text)
+        return cls(raw["names"], raw["rows"], raw["templates"])
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When each run starts and ends, from the job's plan: `slots` runs at a time, each `length` seconds."""
+
+    count: int
+    slots: int
+    start: float | None  # None: the job never reached its run phase
+    length: float
+    cut: float  # the end of the job's run phase (inf while it may still run)
+
+    def started(self, index: int) -> float | None:
+        if self.start is None:
+            return None
+        wave = index // self.slots
+        if wave == 0:
+            return self.start
+        at = self.start + wave * self.length
+        return at if at < self.cut else None
+
+    def completed(self, index: int) -> float | None:
+        began = self.started(index)
+        if began is None:
+            return None
+        return min(self.cut, math.inf if math.isinf(self.length) else began + self.length)
+
+    def was_cut(self, index: int) -> bool:
+        began, ended = self.started(index), self.completed(index)
+        return began is not None and ended is not None and ended < began + self.length
+
+
+@dataclass(frozen=True)
+class RunRow:
+    number: int
+    started: float | None
+    completed: float | None
+    variables: list[dict[str, Any]]
+    file_count: int
+    file_size: int | None
+
+
+def waves(doc: dict[str, Any]) -> int:
+    """How many run lengths a job's run phase takes: 1 for a basic job."""
+    slots = doc["jobanalyses"][0]["hardware"].get("slots") or 1
+    return max(1, math.ceil(doc.get("expectedRuns", 1) / slots))
+
+
+def is_sweep(doc: dict[str, Any]) -> bool:
+    return bool(doc.get("paramFile")) or any(ja.get("templateTasks") for ja in doc["jobanalyses"])
+
+
+class Sweeps:
+    def __init__(self, db: Database, files: Files, content: Callable[[str, int, str], Iterable[bytes]]) -> None:
+        self.db, self.files, self.content = db, files, content
+        self._settle_lock = threading.Lock()
+        self._cache: dict[str, Sweep] = {}  # job id -> sweep (immutable once created)
+
+    # -- creation ----------------------------------------------------------------------------------------------
+    def prepare(self, doc: dict[str, Any]) -> Sweep | None:
+        """Reads the job's parameter file and templates, sets `expectedRuns` (and `jobvariables` from the CSV
+        header when the body gave none); InvalidInput for a file that cannot make the sweep."""
+        if not is_sweep(doc):
+            return None
+        names, rows = self._param_rows(doc)
+        declared = [v["name"] for v in doc["jobvariables"]]
+        if doc["paramFile"] and declared and sorted(declared) != sorted(names):
+            raise InvalidInput({"paramFile": [f"The parameter file's header names the variables {names}, which "
+                                              f"do not match jobvariables {declared}."]})
+        if doc["paramFile"] and not declared:
+            doc["jobvariables"] = [{"name": n, "variableType": "Param", "displayOrder": i, "valueGeneratorType": "",
+                                    "valueGeneratorSettings": {}} for i, n in enumerate(names)]
+        if doc["includeNominalRun"] and rows:
+            rows.append(self._nominal(doc, names, rows[0]))
+        templates = self._templates(doc, names, rows)
+        doc["expectedRuns"] = max(1, len(rows))
+        return Sweep(names, rows or [[]], templates)
+
+    def _read(self, record: dict[str, Any], limit: int, field: str) -> str:
+        path = self.files.blobs.path(record["blob"])
+        if not path.exists():
+            raise InvalidInput({field: [f'The file "{record["name"]}" has no contents any more.']})
+        if record["size"] > limit:
+            raise InvalidInput({field: [f"The file is larger than {limit} bytes."]})
+        try:
+            return path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InvalidInput({field: ["The file is not UTF-8 text."]}) from None
+
+    def _param_rows(self, doc: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+        if not doc["paramFile"]:
+            return [], []
+        text = self._read(doc["paramFile"], MAX_PARAM_FILE_BYTES, "paramFile")
+        try:
+            table = [row for row in csv.reader(io.StringIO(text, newline="")) if any(c.strip() for c in row)]
+        except csv.Error as err:
+            raise InvalidInput({"paramFile": [f"The parameter file is not valid CSV: {err}."]}) from None
+        if len(table) < 2:
+            raise InvalidInput({"paramFile": ["The parameter file needs a header row of variable names and at "
+                                              "least one row of values."]})
+        names = [n.strip() for n in table[0]]
+        if not all(names) or len(set(names)) != len(names):
+            raise InvalidInput({"paramFile": ["The header row must name each variable once: "
+                                              f"{names[:20]}."]})
+        if len(table) - 1 > MAX_RUNS:
+            raise InvalidInput({"paramFile": [f"At most {MAX_RUNS} runs per job."]})
+        rows = []
+        for number, row in enumerate(table[1:], start=1):
+            if len(row) != len(names):
+                raise InvalidInput({"paramFile": [f"Row {number} has {len(row)} values; the header names "
+                                                  f"{len(names)} variables."]})
+            rows.append([cell.strip() for cell in row])
+        return names, rows
+
+    @staticmethod
+    def _nominal(doc: dict[str, Any], names: list[str], first: list[str]) -> list[str]:
+        """The nominal run's values: a variable's `valueGeneratorSettings.nominal` (or `.value`) when given, else
+        the first row's ([U] how Rescale picks nominal values for a CSV sweep is not documented)."""
+        settings = {v["name"]: v["valueGeneratorSettings"] for v in doc["jobvariables"]}
+        row = []
+        for name, default in zip(names, first):
+            given = next((settings.get(name, {}).get(k) for k in ("nominal", "value")
+                          if isinstance(settings.get(name, {}).get(k), (int, float, str))), None)
+            row.append(default if given is None or isinstance(given, bool) else str(given))
+        return row
+
+    def _templates(self, doc: dict[str, Any], names: list[str], rows: list[list[str]]) -> list[dict[str, Any]]:
+        kept: list[dict[str, Any]] = []
+        problems: list[dict[str, Any]] = []
+        for index, ja in enumerate(doc["jobanalyses"]):
+            task_errors: list[dict[str, Any]] = []
+            for task in ja.get("templateTasks") or []:
+                error = None
+                try:
+                    text = self._read(task["templateFile"], MAX_TEMPLATE_BYTES, "templateFile")
+                    error = self._check(parse(text), names, rows)
+                except TemplateError as err:
+                    error = f'"{task["templateFile"]["name"]}", {err}'
+                except InvalidInput as err:
+                    error = err.fields["templateFile"][0]
+                task_errors.append({"templateFile": [error]} if error else {})
+                if not error:
+                    kept.append({"analysis": index, "path": task["processedFilename"], "text": text})
+            problems.append({"templateTasks": task_errors} if any(task_errors) else {})
+        if any(problems):
+            raise InvalidInput({"jobanalyses": problems})
+        return kept
+
+    @staticmethod
+    def _check(template: Template, names: list[str], rows: list[list[str]]) -> str | None:
+        unknown = sorted(template.names - set(names))
+        if unknown:
+            return f"The template uses {unknown}, which the parameter file does not define (variables: {names})."
+        for name in sorted(template.numeric_names()):
+            column = names.index(name)
+            bad = next((n for n, row in enumerate(rows, start=1) if as_number(row[column]) is None), None)
+            if bad is not None:
+                return f'The template formats "{name}" as a number, but row {bad} holds "{rows[bad - 1][column][:40]}".'
+        return None
+
+    def insert(self, conn: Any, job_id: str, tenant_id: str, sweep: Sweep) -> None:
+        conn.execute("INSERT INTO sweeps (job_id, tenant_id, definition) VALUES (?, ?, ?)",
+                     (job_id, tenant_id, sweep.to_json()))
+
+    # -- reading -----------------------------------------------------------------------------------------------
+    def load(self, job_id: str) -> Sweep:
+        sweep = self._cache.get(job_id)
+        if sweep is None:
+            row = self.db.one("SELECT definition FROM sweeps WHERE job_id = ?", (job_id,))
+            if row is None:
+                raise NotFound("sweep")
+            sweep = Sweep.from_json(row["definition"])
+            if len(self._cache) > 64:
+                self._cache.clear()
+            self._cache[job_id] = sweep
+        return sweep
+
+    @staticmethod
+    def schedule(snap: "Snapshot") -> Schedule:
+        doc, state, plan = snap.doc, snap.record.state, snap.plan
+        count = doc["expectedRuns"]
+        slots = doc["jobanalyses"][0]["hardware"].get("slots") or 1
+        if plan is None or plan.run_start is None:
+            return Schedule(count, slots, None, math.inf, math.inf)
+        scenario = Scenario.from_dict(state.get("scenario"))
+        total = scenario.run_seconds if scenario.run_seconds is not None else float(state["runSeconds"])
+        length = total / waves(doc) / state.get("pace", 1.0)
+        return Schedule(count, slots, plan.run_start, length, plan.run_end)
+
+    def rows(self, tenant: "Tenant", snap: "Snapshot", first: int, last: int) -> list[RunRow]:
+        """Runs `first`..`last` (1-based, inclusive) as of the snapshot; nothing before the job executes."""
+        if not snap.run_started:
+            return []
+        self.settle(tenant, snap)
+        sweep, schedule = self.load(snap.id), self.schedule(snap)
+        sizes = self._written(snap.id)
+        out = []
+        for number in range(first, min(last, sweep.count) + 1):
+            started, completed = schedule.started(number - 1), schedule.completed(number - 1)
+            count, size = sizes.get(str(number), (0, None))
+            out.append(RunRow(number, started if started is not None and started <= snap.now else None,
+                              completed if completed is not None and completed <= snap.now else None,
+                              _variables(sweep, number), count, size))
+        return out
+
+    def count(self, snap: "Snapshot") -> int:
+        return self.load(snap.id).count if snap.run_started else 0
+
+    def run(self, tenant: "Tenant", snap: "Snapshot", number: int) -> RunRow:
+        found = self.rows(tenant, snap, number, number) if 1 <= number <= MAX_RUNS + 1 else []
+        if not found:
+            raise NotFound("run")
+        return found[0]
+
+    def live_file(self, snap: "Snapshot", number: int, path: str) -> str | None:
+        """A running run's `process_output.log` or processed template, None when there is no such live file."""
+        index, schedule = number - 1, self.schedule(snap)
+        started, completed = schedule.started(index), schedule.completed(index)
+        if started is None or started > snap.now or (completed is not None and completed <= snap.now):
+            return None
+        if path == "process_output.log":
+            return self._log(snap, number, schedule, finished=False)
+        return self.workspace(snap.id, number)[1].get(path)
+
+    def workspace(self, job_id: str, number: int) -> tuple[dict[str, str], dict[str, str]]:
+        """A run's variables and processed files (path -> text): what `--execute` places in its work directory."""
+        sweep = self.load(job_id)
+        values = sweep.values(number)
+        return values, {path: template.render(values) for path, template in sweep.parsed()}
+
+    # -- outputs -----------------------------------------------------------------------------------------------
+    def _written(self, job_id: str) -> dict[str, tuple[int, int]]:
+        rows = self.db.query("SELECT run_id, COUNT(*) AS n, SUM(size) AS bytes FROM files WHERE job_id = ? "
+                             "GROUP BY run_id", (job_id,))
+        return {r["run_id"]: (r["n"], r["bytes"]) for r in rows}
+
+    def settle(self, tenant: "Tenant", snap: "Snapshot") -> None:
+        """Writes the files of every run completed by now that has none yet (once, in one transaction)."""
+        schedule = self.schedule(snap)
+        if schedule.start is None or schedule.start > snap.now:
+            return
+        done = self._completed_by(schedule, snap.now)
+        if done == 0:
+            return
+        with self._settle_lock:
+            written = {int(run) for run in self._written(snap.id)}
+            missing = [n for n in range(1, done + 1) if n not in written]
+            if missing:
+                self.files.add_outputs(tenant, snap.id, self._outputs(snap, schedule, missing))
+
+    @staticmethod
+    def _completed_by(schedule: Schedule, now: float) -> int:
+        """How many runs (a prefix, in run order: runs complete wave after wave) have completed by `now`."""
+        def done(index: int) -> bool:
+            completed = schedule.completed(index)
+            return completed is not None and completed <= now
+        return _prefix(schedule.count, done)
+
+    def _outputs(self, snap: "Snapshot", schedule: Schedule,
+                 numbers: list[int]) -> Iterator[tuple[str, str, Iterable[bytes], float]]:
+        program = interpret("\n".join(ja["command"] for ja in snap.doc["jobanalyses"]))
+        for number in numbers:
+            completed = schedule.completed(number - 1)
+            assert completed is not None
+            run = str(number)
+            yield run, "process_output.log", [self._log(snap, number, schedule, True, program).encode()], completed
+            for path, text in self.workspace(snap.id, number)[1].items():
+                yield run, path, [text.encode()], completed
+            for spec in program.outputs:
+                yield run, spec.relative_path, self.content(f"{snap.id}-{run}", spec.size, spec.encoding), completed
+
+    def _log(self, snap: "Snapshot", number: int, schedule: Schedule, finished: bool,
+             program: Program | None = None) -> str:
+        program = program or interpret("\n".join(ja["command"] for ja in snap.doc["jobanalyses"]))
+        doc, index = snap.doc, number - 1
+        hardware = doc["jobanalyses"][0]["hardware"]
+        values, processed = self.workspace(snap.id, number)
+        started = schedule.started(index)
+        assert started is not None
+        lines = [
+            f"[{iso(started)}] Rescale job {snap.id}, run {number} of {schedule.count}",
+            f"Hardware: {hardware['coreType']}, {hardware['coresPerSlot']} cores per slot, {hardware['slots']} "
+            "slot(s), one run per slot",
+            "Variables: " + (", ".join(f"{k}={v}" for k, v in values.items()) or "(none)"),
+            "Input files: " + (", ".join(ref["file"]["name"] for ja in doc["jobanalyses"] for ref in ja["inputFiles"])
+                               or "(none)"),
+            "Processed templates: " + (", ".join(processed) or "(none)"),
+        ]
+        lines += [f"Executing command: {ja['command'].strip()}" for ja in doc["jobanalyses"]
+                  if ja["command"].strip() not in ("", "#", ":", "#none")]
+        lines += program.stdout
+        if finished:
+            cut = schedule.was_cut(index)
+            plan = snap.plan
+            failed = plan is not None and plan.outcome not in ("succeed", "stopped")
+            exit_code = STOPPED_EXIT if cut else (plan.exit_code or 0) if failed and plan else 0
+            if cut:
+                lines.append("Run stopped with the job (SIGTERM sent to the command).")
+            lines.append(f"[{iso(schedule.completed(index) or started)}] Command exited with status {exit_code}")
+            post = [ja["postProcessScriptCommand"] for ja in doc["jobanalyses"] if ja.get("postProcessScriptCommand")]
+            if not cut:
+                lines += [f"Executing post-process command: {command}" for command in post]
+        return "".join(line + "\n" for line in lines)
+
+
+def _prefix(count: int, holds: Callable[[int], bool]) -> int:
+    """How many leading indices satisfy `holds`, which is true up to some index and false after it."""
+    low, high = 0, count
+    while low < high:
+        middle = (low + high) // 2
+        if holds(middle):
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+def _variables(sweep: Sweep, number: int) -> list[dict[str, Any]]:
+    out = []
+    for name, text in zip(sweep.names, sweep.rows[number - 1]):
+        value = as_number(text)
+        number_value = float(value) if value is not None else None
+        out.append({"name": name, "value": number_value if number_value is not None and math.isfinite(number_value)
+                    else text, "displayValue": text, "isRelative": False})
+    return out
