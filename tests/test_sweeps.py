@@ -316,3 +316,101 @@ def test_bad_doe_references_are_400(fake: Fake, api: requests.Session, change: d
     assert response.status_code == 400, response.text
     assert list(response.json()) == list(where)
     assert api.get(fake.url("/api/v2/jobs/")).json()["count"] == 0
+
+
+def test_deleting_a_sweep_forgets_it(fake: Fake, api: requests.Session) -> None:
+    job = create(fake, api, doe_body(doe_files(fake, api)))
+    assert api.delete(fake.url(f"/api/v2/jobs/{job['id']}/")).status_code == 204
+    assert api.get(fake.url(f"/api/v2/jobs/{job['id']}/runs/")).status_code == 404
+
+
+@pytest.mark.parametrize("page_size, expected", [(1848, 1848), (3696, 3696), (20000, 3696)])
+def test_runs_pages_hold_thousands(fake: Fake, api: requests.Session, page_size: int, expected: int) -> None:
+    csv = b"x\n" + b"".join(b"%d\n" % n for n in range(3696))
+    job = create(fake, api, doe_body(doe_files(fake, api, csv=csv, template=b"x=${x}\n"), slots=1500))
+    submit(fake, api, job["id"])
+    fake.control.advance(EXECUTING_AFTER)
+    page = runs(fake, api, job["id"], page_size=page_size)
+    assert page["count"] == 3696 and len(page["results"]) == min(expected, 10_000)
+    assert page["results"][-1]["id"] == str(len(page["results"]))
+    if len(page["results"]) < 3696:
+        assert page["next"] is not None and f"page_size={page_size}" in page["next"]
+        rest = api.get(page["next"]).json()
+        assert rest["results"][0]["id"] == str(page_size + 1)
+
+
+def test_the_official_doe_example_at_full_size(fake: Fake, api: requests.Session) -> None:
+    """Rescale's DOE example: 3,696 CSV rows on 1,500 slots; wait for Executing, poll the runs with
+    page_size=1848 (every 30 s in the example) until 1,848 runs completed, then stop the job."""
+    csv = b"x_velocity,y_velocity,label\n" + b"".join(
+        b"%d.%02d,%d,c%d\n" % (n // 100, n % 100, n % 7, n) for n in range(3696))
+    ids = doe_files(fake, api, csv=csv)
+    job = create(fake, api, doe_body(ids, slots=1500, command="cd airfoil2D_DOE\n./Allrun\nsleep 600"))
+    assert job["expectedRuns"] == 3696
+    submit(fake, api, job["id"])
+    polls = 0
+    while latest_status(fake, api, job["id"])["status"].upper() != "EXECUTING":
+        fake.control.advance(30)
+        polls += 1
+        assert polls < 40
+    seen = []
+    while True:
+        page = runs(fake, api, job["id"], page_size=1848)
+        assert page["count"] == 3696 and len(page["results"]) == 1848
+        started, running, completed = progress(page)
+        seen.append((started, running, completed))
+        if completed >= 1848:
+            break
+        fake.control.advance(30)
+        assert len(seen) < 200
+    # 1,500 at a time: on the first page the first wave, then the first 348 runs of the second
+    assert seen[0] == (1500, 1500, 0) and (1848, 348, 1500) in seen and seen[-1] == (1848, 0, 1848)
+    assert len(seen) == 1 + 2 * 600 // 30
+    everything = runs(fake, api, job["id"], page_size=3696)
+    assert progress(everything) == (3696, 696, 3000)  # the third wave (696 runs) is running
+    assert api.post(fake.url(f"/api/v2/jobs/{job['id']}/stop/")).status_code == 202
+    fake.control.advance(3600)
+    assert latest_status(fake, api, job["id"])["status"] == "Completed"
+    final = runs(fake, api, job["id"], page_size=3696)
+    assert progress(final) == (3696, 0, 3696)
+    assert [seconds(final["results"][n]) for n in (0, 2999)] == [600.0, 600.0]
+    assert seconds(final["results"][3000]) < 600.0  # cut short by the stop
+    run_files = api.get(fake.url(f"/api/v2/jobs/{job['id']}/runs/1848/files/")).json()
+    assert {f["relativePath"] for f in run_files["results"]} == {"process_output.log", "airfoil2D_DOE/0/U"}
+    assert final["results"][1847]["outputFileSize"] == sum(f["decryptedSize"] for f in run_files["results"])
+    u = next(f for f in run_files["results"] if f["name"] == "U")
+    assert api.get(fake.url(f"/api/v2/files/{u['id']}/contents/")).text.startswith(
+        "internalField uniform (18.47 6 0); // c1847")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The client kit: run pagination and a waiter for "N runs completed"
+# ---------------------------------------------------------------------------------------------------------------
+def test_the_client_follows_a_sweep(fake: Fake, tmp_path: Any) -> None:
+    from rescale_client import RescaleClient, RunProgress, WaitFailed
+
+    paths = {}
+    for name, data in (("U.inp_template", TEMPLATE), ("openfoam.csv", CSV)):
+        paths[name] = tmp_path / name
+        paths[name].write_bytes(data)
+    with RescaleClient(fake.base_url, fake.api_key, progress=False,
+                       sleep=lambda seconds: fake.control.advance(seconds)) as client:
+        template = client.upload_file(paths["U.inp_template"], type_id=2)
+        params = client.upload_file(paths["openfoam.csv"], type_id=3)
+        assert (template["typeId"], params["typeId"]) == (2, 3)
+        body = doe_body({"input": template["id"], "template": template["id"], "params": params["id"],
+                         "script": template["id"]})
+        body["jobanalyses"][0]["inputFiles"] = []
+        job = client.jobs.create_job(body=body)
+        client.jobs.submit_job(job_id=job["id"])
+        client.wait_for_job(job["id"], until="Executing", delay=5)
+        seen: list[RunProgress] = []
+        progress = client.wait_for_runs(job["id"], 3, delay=30, page_size=2, on_progress=seen.append)
+        assert (progress.expected, progress.completed) == (5, 4) and progress.completed >= 3
+        assert seen[0] == RunProgress(5, 2, 0) and seen[0].running == 2 and seen[0].pending == 5
+        assert [r["id"] for r in client.runs.iter_job_runs(job_id=job["id"], page_size=2)] == ["1", "2", "3", "4", "5"]
+        client.jobs.stop_job(job_id=job["id"])  # run 5 ends with the stop: it counts as completed
+        assert client.wait_for_runs(job["id"], 5, delay=30) == RunProgress(5, 5, 5)
+        with pytest.raises(WaitFailed) as failed:
+            client.wait_for_runs(job["id"], 6, delay=30)
+        assert failed.value.result == RunProgress(5, 5, 5)

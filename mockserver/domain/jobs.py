@@ -342,7 +342,7 @@ class Jobs:
                 if not snap.finished:
                     return
             if snap.plan is not None and snap.plan.run_start is not None and is_sweep(record.doc):
-                self.sweeps.settle(tenant, snap)  # every run that ran, under run<N>/
+                self.sweeps.settle_at_end(tenant, snap)  # the runs' files, under run<N>/
             elif snap.plan is not None and snap.plan.run_start is not None:
                 program = self.program(record)
                 log = process_output(snap, program, self.files.blobs, finished=True)

@@ -16,10 +16,12 @@ executor runs the command in a directory holding them, then the post-process com
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
 import threading
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 MAX_PARAM_FILE_BYTES = 32 * 1024 * 1024
 MAX_TEMPLATE_BYTES = 4 * 1024 * 1024
 MAX_RUNS = 100_000
+WRITE_AT_END_MAX = 100  # sweeps of at most this many runs get their files when they finish
 RUN_CASE = 3  # Run.type: 1 Optimization, 2 Iteration, 3 Case (reference §4.7)
 STOPPED_EXIT = 143
 
@@ -57,8 +60,13 @@ class Sweep:
     def values(self, run: int) -> dict[str, str]:
         return dict(zip(self.names, self.rows[run - 1]))
 
+    @functools.cached_property
     def parsed(self) -> list[tuple[str, Template]]:
         return [(t["path"], parse(t["text"])) for t in self.templates]
+
+    def processed(self, run: int) -> dict[str, str]:
+        values = self.values(run)
+        return {path: template.render(values) for path, template in self.parsed}
 
     def to_json(self) -> str:
         return to_json({"names": self.names, "rows": self.rows, "templates": self.templates})
@@ -86,7 +94,7 @@ class Schedule:
         if wave == 0:
             return self.start
         at = self.start + wave * self.length
-        return at if at < self.cut else None
+        return at if at <= self.cut else None  # a stop at the very moment a wave starts still sees it start
 
     def completed(self, index: int) -> float | None:
         began = self.started(index)
@@ -122,8 +130,9 @@ def is_sweep(doc: dict[str, Any]) -> bool:
 class Sweeps:
     def __init__(self, db: Database, files: Files, content: Callable[[str, int, str], Iterable[bytes]]) -> None:
         self.db, self.files, self.content = db, files, content
-        self._settle_lock = threading.Lock()
-        self._cache: dict[str, Sweep] = {}  # job id -> sweep (immutable once created)
+        self._settle_lock = threading.Lock()  # one writer of run files at a time
+        self._cache_lock = threading.Lock()
+        self._cache: dict[str, tuple[str, Sweep]] = {}  # job id -> (token, sweep), a few recent ones
 
     # -- creation ----------------------------------------------------------------------------------------------
     def prepare(self, doc: dict[str, Any]) -> Sweep | None:
@@ -228,20 +237,27 @@ class Sweeps:
         return None
 
     def insert(self, conn: Any, job_id: str, tenant_id: str, sweep: Sweep) -> None:
-        conn.execute("INSERT INTO sweeps (job_id, tenant_id, definition) VALUES (?, ?, ?)",
-                     (job_id, tenant_id, sweep.to_json()))
+        conn.execute("INSERT INTO sweeps (job_id, tenant_id, token, definition) VALUES (?, ?, ?, ?)",
+                     (job_id, tenant_id, uuid.uuid4().hex, sweep.to_json()))
 
     # -- reading -----------------------------------------------------------------------------------------------
     def load(self, job_id: str) -> Sweep:
-        sweep = self._cache.get(job_id)
-        if sweep is None:
-            row = self.db.one("SELECT definition FROM sweeps WHERE job_id = ?", (job_id,))
-            if row is None:
-                raise NotFound("sweep")
-            sweep = Sweep.from_json(row["definition"])
-            if len(self._cache) > 64:
-                self._cache.clear()
-            self._cache[job_id] = sweep
+        """The job's sweep, parsed once and cached; the token tells a cached sweep from that of a job deleted
+        (or reset away) since, whose id came back (seeded ids repeat)."""
+        row = self.db.one("SELECT token FROM sweeps WHERE job_id = ?", (job_id,))
+        if row is None:
+            raise NotFound("sweep")
+        cached = self._cache.get(job_id)
+        if cached is not None and cached[0] == row["token"]:
+            return cached[1]
+        definition = self.db.one("SELECT token, definition FROM sweeps WHERE job_id = ?", (job_id,))
+        if definition is None:
+            raise NotFound("sweep")
+        sweep = Sweep.from_json(definition["definition"])
+        with self._cache_lock:
+            if len(self._cache) >= 32:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[job_id] = (definition["token"], sweep)
         return sweep
 
     @staticmethod
@@ -256,27 +272,27 @@ class Sweeps:
         length = total / waves(doc) / state.get("pace", 1.0)
         return Schedule(count, slots, plan.run_start, length, plan.run_end)
 
-    def rows(self, tenant: "Tenant", snap: "Snapshot", first: int, last: int) -> list[RunRow]:
-        """Runs `first`..`last` (1-based, inclusive) as of the snapshot; nothing before the job executes."""
+    def rows(self, snap: "Snapshot", first: int, last: int) -> list[RunRow]:
+        """Runs `first`..`last` (1-based, inclusive) as of the snapshot; nothing before the job executes. Pure:
+        a completed run's file count and size are those its files have (or will have once written)."""
         if not snap.run_started:
             return []
-        self.settle(tenant, snap)
         sweep, schedule = self.load(snap.id), self.schedule(snap)
-        sizes = self._written(snap.id)
+        outputs = RunOutputs(snap, sweep, schedule, self.content)
         out = []
         for number in range(first, min(last, sweep.count) + 1):
             started, completed = schedule.started(number - 1), schedule.completed(number - 1)
-            count, size = sizes.get(str(number), (0, None))
-            out.append(RunRow(number, started if started is not None and started <= snap.now else None,
-                              completed if completed is not None and completed <= snap.now else None,
-                              _variables(sweep, number), count, size))
+            started = started if started is not None and started <= snap.now else None
+            completed = completed if completed is not None and completed <= snap.now else None
+            count, size = outputs.totals(number) if completed is not None else (0, None)
+            out.append(RunRow(number, started, completed, _variables(sweep, number), count, size))
         return out
 
     def count(self, snap: "Snapshot") -> int:
         return self.load(snap.id).count if snap.run_started else 0
 
-    def run(self, tenant: "Tenant", snap: "Snapshot", number: int) -> RunRow:
-        found = self.rows(tenant, snap, number, number) if 1 <= number <= MAX_RUNS + 1 else []
+    def run(self, snap: "Snapshot", number: int) -> RunRow:
+        found = self.rows(snap, number, number) if 1 <= number <= MAX_RUNS + 1 else []
         if not found:
             raise NotFound("run")
         return found[0]
@@ -288,14 +304,13 @@ class Sweeps:
         if started is None or started > snap.now or (completed is not None and completed <= snap.now):
             return None
         if path == "process_output.log":
-            return self._log(snap, number, schedule, finished=False)
+            return RunOutputs(snap, self.load(snap.id), schedule, self.content).log(number, finished=False)
         return self.workspace(snap.id, number)[1].get(path)
 
     def workspace(self, job_id: str, number: int) -> tuple[dict[str, str], dict[str, str]]:
         """A run's variables and processed files (path -> text): what `--execute` places in its work directory."""
         sweep = self.load(job_id)
-        values = sweep.values(number)
-        return values, {path: template.render(values) for path, template in sweep.parsed()}
+        return sweep.values(number), sweep.processed(number)
 
     # -- outputs -----------------------------------------------------------------------------------------------
     def _written(self, job_id: str) -> dict[str, tuple[int, int]]:
@@ -303,19 +318,32 @@ class Sweeps:
                              "GROUP BY run_id", (job_id,))
         return {r["run_id"]: (r["n"], r["bytes"]) for r in rows}
 
-    def settle(self, tenant: "Tenant", snap: "Snapshot") -> None:
-        """Writes the files of every run completed by now that has none yet (once, in one transaction)."""
+    def settle(self, tenant: "Tenant", snap: "Snapshot", only: int | None = None) -> None:
+        """Writes the files of the runs completed by now that have none yet (or of run `only`), in one
+        transaction. A file per output makes this cost about a millisecond per file: thousands of runs take
+        seconds, so it happens when a listing needs them, never when runs are merely listed."""
         schedule = self.schedule(snap)
         if schedule.start is None or schedule.start > snap.now:
             return
         done = self._completed_by(schedule, snap.now)
-        if done == 0:
+        wanted = range(1, done + 1) if only is None else [only] if only <= done else []
+        if not wanted:
             return
         with self._settle_lock:
             written = {int(run) for run in self._written(snap.id)}
-            missing = [n for n in range(1, done + 1) if n not in written]
+            missing = [n for n in wanted if n not in written]
             if missing:
-                self.files.add_outputs(tenant, snap.id, self._outputs(snap, schedule, missing))
+                outputs = RunOutputs(snap, self.load(snap.id), schedule, self.content)
+                self.files.add_outputs(tenant, snap.id, outputs.files(missing))
+
+    def settle_at_end(self, tenant: "Tenant", snap: "Snapshot") -> None:
+        """When the job finishes: a small sweep's run files are written with it, as a basic job's are; a big one's
+        when first listed (job files, or a run's files), so no status read pays for thousands of files."""
+        if snap.doc["expectedRuns"] <= WRITE_AT_END_MAX:
+            self.settle(tenant, snap)
+
+    def _written(self, job_id: str) -> list[str]:
+        return [r["run_id"] for r in self.db.query("SELECT DISTINCT run_id FROM files WHERE job_id = ?", (job_id,))]
 
     @staticmethod
     def _completed_by(schedule: Schedule, now: float) -> int:
@@ -325,51 +353,77 @@ class Sweeps:
             return completed is not None and completed <= now
         return _prefix(schedule.count, done)
 
-    def _outputs(self, snap: "Snapshot", schedule: Schedule,
-                 numbers: list[int]) -> Iterator[tuple[str, str, Iterable[bytes], float]]:
-        program = interpret("\n".join(ja["command"] for ja in snap.doc["jobanalyses"]))
+
+STAMP = "0000-00-00T00:00:00.000000Z"  # what iso() writes is always this long: sizes need no formatting
+
+
+class RunOutputs:
+    """The files of a sweep's runs: `process_output.log`, the processed templates, what the command writes. The
+    parts every run shares are put together once per read."""
+
+    def __init__(self, snap: "Snapshot", sweep: Sweep, schedule: Schedule,
+                 content: Callable[[str, int, str], Iterable[bytes]]) -> None:
+        self.snap, self.sweep, self.schedule, self.content = snap, sweep, schedule, content
+        doc = snap.doc
+        self.program: Program = interpret("\n".join(ja["command"] for ja in doc["jobanalyses"]))
+        hardware = doc["jobanalyses"][0]["hardware"]
+        self.head = (f"Hardware: {hardware['coreType']}, {hardware['coresPerSlot']} cores per slot, "
+                     f"{hardware['slots']} slot(s), one run per slot\n")
+        inputs = ", ".join(ref["file"]["name"] for ja in doc["jobanalyses"] for ref in ja["inputFiles"])
+        processed = ", ".join(path for path, _ in sweep.parsed)
+        commands = [f"Executing command: {ja['command'].strip()}" for ja in doc["jobanalyses"]
+                    if ja["command"].strip() not in ("", "#", ":", "#none")]
+        self.body = "".join(line + "\n" for line in [f"Input files: {inputs or '(none)'}",
+                                                      f"Processed templates: {processed or '(none)'}",
+                                                      *commands, *self.program.stdout])
+        self.post = "".join(f"Executing post-process command: {ja['postProcessScriptCommand']}\n"
+                            for ja in doc["jobanalyses"] if ja.get("postProcessScriptCommand"))
+        plan = snap.plan
+        failed = plan is not None and plan.outcome not in ("succeed", "stopped")
+        self.exit_code = (plan.exit_code or 0) if failed and plan is not None else 0
+
+    def log(self, number: int, finished: bool, stamps: tuple[str, str] | None = None) -> str:
+        index = number - 1
+        started = self.schedule.started(index) or 0.0
+        begin, end = stamps or (iso(started), iso(self.schedule.completed(index) or started))
+        variables = ", ".join(f"{k}={v}" for k, v in self.sweep.values(number).items()) or "(none)"
+        text = (f"[{begin}] Rescale job {self.snap.id}, run {number} of {self.schedule.count}\n{self.head}"
+                f"Variables: {variables}\n{self.body}")
+        if not finished:
+            return text
+        if self.schedule.was_cut(index):
+            return (text + "Run stopped with the job (SIGTERM sent to the command).\n"
+                    f"[{end}] Command exited with status {STOPPED_EXIT}\n")
+        return text + f"[{end}] Command exited with status {self.exit_code}\n" + self.post
+
+    def totals(self, number: int) -> tuple[int, int]:
+        """(count, bytes) of a completed run's files, without building them."""
+        values = self.sweep.values(number)
+        size = len(self.log(number, True, (STAMP, STAMP)).encode())
+        size += sum(template.size(values) for _, template in self.sweep.parsed)
+        size += sum(encoded_size(spec.size, spec.encoding) for spec in self.program.outputs)
+        return 1 + len(self.sweep.parsed) + len(self.program.outputs), size
+
+    def files(self, numbers: list[int]) -> Iterator[tuple[str, str, Iterable[bytes], float]]:
         for number in numbers:
-            completed = schedule.completed(number - 1)
+            completed = self.schedule.completed(number - 1)
             assert completed is not None
             run = str(number)
-            yield run, "process_output.log", [self._log(snap, number, schedule, True, program).encode()], completed
-            for path, text in self.workspace(snap.id, number)[1].items():
+            yield run, "process_output.log", [self.log(number, True).encode()], completed
+            for path, text in self.sweep.processed(number).items():
                 yield run, path, [text.encode()], completed
-            for spec in program.outputs:
-                yield run, spec.relative_path, self.content(f"{snap.id}-{run}", spec.size, spec.encoding), completed
+            for spec in self.program.outputs:
+                yield run, spec.relative_path, self.content(f"{self.snap.id}-{run}", spec.size, spec.encoding), completed
 
-    def _log(self, snap: "Snapshot", number: int, schedule: Schedule, finished: bool,
-             program: Program | None = None) -> str:
-        program = program or interpret("\n".join(ja["command"] for ja in snap.doc["jobanalyses"]))
-        doc, index = snap.doc, number - 1
-        hardware = doc["jobanalyses"][0]["hardware"]
-        values, processed = self.workspace(snap.id, number)
-        started = schedule.started(index)
-        assert started is not None
-        lines = [
-            f"[{iso(started)}] Rescale job {snap.id}, run {number} of {schedule.count}",
-            f"Hardware: {hardware['coreType']}, {hardware['coresPerSlot']} cores per slot, {hardware['slots']} "
-            "slot(s), one run per slot",
-            "Variables: " + (", ".join(f"{k}={v}" for k, v in values.items()) or "(none)"),
-            "Input files: " + (", ".join(ref["file"]["name"] for ja in doc["jobanalyses"] for ref in ja["inputFiles"])
-                               or "(none)"),
-            "Processed templates: " + (", ".join(processed) or "(none)"),
-        ]
-        lines += [f"Executing command: {ja['command'].strip()}" for ja in doc["jobanalyses"]
-                  if ja["command"].strip() not in ("", "#", ":", "#none")]
-        lines += program.stdout
-        if finished:
-            cut = schedule.was_cut(index)
-            plan = snap.plan
-            failed = plan is not None and plan.outcome not in ("succeed", "stopped")
-            exit_code = STOPPED_EXIT if cut else (plan.exit_code or 0) if failed and plan else 0
-            if cut:
-                lines.append("Run stopped with the job (SIGTERM sent to the command).")
-            lines.append(f"[{iso(schedule.completed(index) or started)}] Command exited with status {exit_code}")
-            post = [ja["postProcessScriptCommand"] for ja in doc["jobanalyses"] if ja.get("postProcessScriptCommand")]
-            if not cut:
-                lines += [f"Executing post-process command: {command}" for command in post]
-        return "".join(line + "\n" for line in lines)
+
+def encoded_size(size: int, encoding: str) -> int:
+    """Bytes `openssl rand` leaves for `size` random bytes: raw, hex, or base64 in lines of 76 (57 bytes each)."""
+    if encoding == "hex":
+        return 2 * size
+    if encoding == "base64":
+        lines, rest = divmod(size, 57)
+        return lines * 77 + ((rest + 2) // 3 * 4 + 1 if rest else 0)
+    return size
 
 
 def _prefix(count: int, holds: Callable[[int], bool]) -> int:

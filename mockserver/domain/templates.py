@@ -11,6 +11,7 @@ Anything else FreeMarker would interpret (another `${...}`, `#{...}`, directives
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
@@ -49,17 +50,23 @@ class Template:
         return {p.name for p in self.parts if isinstance(p, Placeholder) and p.kind != "raw"}
 
     def render(self, values: dict[str, str]) -> str:
-        out = []
-        for part in self.parts:
-            if isinstance(part, str):
-                out.append(part)
-            elif part.kind == "raw":
-                out.append(values[part.name])
-            elif part.kind == "c":
-                out.append(computer_format(values[part.name]))
-            else:
-                out.append(decimal_format(values[part.name], part.pattern))
-        return "".join(out)
+        return "".join(part if isinstance(part, str) else _fill(part, values) for part in self.parts)
+
+    def size(self, values: dict[str, str]) -> int:
+        """Bytes (UTF-8) of `render(values)`, without building the whole text."""
+        return self._literal_bytes + sum(len(_fill(p, values).encode()) for p in self.parts if isinstance(p, Placeholder))
+
+    @functools.cached_property
+    def _literal_bytes(self) -> int:
+        return sum(len(part.encode()) for part in self.parts if isinstance(part, str))
+
+
+def _fill(part: Placeholder, values: dict[str, str]) -> str:
+    if part.kind == "raw":
+        return values[part.name]
+    if part.kind == "c":
+        return computer_format(values[part.name])
+    return decimal_format(values[part.name], part.pattern)
 
 
 def parse(text: str) -> Template:

@@ -144,7 +144,7 @@ def _one_run(call: Call) -> tuple[Snapshot, dict[str, Any]]:
         number = call.params["run_id"]
         if not number.isdigit() or len(number) > 7:
             raise NotFound("run")
-        return snap, _sweep_run(call, call.backend.jobs.sweeps.run(call.tenant, snap, int(number)))
+        return snap, _sweep_run(call, call.backend.jobs.sweeps.run(snap, int(number)))
     runs = {r["id"]: r for r in _runs(call, snap)}
     if call.params["run_id"] not in runs:
         raise NotFound("run")
@@ -159,7 +159,7 @@ def list_job_runs(call: Call) -> dict[str, Any]:
         sweeps = call.backend.jobs.sweeps
 
         def fetch(offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
-            rows = sweeps.rows(call.tenant, snap, offset + 1, offset + limit)
+            rows = sweeps.rows(snap, offset + 1, offset + limit)
             return sweeps.count(snap), [_sweep_run(call, row) for row in rows]
 
         return call.page(fetch, max_size)
@@ -174,7 +174,9 @@ def get_job_run(call: Call) -> dict[str, Any]:
 
 @operation("listJobRunFiles")
 def list_job_run_files(call: Call) -> dict[str, Any]:
-    snap, run = _one_run(call)  # for a sweep, settles the runs completed so far (their files appear)
+    snap, run = _one_run(call)
+    if is_sweep(snap.doc):
+        call.backend.jobs.sweeps.settle(call.tenant, snap, only=int(run["id"]))  # a completed run's files
 
     def fetch(offset: int, limit: int) -> tuple[int, list[Any]]:
         count, records = call.backend.files.page(call.tenant, offset, limit, job_id=snap.id, run_id=run["id"])

@@ -53,6 +53,7 @@ CREATE INDEX IF NOT EXISTS jobs_awaiting_outputs ON jobs (tenant_id)
 CREATE TABLE IF NOT EXISTS sweeps (
     job_id TEXT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
     tenant_id TEXT NOT NULL,
+    token TEXT NOT NULL,
     definition TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS clusters (
