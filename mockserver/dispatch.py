@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
@@ -178,8 +179,10 @@ class Dispatcher:
             files = request.files
         else:
             try:
-                instance = json.loads(request.get_data(cache=False) or b"null")
-            except ValueError as err:
+                instance = json.loads(request.get_data(cache=False) or b"null", parse_constant=_no_constant,
+                                      parse_float=_finite_float)
+                _refuse_lone_surrogates(instance)
+            except (ValueError, RecursionError) as err:  # RecursionError: nested deeper than the parser goes
                 raise detail(400, f"JSON parse error - {err}") from None
             files = MultiDict()
         if body.validator is not None:
@@ -203,6 +206,31 @@ class Dispatcher:
         body = op.responses.get(str(reply.status), {}).get(JSON)
         payload = serialize(reply.payload, body.schema if body else None, self.spec.resolve)
         return json_response(reply.status, payload, reply.headers)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")  # Python's json reads NaN and Infinity; JSON has neither
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
+
+
+def _refuse_lone_surrogates(instance: Any) -> None:
+    """`"\\ud800"` decodes to a string no UTF-8 response or SQLite row can hold: refuse it up front."""
+    stack = [instance]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            item.encode("utf-8")  # UnicodeEncodeError (a ValueError) on a lone surrogate
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 FIELD_PART_LIMIT = 1024  # a form field sent as a file part (the DOE example's `typeId`) is short text

@@ -414,3 +414,20 @@ def test_the_client_follows_a_sweep(fake: Fake, tmp_path: Any) -> None:
         with pytest.raises(WaitFailed) as failed:
             client.wait_for_runs(job["id"], 6, delay=30)
         assert failed.value.result == RunProgress(5, 5, 5)
+
+
+@pytest.mark.parametrize("raw", [
+    '"valueGeneratorSettings": {"nominal": NaN}',
+    '"valueGeneratorSettings": {"nominal": 1e999}',
+    '"valueGeneratorSettings": {"nominal": "\\ud800"}',
+    '"valueGeneratorSettings": {"nominal": ' + "[" * 5000 + "]" * 5000 + "}",
+])
+def test_hostile_json_in_a_sweep_is_400(fake: Fake, api: requests.Session, raw: str) -> None:
+    import json
+
+    body = doe_body(doe_files(fake, api), jobvariables=[{"name": "x_velocity", "valueGeneratorSettings": {}},
+                                                         {"name": "y_velocity"}, {"name": "label"}])
+    text = json.dumps(body).replace('"valueGeneratorSettings": {}', raw)
+    response = api.post(fake.url("/api/v2/jobs/"), data=text, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and response.json()["detail"].startswith("JSON parse error")
+    assert api.get(fake.url("/api/v2/jobs/")).json()["count"] == 0

@@ -23,7 +23,12 @@ def as_bool(value: Any, default: bool = False) -> bool:
 
 
 def as_int(value: Any, default: int | None = None) -> int | None:
-    return default if value is None or value == "" else int(value)
+    """An integer or a string of digits; one longer than any valid value reads as 10**18 (out of every range)."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, str) and len(value.strip().lstrip("+-")) > 18:
+        return 10**18
+    return int(value)
 
 
 def core_type_code(value: Any) -> str:
@@ -56,7 +61,7 @@ def _doe_file_refs(analysis: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _relative_path(path: str) -> bool:
     parts = path.replace("\\", "/").split("/")
-    return not path.startswith(("/", "\\")) and "\0" not in path and ".." not in parts and bool(parts[-1])
+    return not path.startswith(("/", "\\")) and "\0" not in path and ".." not in parts and all(parts)
 
 
 def pk_error(value: Any) -> list[str]:
