@@ -62,7 +62,10 @@ class RunsApi(ApiBase):
     ) -> FilePage:
         """Output files of a run
 
-        Files of typeId 5. Empty until the run has completed.
+        Files of typeId 5 under `run<N>/`. Empty until the run has completed. A sweep run's files are its
+        `process_output.log`, its processed templates (at their `processedFilename`) and what its command
+        wrote; the fake writes them when first listed here (or with the job's files), so listing runs never
+        writes thousands of files.
 
         `GET /api/v2/jobs/{job_id}/runs/{run_id}/files/` (operationId `listJobRunFiles`): 200 `FilePage`.
 
