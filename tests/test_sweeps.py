@@ -2,6 +2,7 @@
 rescale-api-surface.md §4.1, §4.7, §5.6 and rescale-api-v3-and-catalog.md "DOE")."""
 from __future__ import annotations
 
+import io
 from datetime import datetime
 from typing import Any
 
@@ -431,3 +432,49 @@ def test_hostile_json_in_a_sweep_is_400(fake: Fake, api: requests.Session, raw: 
     response = api.post(fake.url("/api/v2/jobs/"), data=text, headers={"Content-Type": "application/json"})
     assert response.status_code == 400 and response.json()["detail"].startswith("JSON parse error")
     assert api.get(fake.url("/api/v2/jobs/")).json()["count"] == 0
+
+
+def test_a_patch_of_a_saved_sweep_reads_its_templates_again(fake: Fake, api: requests.Session) -> None:
+    ids = doe_files(fake, api)
+    job = create(fake, api, doe_body(ids))
+    other = upload(fake, api, "T.inp_template", b"T=${x_velocity?c}\n", 2)["id"]
+    analyses = doe_body(ids)["jobanalyses"]
+    analyses[0]["templateTasks"] = [{"templateFile": {"id": other}, "processedFilename": "T"}]
+    response = api.patch(fake.url(f"/api/v2/jobs/{job['id']}/"), json={"jobanalyses": analyses})
+    assert response.status_code == 200 and response.json()["jobanalyses"][0]["templateTasks"][0]["processedFilename"] == "T"
+    bad = upload(fake, api, "B.inp_template", b"${nope}\n", 2)["id"]
+    analyses[0]["templateTasks"] = [{"templateFile": {"id": bad}, "processedFilename": "B"}]
+    assert api.patch(fake.url(f"/api/v2/jobs/{job['id']}/"), json={"jobanalyses": analyses}).status_code == 400
+    submit(fake, api, job["id"])
+    fake.control.advance(EXECUTING_AFTER + RUN)
+    files = api.get(fake.url(f"/api/v2/jobs/{job['id']}/runs/1/files/")).json()["results"]
+    processed = next(f for f in files if f["name"] == "T")
+    assert api.get(fake.url(f"/api/v2/files/{processed['id']}/contents/")).content == b"T=10\n"
+
+
+def test_the_runs_page_limit_is_configurable(tmp_path: Any) -> None:
+    from rescale_mock import create_app
+    from rescale_mock.config import Config
+
+    app = create_app(Config(data_dir=tmp_path, clock_mode="manual", api_keys=("k" * 32,), max_runs_page_size=3))
+    client, headers = app.test_client(), {"Authorization": "Token " + "k" * 32}
+    try:
+        ids = {}
+        for key, (name, data, type_id) in {"template": ("U", TEMPLATE, 2), "params": ("p.csv", CSV, 3)}.items():
+            ids[key] = client.post("/api/v2/files/contents/", headers=headers, data={
+                "file": (io.BytesIO(data), name), "typeId": str(type_id)}).get_json()["id"]
+        body = doe_body({**ids, "input": ids["params"], "script": ids["params"]})
+        job = client.post("/api/v2/jobs/", json=body, headers=headers).get_json()
+        client.post(f"/api/v2/jobs/{job['id']}/submit/", headers=headers)
+        client.post("/_fake/clock/advance/", json={"seconds": EXECUTING_AFTER}, headers=headers)
+        page = client.get(f"/api/v2/jobs/{job['id']}/runs/?page_size=1848", headers=headers).get_json()
+        assert page["count"] == 5 and len(page["results"]) == 3 and "page=2" in page["next"]
+    finally:
+        app.extensions["rescale_mock"].close()
+
+
+def test_serve_takes_the_runs_page_limit() -> None:
+    from rescale_mock.cli import build_parser, config_from
+
+    assert config_from(build_parser().parse_args(["serve", "--max-runs-page-size", "5"])).max_runs_page_size == 5
+    assert config_from(build_parser().parse_args(["serve"])).max_runs_page_size == 10_000

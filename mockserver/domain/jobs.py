@@ -255,8 +255,12 @@ class Jobs:
         if snap.finished:
             return snap
         record = snap.record
-        record.doc.update(self.specs.changes(body, self._find_files(tenant), snap.plan is None))
+        changes = self.specs.changes(body, self._find_files(tenant), snap.plan is None)
+        record.doc.update(changes)
+        sweep = self.sweeps.prepare(record.doc) if "jobanalyses" in changes else None  # templates read again
         self._save(record)
+        if "jobanalyses" in changes:
+            self.sweeps.replace(record.id, tenant.id, sweep)
         return self.snapshot(tenant, job_id)
 
     def submit(self, tenant: Tenant, job_id: str) -> None:

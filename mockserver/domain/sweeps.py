@@ -140,15 +140,16 @@ class Sweeps:
         header when the body gave none); InvalidInput for a file that cannot make the sweep."""
         if not is_sweep(doc):
             return None
+        doc.setdefault("paramFile", None)  # a job saved before sweeps existed
         names, rows = self._param_rows(doc)
-        declared = [v["name"] for v in doc["jobvariables"]]
+        declared = [v["name"] for v in doc.get("jobvariables") or []]
         if doc["paramFile"] and declared and sorted(declared) != sorted(names):
             raise InvalidInput({"paramFile": [f"The parameter file's header names the variables {names}, which "
                                               f"do not match jobvariables {declared}."]})
         if doc["paramFile"] and not declared:
             doc["jobvariables"] = [{"name": n, "variableType": "Param", "displayOrder": i, "valueGeneratorType": "",
                                     "valueGeneratorSettings": {}} for i, n in enumerate(names)]
-        if doc["includeNominalRun"] and rows:
+        if doc.get("includeNominalRun") and rows:
             rows.append(self._nominal(doc, names, rows[0]))
         templates = self._templates(doc, names, rows)
         doc["expectedRuns"] = max(1, len(rows))
@@ -194,7 +195,7 @@ class Sweeps:
     def _nominal(doc: dict[str, Any], names: list[str], first: list[str]) -> list[str]:
         """The nominal run's values: a variable's `valueGeneratorSettings.nominal` (or `.value`) when given, else
         the first row's ([U] how Rescale picks nominal values for a CSV sweep is not documented)."""
-        settings = {v["name"]: v["valueGeneratorSettings"] for v in doc["jobvariables"]}
+        settings = {v["name"]: v.get("valueGeneratorSettings") or {} for v in doc["jobvariables"]}
         row = []
         for name, default in zip(names, first):
             given = next((settings.get(name, {}).get(k) for k in ("nominal", "value")
@@ -239,6 +240,13 @@ class Sweeps:
     def insert(self, conn: Any, job_id: str, tenant_id: str, sweep: Sweep) -> None:
         conn.execute("INSERT INTO sweeps (job_id, tenant_id, token, definition) VALUES (?, ?, ?, ?)",
                      (job_id, tenant_id, uuid.uuid4().hex, sweep.to_json()))
+
+    def replace(self, job_id: str, tenant_id: str, sweep: Sweep | None) -> None:
+        """A saved job's analyses changed (PATCH): its templates were read again."""
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM sweeps WHERE job_id = ?", (job_id,))
+            if sweep is not None:
+                self.insert(conn, job_id, tenant_id, sweep)
 
     # -- reading -----------------------------------------------------------------------------------------------
     def load(self, job_id: str) -> Sweep:
