@@ -478,3 +478,11 @@ def test_serve_takes_the_runs_page_limit() -> None:
 
     assert config_from(build_parser().parse_args(["serve", "--max-runs-page-size", "5"])).max_runs_page_size == 5
     assert config_from(build_parser().parse_args(["serve"])).max_runs_page_size == 10_000
+
+
+@pytest.mark.parametrize("variables", [[{"name": "a"}, 0] * 600, [0] + [{"name": "a"}] * 1200])
+def test_too_many_variables_is_one_400_for_the_list(fake: Fake, api: requests.Session, variables: list[Any]) -> None:
+    """Found by the contract test: a list both too long and with bad items made the error tree crash (500)."""
+    response = api.post(fake.url("/api/v2/jobs/"), json=doe_body(doe_files(fake, api), jobvariables=variables))
+    assert response.status_code == 400
+    assert response.json() == {"jobvariables": ["Ensure this field has no more than 1000 elements."]}
