@@ -321,11 +321,6 @@ class Sweeps:
         return sweep.values(number), sweep.processed(number)
 
     # -- outputs -----------------------------------------------------------------------------------------------
-    def _written(self, job_id: str) -> dict[str, tuple[int, int]]:
-        rows = self.db.query("SELECT run_id, COUNT(*) AS n, SUM(size) AS bytes FROM files WHERE job_id = ? "
-                             "GROUP BY run_id", (job_id,))
-        return {r["run_id"]: (r["n"], r["bytes"]) for r in rows}
-
     def settle(self, tenant: "Tenant", snap: "Snapshot", only: int | None = None) -> None:
         """Writes the files of the runs completed by now that have none yet (or of run `only`), in one
         transaction. A file per output makes this cost about a millisecond per file: thousands of runs take
