@@ -486,3 +486,15 @@ def test_too_many_variables_is_one_400_for_the_list(fake: Fake, api: requests.Se
     response = api.post(fake.url("/api/v2/jobs/"), json=doe_body(doe_files(fake, api), jobvariables=variables))
     assert response.status_code == 400
     assert response.json() == {"jobvariables": ["Ensure this field has no more than 1000 elements."]}
+
+
+def test_the_walltime_cuts_the_sweep(fake: Fake, api: requests.Session) -> None:
+    body = doe_body(doe_files(fake, api), command="sleep 1500")
+    body["jobanalyses"][0]["hardware"]["walltime"] = 1  # 3 waves of 1,500 s do not fit in an hour
+    job = create(fake, api, body)
+    submit(fake, api, job["id"])
+    fake.control.advance(EXECUTING_AFTER + 3 * 1500 + 600)
+    page = runs(fake, api, job["id"])
+    assert [seconds(r) for r in page["results"]] == [1500.0, 1500.0, 1500.0, 1500.0, 600.0]
+    final = latest_status(fake, api, job["id"])
+    assert (final["status"], final["statusReason"]) == ("Completed", "Job exceeded its walltime")
