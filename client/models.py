@@ -418,6 +418,24 @@ class JobAnalysisCreate(TypedDict, total=False):
     preProcessScriptCommand: str
     postProcessScriptCommand: str
     useRescaleLicense: LooseBoolean
+    templateTasks: list[TemplateTaskCreate]
+
+
+class TemplateTaskCreate(TypedDict, total=False):
+    """`TemplateTaskCreate` schema."""
+    templateFile: FileRef
+    processedFilename: str
+
+
+class JobVariableCreate(TypedDict, total=False):
+    """A DOE variable (D16 "JobVariables"). With a `paramFile` the names must be the CSV's header names;
+    without one the variables are stored and echoed (value generators are not simulated).
+    """
+    name: str
+    variableType: Literal['Param', 'Design', 'Output', 'Case', 'Constraint', 'Objective']
+    displayOrder: LooseInteger
+    valueGeneratorType: str
+    valueGeneratorSettings: dict[str, Any]
 
 
 class JobUpdate(TypedDict, total=False):
@@ -428,7 +446,7 @@ class JobUpdate(TypedDict, total=False):
     isLowPriority: LooseBoolean
     projectId: str | None
     project_id: str | None
-    jobvariables: list[dict[str, Any]]
+    jobvariables: list[JobVariableCreate]
     resourceFilters: list[dict[str, Any]]
     archiveFilters: list[dict[str, Any]]
     paramFile: FileRef | None
@@ -445,7 +463,7 @@ class JobCreate(TypedDict, total=False):
     isLowPriority: LooseBoolean
     projectId: str | None
     project_id: str | None
-    jobvariables: list[dict[str, Any]]
+    jobvariables: list[JobVariableCreate]
     resourceFilters: list[dict[str, Any]]
     archiveFilters: list[dict[str, Any]]
     paramFile: FileRef | None
@@ -462,7 +480,7 @@ class JobCreateV3(TypedDict, total=False):
     isLowPriority: LooseBoolean
     projectId: str | None
     project_id: str | None
-    jobvariables: list[dict[str, Any]]
+    jobvariables: list[JobVariableCreate]
     resourceFilters: list[dict[str, Any]]
     archiveFilters: list[dict[str, Any]]
     paramFile: FileRef | None
@@ -611,12 +629,12 @@ class JobBase(TypedDict, total=False):
     isTemplateDryRun: bool
     includeNominalRun: bool
     monteCarloIterations: int | None
-    expectedRuns: int | None
+    expectedRuns: int
     paramFile: NullableFile
     caseFile: NullableFile
     remoteVizConfig: None
     optimizer: None
-    jobvariables: list[dict[str, Any]]
+    jobvariables: list[JobVariable]
     resourceFilters: list[ResourceFilter]
     archiveFilters: list[dict[str, Any]]
 
@@ -633,12 +651,12 @@ class Job(TypedDict, total=False):
     isTemplateDryRun: bool
     includeNominalRun: bool
     monteCarloIterations: int | None
-    expectedRuns: int | None
+    expectedRuns: int
     paramFile: NullableFile
     caseFile: NullableFile
     remoteVizConfig: None
     optimizer: None
-    jobvariables: list[dict[str, Any]]
+    jobvariables: list[JobVariable]
     resourceFilters: list[ResourceFilter]
     archiveFilters: list[dict[str, Any]]
     jobanalyses: list[JobAnalysis]
@@ -656,17 +674,26 @@ class JobV3(TypedDict, total=False):
     isTemplateDryRun: bool
     includeNominalRun: bool
     monteCarloIterations: int | None
-    expectedRuns: int | None
+    expectedRuns: int
     paramFile: NullableFile
     caseFile: NullableFile
     remoteVizConfig: None
     optimizer: None
-    jobvariables: list[dict[str, Any]]
+    jobvariables: list[JobVariable]
     resourceFilters: list[ResourceFilter]
     archiveFilters: list[dict[str, Any]]
     jobanalyses: list[JobAnalysisV3]
     clusterId: str | None
     tags: list[str]
+
+
+class JobVariable(TypedDict, total=False):
+    """A DOE variable as saved (D16 job sample: `{displayOrder, name, valueGeneratorSettings, valueGeneratorType, variableType}`)."""
+    name: str
+    variableType: str
+    displayOrder: int
+    valueGeneratorType: str
+    valueGeneratorSettings: dict[str, Any]
 
 
 class StatusDisplayBase(TypedDict, total=False):
@@ -781,7 +808,17 @@ class Run(TypedDict, total=False):
     dateCompleted: NullableDateTime
     outputFileCount: int
     outputFileSize: int | None
-    variables: list[dict[str, Any]]
+    variables: list[RunVariable]
+
+
+class RunVariable(TypedDict, total=False):
+    """One variable of a run (reference §4.7: `{"name","value":20.0,"displayValue":"20","isRelative":false}`):
+    `value` is a number when the CSV cell is one, else the text; `displayValue` is the cell as written.
+    """
+    name: str
+    value: float | str
+    displayValue: str
+    isRelative: bool
 
 
 class TailLines(TypedDict, total=False):

@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--clock-factor", type=float, default=60.0, help="fake seconds per real second (scaled)")
     serve.add_argument("--date-style", choices=STYLES, default="mixed")
     serve.add_argument("--seed", type=int, default=None, help="repeatable ids and fault probabilities")
+    serve.add_argument("--max-runs-page-size", type=_bounded_int(1, 1_000_000), default=10_000,
+                       help="largest page of a job's runs (default 10,000)")
     serve.add_argument("--threads", type=_bounded_int(1, 1024), default=16, help="worker threads (parallel ranged downloads)")
     serve.add_argument("--validate-responses", action="store_true",
                        help="check every response against the spec (a mismatch becomes a 500)")
@@ -102,7 +104,7 @@ def config_from(args: argparse.Namespace) -> Config:
         data_dir=args.data_dir, api_keys=api_keys(args) or (DEMO_KEY,), accept_any_key=args.accept_any_key,
         validate_responses=args.validate_responses, clock_mode=args.clock_mode, clock_factor=args.clock_factor,
         date_style=args.date_style, seed=args.seed, extra=serve_extra(args), execute=args.execute,
-        **guard.config_options(args),
+        **guard.config_options(args), max_runs_page_size=args.max_runs_page_size,
     )
 
 

@@ -51,8 +51,10 @@ class Call:
     def host_url(self) -> str:
         return self.request.host_url
 
-    def page(self, fetch: Fetch) -> dict[str, Any]:
-        return paginate(self.url, self.params, self.op.version, fetch)
+    def page(self, fetch: Fetch, max_size: int | None = None) -> dict[str, Any]:
+        if max_size is None:
+            return paginate(self.url, self.params, self.op.version, fetch)
+        return paginate(self.url, self.params, self.op.version, fetch, max_size)
 
 
 @dataclass
@@ -172,7 +174,7 @@ class Dispatcher:
             raise detail(415, f'Unsupported media type "{shown}" in request.')
         if media == "multipart/form-data":
             instance: Any = {k: coerce_text(v, body.field_types.get(k, frozenset())) for k, v in request.form.items()}
-            instance.update({k: "<file>" for k in request.files})
+            instance.update({k: _file_part(body, k, request.files[k]) for k in request.files})
             files = request.files
         else:
             instance, files = self._json(request), MultiDict()
@@ -212,6 +214,23 @@ class Dispatcher:
         body = op.responses.get(str(reply.status), {}).get(JSON)
         payload = serialize(reply.payload, body.schema if body else None, self.spec.resolve)
         return json_response(reply.status, payload, reply.headers)
+
+
+FIELD_PART_LIMIT = 1024  # a form field sent as a file part (the DOE example's `typeId`) is short text
+
+
+def _file_part(body: Any, name: str, part: Any) -> Any:
+    """A part carrying a filename is a file, unless the schema declares that field as text: requests sends
+    `files={'typeId': 2}` as a part with `filename="typeId"`, so such a part is read as the field's text."""
+    if name in body.binary_fields or name not in body.field_types:
+        return "<file>"
+    raw = part.stream.read(FIELD_PART_LIMIT + 1)
+    part.stream.seek(0)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "<file>"
+    return "<file>" if len(raw) > FIELD_PART_LIMIT else coerce_text(text, body.field_types[name])
 
 
 def domain_to_http(err: domain.DomainError) -> ApiError:

@@ -98,6 +98,8 @@ def _insert(tree: dict[str, Any], path: list[Any], text: str, instance: Any) -> 
         if isinstance(nxt, int):
             size = len(instance) if isinstance(instance, list) else nxt + 1
             current = node.get(key) if isinstance(node, dict) else node[key]
+            if isinstance(current, list) and (len(current) <= nxt or not all(isinstance(x, dict) for x in current)):
+                return  # the list itself is refused (e.g. too many items): DRF reports that alone
             if not isinstance(current, list):
                 current = [{} for _ in range(size)]
                 node[key] = current
@@ -115,7 +117,9 @@ def _insert(tree: dict[str, Any], path: list[Any], text: str, instance: Any) -> 
         node[last].setdefault("non_field_errors", []).append(text)
     else:
         existing = node.setdefault(last, [])
-        if isinstance(existing, list) and text not in existing:
+        if isinstance(existing, list) and existing and all(isinstance(x, dict) for x in existing):
+            node[last] = [text]  # a message about the list replaces its items' errors
+        elif isinstance(existing, list) and text not in existing:
             existing.append(text)
 
 

@@ -98,6 +98,7 @@ class Body:
     schema: dict[str, Any] | None
     validator: Draft202012Validator | None
     field_types: dict[str, frozenset[str]] = field(default_factory=dict)  # form fields: types they allow
+    binary_fields: frozenset[str] = frozenset()  # form fields that carry file bytes (`format: binary`)
     check: Callable[[Any], list[str]] | None = None  # fast whole-document check (responses), messages if invalid
 
 
@@ -192,8 +193,9 @@ class CompiledSpec:
             return Body(None, None)
         properties = self.resolve(content["schema"]).get("properties", {})
         validator = self.validator(*where, "schema")
+        binary = frozenset(name for name, prop in properties.items() if self.resolve(prop).get("format") == "binary")
         return Body(content["schema"], validator, {name: self.types(prop) for name, prop in properties.items()},
-                    self._checker((*where, "schema"), validator))
+                    binary, self._checker((*where, "schema"), validator))
 
     def _checker(self, where: tuple[str, ...], fallback: Draft202012Validator) -> Callable[[Any], list[str]]:
         """Validation for responses in test mode, where every response is checked: jsonschema-rs (compiled on

@@ -52,7 +52,11 @@ class FilesApi(ApiBase):
 
         `multipart/form-data` with the file in part `file`. The part's own Content-Type is ignored
         (clients send odd values such as `{'type_id': 1}`). Optional form fields `typeId` or `type_id`
-        set the file type (default 1, INPUT_FILE). No chunked transfer encoding, no resume.
+        set the file type (default 1, INPUT_FILE; 2 a DOE template, 3 a DOE parameter file, 4 a script).
+        They may also come as parts with a filename: Rescale's DOE example sends
+        `files={'file': ..., 'typeId': 2}`, which requests encodes as a part named and filed `typeId`
+        (reference, rescale-api-v3-and-catalog.md "DOE"); such a part is read as the field's text.
+        No chunked transfer encoding, no resume.
         Bounds (the fake's, Rescale's are unknown): at most 32 parts, each part other than the file at most
         256 KiB (413 beyond); only the first part with a file name is stored on disk. The request is authenticated
         before its body is read.

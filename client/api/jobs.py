@@ -82,6 +82,8 @@ class JobsApi(ApiBase):
         `{"code": ...}`. The fake validates analysis code and version, the core type, and `coresPerSlot`
         against the core type's `cores`, answering DRF field errors nested per job analysis.
         [U] The real message texts are unknown. Both `projectId` and `project_id` are accepted.
+        A parameter sweep (DOE) adds `paramFile`, `jobvariables`, `templateTasks` and pre/post-process
+        scripts; its CSV and templates are read and checked here (400 when they cannot make the runs).
         The fake's own bound: the output files a job's commands would leave (`openssl rand -out F N`) may total
         at most 2 GiB as written (base64/hex counted encoded; `rescale-mock serve --max-output-bytes`), else a 400
         on `jobanalyses[i].command`; they are written when the finished job is first read.

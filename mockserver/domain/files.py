@@ -52,6 +52,8 @@ class _Row:
     relative_path: str
     path: str
     info: BlobInfo
+    run_id: str | None = None  # set for rows of several runs at once (a sweep's); else the call's
+    uploaded: float | None = None
 
 
 class Files:
@@ -114,6 +116,24 @@ class Files:
                 self.blobs.delete(info.blob)
             raise
 
+    def add_run_outputs(self, tenant: Tenant, job_id: str,
+                        items: Iterable[tuple[str, str, Iterable[bytes], float]]) -> int:
+        """Many outputs of a sweep's runs at once, `(run_id, relative_path, chunks, uploaded)` each, listed in one
+        transaction; returns how many were written."""
+        rows: list[_Row] = []
+        prefix = f"{tenant.storage_prefix}/output/job_{job_id}"
+        try:
+            for run_id, relative, chunks, uploaded in items:
+                info = self.blobs.write(chunks, durable=False)
+                rows.append(_Row(posixpath.basename(relative), OUTPUT_FILE, relative,
+                                 f"{prefix}/run{run_id}/{relative}", info, run_id, uploaded))
+            self._insert(tenant, rows, job_id=job_id)
+        except BaseException:
+            for row in rows:
+                self.blobs.delete(row.info.blob)
+            raise
+        return len(rows)
+
     def _insert(self, tenant: Tenant, rows: list["_Row"], job_id: str | None = None, run_id: str | None = None,
                 uploaded: float | None = None,
                 also: Callable[[sqlite3.Connection], None] | None = None) -> list[FileRecord]:
@@ -128,7 +148,8 @@ class Files:
                     id=ids.fresh(id_taken(conn, "files")), tenant_id=tenant.id, name=row.name, type_id=row.type_id,
                     relative_path=row.relative_path, path=row.path, size=info.size, md5=info.md5, sha512=info.sha512,
                     encryption_key=base64.b64encode(hashlib.sha256(info.sha512.encode()).digest()).decode(),
-                    date_uploaded=date, blob=info.blob, job_id=job_id, run_id=run_id,
+                    date_uploaded=date if row.uploaded is None else row.uploaded, blob=info.blob, job_id=job_id,
+                    run_id=row.run_id or run_id,
                 )
                 conn.execute(
                     f"INSERT INTO files ({', '.join(fields)}) VALUES ({', '.join('?' for _ in fields)})",

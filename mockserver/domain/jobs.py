@@ -21,6 +21,7 @@ from .jobspec import UNKNOWN_CORE_TYPE, JobSpecs, nodes_for, pk_error
 from .lifecycle import JOB_TERMINAL, Plan, Scenario, plan, plan_on_cluster, stretch
 from .outputs import process_output
 from .simulate import Program, interpret
+from .sweeps import Sweeps, is_sweep, waves
 from .tenants import Tenant, Tenants
 
 JOB_STATUS_FILTER = {
@@ -124,6 +125,7 @@ class Jobs:
         # records what the processes did in `run_facts`, and the plans of executed jobs are computed from those.
         self.run_facts = RunFacts(db)
         self.executor: Any = None
+        self.sweeps = Sweeps(db, files, synthetic_content)  # DOE: runs, templates, per-run outputs
 
     # -- storage -----------------------------------------------------------------------------------------------
     def _settle_lock(self, tenant: Tenant) -> threading.RLock:
@@ -258,6 +260,7 @@ class Jobs:
     def create(self, tenant: Tenant, body: dict[str, Any]) -> Snapshot:
         doc = self.specs.build(body, self._find_files(tenant))
         self._check_outputs(doc)
+        sweep = self.sweeps.prepare(doc)
         if doc["clusterId"] is not None:
             try:
                 self.clusters.snapshot(tenant, doc["clusterId"])
@@ -268,6 +271,8 @@ class Jobs:
             job_id = self.tenants.ids_for(tenant).fresh(id_taken(conn, "jobs"))
             conn.execute("INSERT INTO jobs (id, tenant_id, doc, state) VALUES (?, ?, ?, ?)",
                          (job_id, tenant.id, to_json(doc), to_json(state)))
+            if sweep is not None:
+                self.sweeps.insert(conn, job_id, tenant.id, sweep)
         return self.snapshot(tenant, job_id)
 
     def update(self, tenant: Tenant, job_id: str, body: dict[str, Any]) -> Snapshot:
@@ -276,9 +281,13 @@ class Jobs:
         if snap.finished:
             return snap
         record = snap.record
-        record.doc.update(self.specs.changes(body, self._find_files(tenant), snap.plan is None))
+        changes = self.specs.changes(body, self._find_files(tenant), snap.plan is None)
+        record.doc.update(changes)
         self._check_outputs(record.doc)
+        sweep = self.sweeps.prepare(record.doc) if "jobanalyses" in changes else None  # templates read again
         self._save(record)
+        if "jobanalyses" in changes:
+            self.sweeps.replace(record.id, tenant.id, sweep)
         return self.snapshot(tenant, job_id)
 
     def submit(self, tenant: Tenant, job_id: str) -> None:
@@ -290,6 +299,7 @@ class Jobs:
             self.clusters.enqueue(tenant, record.doc["clusterId"], record.id)
             record.state["persistentCluster"] = record.doc["clusterId"]
         program = self.program(record)
+        program.run_seconds *= waves(record.doc)  # a sweep's runs go `slots` at a time, each as long as the command
         record.state.update(
             # "inf" (a string) for `sleep inf`: JSON, and so SQLite, has no infinity
             submitted=self.tenants.now(tenant), runSeconds=str(program.run_seconds) if math.isinf(program.run_seconds)
@@ -386,7 +396,11 @@ class Jobs:
                 # Finished by the tenant's clock, which only moves forward: the status is final. (In the poll mode
                 # a job read often runs ahead of that clock, and a switch of mode takes it back.)
                 record.state["finalStatus"] = snap.status.status
-            if snap.plan is not None and snap.plan.run_start is not None and not record.state.get("execute"):
+            ran = snap.plan is not None and snap.plan.run_start is not None
+            if ran and is_sweep(record.doc):
+                self.sweeps.settle_at_end(tenant, snap)  # the runs' files, under run<N>/ (written when listed)
+                self._save(record)
+            elif ran and not record.state.get("execute"):
                 # (a real run's outputs were listed by its supervisor as the process ended)
                 program = self.program(record)
                 log = process_output(snap, program, self.files.blobs, finished=True)

@@ -51,6 +51,13 @@ CREATE INDEX IF NOT EXISTS jobs_by_tenant ON jobs (tenant_id, seq);
 -- submitted jobs whose outputs are not written yet: what a file listing must look at (see Jobs.sync_outputs)
 CREATE INDEX IF NOT EXISTS jobs_awaiting_outputs ON jobs (tenant_id)
     WHERE json_extract(state, '$.submitted') IS NOT NULL AND json_extract(state, '$.outputsWritten') IS NULL;
+-- a parameter sweep's definition (CSV rows, templates), read once when its job is created
+CREATE TABLE IF NOT EXISTS sweeps (
+    job_id TEXT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+    tenant_id TEXT NOT NULL,
+    token TEXT NOT NULL,
+    definition TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS clusters (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT UNIQUE NOT NULL,
