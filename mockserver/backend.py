@@ -18,6 +18,7 @@ from .domain.ids import IdFactory
 from .domain.clusters import Clusters
 from .domain.jobs import Jobs
 from .domain.jobspec import JobSpecs
+from .domain.sshkeys import SshKeys
 from .domain.tenants import ClockDefaults, Tenant, Tenants
 from .errors import unauthorized
 from .responses import json_response
@@ -49,8 +50,9 @@ class Backend:
         specs = JobSpecs(self.catalog)
         self.clusters = Clusters(self.db, self.tenants, specs)
         self.jobs = Jobs(self.db, self.tenants, self.files, specs, self.clusters, config.max_output_bytes)
+        self.ssh_keys = SshKeys(self.tenants, config.ssh_authorized_keys)
         self.runner = Runner(self.jobs, self.clusters, self.files, self.tenants, self.data_dir / "execute",
-                             config.execute)
+                             config.execute, self.ssh_keys)
         self.jobs.executor = self.runner
         self.faults = FaultRules(config.seed)
         self.journal = Journal(config.journal_size)

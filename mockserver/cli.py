@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from . import __version__, admin
 from . import cli_guard as guard
+from . import cli_ssh
 from .app import create_app
 from .config import DEMO_KEY, Config
 from .control.middleware import FaultInjected
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run user_included jobs' commands for real ON THIS MACHINE (trusted code only)")
     serve.add_argument("--demo", action="store_true", help="run the walkthrough demo against the server, then keep serving")
     guard.add_serve_options(serve)
+    cli_ssh.add_serve_options(serve)
     serve.set_defaults(run=serve_command)
     # Other commands live in modules of their own, each adding its subparser with `set_defaults(run=...)`.
     register_proxy_commands(sub)  # proxy, replay, check-spec; serve --catalog-from
@@ -104,7 +106,7 @@ def config_from(args: argparse.Namespace) -> Config:
         data_dir=args.data_dir, api_keys=api_keys(args) or (DEMO_KEY,), accept_any_key=args.accept_any_key,
         validate_responses=args.validate_responses, clock_mode=args.clock_mode, clock_factor=args.clock_factor,
         date_style=args.date_style, seed=args.seed, extra=serve_extra(args), execute=args.execute,
-        **guard.config_options(args), max_runs_page_size=args.max_runs_page_size,
+        **guard.config_options(args), **cli_ssh.config_options(args), max_runs_page_size=args.max_runs_page_size,
     )
 
 

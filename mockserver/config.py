@@ -25,5 +25,6 @@ class Config:
     # Host names the server answers to ("*": any); loopback names by default, against DNS rebinding
     allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
     control_token: str | None = None  # when set, server-wide control calls must carry it (X-Rescale-Mock-Control-Token)
+    ssh_authorized_keys: tuple[str, ...] = ()  # public keys that may SSH into every tenant's running jobs
     max_runs_page_size: int = 10_000  # runs/ pages: real DOE clients ask for thousands (page_size=1848)
     extra: dict = field(default_factory=dict)

@@ -64,6 +64,13 @@ class Control:
         """Jobs submitted from now on run their commands for real (`analyses=[...]`, `maxParallel=N` too)."""
         return self._call("PUT", "execute/", json={"enabled": enabled, **options})
 
+    def ssh_keys(self) -> dict[str, Any]:
+        return self._call("GET", "ssh-keys/")
+
+    def set_ssh_keys(self, public_keys: list[str]) -> dict[str, Any]:
+        """The public keys that may SSH into the tenant's running jobs (the profile's "Job Settings" key)."""
+        return self._call("PUT", "ssh-keys/", json={"publicKeys": public_keys})
+
     def add_fault(self, action: str, **rule: Any) -> dict[str, Any]:
         return self._call("POST", "faults/", json={"action": action, **rule})
 

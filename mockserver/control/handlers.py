@@ -168,3 +168,16 @@ def set_execution(call: Call) -> dict[str, Any]:
                                         "`rescale-mock serve --execute` (or --execute=opt-in)."]})
     runner.configure(call.tenant, {k: call.body.get(k) for k in ("enabled", "analyses", "maxParallel")})
     return runner.status(call.tenant)
+
+
+@control("getSshKeys")
+def get_ssh_keys(call: Call) -> dict[str, Any]:
+    backend = call.backend
+    return backend.ssh_keys.view(call.tenant, backend.runner.ssh_available())
+
+
+@control("setSshKeys")
+def set_ssh_keys(call: Call) -> dict[str, Any]:
+    backend = call.backend
+    backend.ssh_keys.set(call.tenant, call.body["publicKeys"])
+    return backend.ssh_keys.view(call.tenant, backend.runner.ssh_available())

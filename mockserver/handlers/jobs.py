@@ -9,6 +9,7 @@ from ..domain.errors import NotFound
 from ..domain.ids import stable_id
 from ..domain.jobs import Snapshot
 from ..domain.jobspec import as_bool
+from ..domain.sshkeys import instance_username
 from ..domain.sweeps import RUN_CASE, RunRow, is_sweep
 from ..timefmt import iso
 from ..views import JobContext, JobSummaryView, JobView, StatusView
@@ -214,6 +215,9 @@ def _instances(call: Call, snap: Snapshot) -> list[dict[str, Any]]:
     _, nodes = call.backend.jobs.cores(snap)
     started = next(e.at for _, e in snap.cluster_statuses() if e.status == "Started")
     roles = ["CUSTOM"] if nodes == 1 else ["MPI_MASTER"] + ["MPI_SLAVE"] * (nodes - 1)
+    # A real run's instances answer SSH on loopback ports (runner/ssh.py); anything else has nothing to connect to,
+    # and says so: no supported service, port 0.
+    ports = call.backend.runner.ssh_ports(snap.id)
     return [
         {
             "id": stable_id(snap.cluster_id, "instance", index), "clusterId": snap.cluster_id,
@@ -221,8 +225,9 @@ def _instances(call: Call, snap: Snapshot) -> list[dict[str, Any]]:
             "instanceGroup": "compute0", "isBehindNat": True,
             "privateHostname": f"node{index:03d}",
             "privateIp": f"10.0.0.{10 + index}", "publicHostname": f"{snap.cluster_id.lower()}-{index}.cluster.localhost",
-            "publicIp": "127.0.0.1", "role": role, "sshPort": 32100 + index, "supportedServices": ["ssh"],
-            "tenancy": "default", "username": f"uprod_{call.tenant.id}",
+            "publicIp": "127.0.0.1", "role": role, "sshPort": ports[index] if index < len(ports) else 0,
+            "supportedServices": ["ssh"] if index < len(ports) else [],
+            "tenancy": "default", "username": instance_username(call.tenant.id),
         }
         for index, role in enumerate(roles)
     ]

@@ -4,11 +4,13 @@ kernel to kill it if the server dies (so a crashed server leaves no process behi
     python -I -S launch.py '{"RLIMIT_CPU": 3600, ...}' bwrap ... bash -c COMMAND
 """
 import ctypes
+import fcntl
 import json
 import os
 import resource
 import signal
 import sys
+import termios
 
 PR_SET_PDEATHSIG = 1
 
@@ -25,6 +27,11 @@ def main() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):
         pass  # not Linux: a crashed server may leave the command running (the restart scan still finds it)
+    if os.isatty(0):  # an SSH shell's pty (runner/ssh.py) becomes this new session's terminal: job control works
+        try:
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        except OSError:
+            pass
     os.execvp(sys.argv[2], sys.argv[2:])
 
 

@@ -20,9 +20,10 @@ from ..domain.errors import NotFound
 from ..domain.executed import LOST_REASON
 from ..domain.jobspec import UNKNOWN_CORE_TYPE, nodes_for
 from ..domain.lifecycle import CLUSTER_STOPPED_REASON, QUEUED, WALLTIME_REASON
+from ..domain.sshkeys import instance_username
 from ..domain.tenants import Tenant
 from ..timefmt import iso
-from . import sandbox
+from . import sandbox, ssh
 from .workdir import InputFile, changed, listing, load_listing, place_inputs, read_chunks, save_listing
 
 log = logging.getLogger("rescale_mock.runner")
@@ -47,8 +48,11 @@ class Run:
 
 
 class Runner:
-    def __init__(self, jobs: Any, clusters: Any, files: Any, tenants: Any, root: Path, mode: str) -> None:
+    def __init__(self, jobs: Any, clusters: Any, files: Any, tenants: Any, root: Path, mode: str,
+                 ssh_keys: Any = None) -> None:
         self.jobs, self.clusters, self.files, self.tenants = jobs, clusters, files, tenants
+        self.ssh_keys = ssh_keys  # domain/sshkeys.py: who may SSH into a running job
+        self._ssh: ssh.SshGate | None = None  # started with the first real run, when asyncssh is installed
         self.facts = jobs.run_facts
         self.root = root  # <data dir>/execute
         self.allowed = mode != "off"  # "on": every tenant runs commands; "opt-in": tenants that ask (control plane)
@@ -115,6 +119,13 @@ class Runner:
             shutil.rmtree(folder / job_id, ignore_errors=True)
         self.facts.forget(job_ids)
 
+    def ssh_ports(self, job_id: str) -> list[int]:
+        """The loopback ports a running job's instances answer SSH on (none: it does not run, or no SSH here)."""
+        return self._ssh.ports(job_id) if self._ssh is not None else []
+
+    def ssh_available(self) -> str:
+        return "asyncssh" if self.allowed and ssh.available() else "unavailable"
+
     def close(self) -> None:
         self._closing = True
         self._wake.set()
@@ -123,6 +134,9 @@ class Runner:
         with self._lock:
             for run in self._runs.values():
                 self._kill(run)  # the next start finds them unfinished and ends them as lost runs
+            if self._ssh is not None:
+                self._ssh.shutdown()
+                self._ssh = None
 
     # -- the loop ----------------------------------------------------------------------------------------------
     def _ensure_thread(self) -> None:
@@ -235,10 +249,13 @@ class Runner:
         for ja in doc["jobanalyses"]:
             extra.update({str(k): str(v) for k, v in (ja.get("envVars") or {}).items()})
         shim = sandbox.shims(self.root / "bin")
+        env, bounds = sandbox.environment(run.home, token, shim, extra), limits(hardware, core_type)
+        self._open_ssh(run, ssh.Target(run.tenant.id, run.job_id, instance_username(run.tenant.id), run.home, env,
+                                       bounds, shim), nodes_for(hardware, core_type))
         try:
             run.process = subprocess.Popen(
-                sandbox.argv(run.home, work, compose(doc), limits(hardware, core_type), shim), cwd=work,
-                env=sandbox.environment(run.home, token, shim, extra), stdin=subprocess.DEVNULL, stdout=run.output,
+                sandbox.argv(run.home, work, compose(doc), bounds, shim), cwd=work,
+                env=env, stdin=subprocess.DEVNULL, stdout=run.output,
                 stderr=subprocess.STDOUT, start_new_session=True)
         except OSError as error:
             run.output.write(f"rescale-mock could not start the command: {error}\n".encode())
@@ -246,6 +263,32 @@ class Runner:
             return
         log.info("job %s: started process %s%s", run.job_id, run.process.pid,
                  " in a bubblewrap sandbox" if sandbox.bwrap() else "")
+
+    def _open_ssh(self, run: Run, target: ssh.Target, nodes: int) -> None:
+        """Before the process starts (and so before the job reads Executing): its instances answer SSH."""
+        if not ssh.available():
+            assert run.output is not None
+            run.output.write(f"rescale-mock: {ssh.MISSING}.\n".encode())
+            log.warning("job %s: no SSH: %s", run.job_id, ssh.MISSING)
+            return
+        try:
+            if self._ssh is None:
+                self._ssh = ssh.SshGate(self.root / "ssh_host_ed25519_key", self.ssh_keys.accepted)
+            ports = self._ssh.open(target, nodes)
+        except Exception as error:  # SSH is a side door: the job runs without it
+            log.exception("job %s: could not open SSH", run.job_id)
+            assert run.output is not None
+            run.output.write(f"rescale-mock: SSH into this job is unavailable ({error}).\n".encode())
+            return
+        log.info("job %s: SSH on 127.0.0.1 port(s) %s for %s", run.job_id, ", ".join(map(str, ports)),
+                 target.username)
+
+    def _close_ssh(self, run: Run) -> None:
+        if self._ssh is not None:
+            try:
+                self._ssh.close(run.job_id)
+            except Exception:  # noqa: BLE001 - the job's end must still be recorded
+                log.exception("job %s: could not close SSH", run.job_id)
 
     def _watch(self, run: Run, record: Any, now: float) -> None:
         assert run.process is not None
@@ -261,6 +304,7 @@ class Runner:
                 run.stop_note = {"user": "Job stopped by the user", WALLTIME_REASON: "Job exceeded its walltime",
                                  CLUSTER_STOPPED_REASON: "The cluster was stopped"}[reason]
                 run.term_sent = time.time()
+                self._close_ssh(run)  # the port closes once the job is stopped
                 sandbox.terminate(run.process.pid)
         elif time.time() - run.term_sent >= STOP_GRACE:
             sandbox.kill(run.process.pid)
@@ -282,6 +326,7 @@ class Runner:
 
     def _finish(self, run: Run, exit_code: int | None, lost: str | None = None) -> None:
         """List the outputs and record the end, together: a file listing shows all of them or none."""
+        self._close_ssh(run)  # before the outputs are listed: no session writes after the listing
         if run.process is not None:
             sandbox.kill(run.process.pid)  # whatever the command left running in its group
         job_dir = self._job_dir(run.tenant.id, run.job_id)
@@ -313,6 +358,7 @@ class Runner:
         log.info("job %s: ended (exit status %s%s)", run.job_id, exit_code, f", {lost}" if lost else "")
 
     def _kill(self, run: Run) -> None:
+        self._close_ssh(run)
         if run.process is not None and run.process.poll() is None:
             sandbox.kill(run.process.pid)
             run.process.wait(timeout=10)
