@@ -30,7 +30,7 @@ pytestmark = pytest.mark.rescale_mock_execute
 DELAY, TIMEOUT = 1.0, 900.0  # fake seconds per poll of the client's waiter; at most TIMEOUT of them
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def _ticking_clock(fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
 
@@ -61,7 +61,7 @@ def new_key(path: Path) -> str:
 
 
 @pytest.fixture
-def notebook(fake: Fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, dict[str, str]]:
+def notebook(fake: Fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _ticking_clock: None) -> tuple[str, dict[str, str]]:
     """The notebook's folder (job_inputs/, job_outputs/, rescale-key) and cell 62: the key in the profile."""
     monkeypatch.chdir(tmp_path)
     Path("job_inputs").mkdir()
@@ -273,3 +273,69 @@ def test_ssh_keys_control_plane(fake: Fake, tmp_path: Path) -> None:
     other = Control(fake.base_url, Control(fake.base_url).create_tenant()["apiKey"])
     assert other.ssh_keys()["publicKeys"] == []  # a tenant's keys are its own
     other.reset()
+
+
+@pytest.mark.parametrize("fake", ["inprocess"], indirect=True)
+def test_a_server_without_asyncssh_says_so(fake: Fake, client: RescaleClient,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from rescale_mock.runner import ssh
+
+    monkeypatch.setattr(ssh, "available", lambda: False)
+    job_id = client.jobs.create_job(body={"name": "no ssh", "jobanalyses": [{
+        "analysis": {"code": "user_included", "version": "0"}, "command": "sleep inf",
+        "hardware": {"coreType": "granite", "coresPerSlot": 2, "walltime": 1}}]})["id"]
+    client.jobs.submit_job(job_id=job_id)
+    client.wait_for_job(job_id, until="Executing", delay=DELAY, timeout=TIMEOUT)
+    (instance,) = client.jobs.list_job_instances(job_id=job_id)["results"]
+    assert (instance["supportedServices"], instance["sshPort"]) == ([], 0)
+    log = client.runs.tail_job_run_file(job_id=job_id, run_id="1", path="process_output.log", lines=20)["lines"]
+    assert any("needs asyncssh" in line and "rescale-mockkit[ssh]" in line for line in log)
+    client.jobs.stop_job(job_id=job_id)
+    client.wait_for_job(job_id, delay=DELAY, timeout=TIMEOUT, raise_on_failure=False)
+
+
+def test_serve_ssh_authorized_keys_and_a_clean_shutdown(tmp_path: Path) -> None:
+    """`serve --ssh-authorized-keys FILE`: the file's keys work for every tenant; Ctrl-C closes the ports."""
+    import signal
+
+    from rescale_mock.testing import ServedProcess
+
+    public = tmp_path / "team.pub"
+    public.write_text("# the team's key\n" + new_key(tmp_path / "team") + "\n")
+    bad = tmp_path / "bad.pub"
+    bad.write_text("not a key\n")
+    import subprocess
+    import sys
+
+    failed = subprocess.run([sys.executable, "-m", "rescale_mock.cli", "serve", "--port", "0", "--data-dir",
+                             str(tmp_path / "bad"), "--ssh-authorized-keys", str(bad)], capture_output=True,
+                            text=True, timeout=60)
+    assert failed.returncode == 2 and "bad.pub: line 1: " in failed.stderr
+    served = ServedProcess(tmp_path / "data", ("key-0123456789abcdef",), "--execute", "--clock-mode", "manual",
+                           "--ssh-authorized-keys", str(public))
+    try:
+        fake = Fake(served.base_url, "key-0123456789abcdef", Control(served.base_url, "key-0123456789abcdef"),
+                    "served")
+        assert fake.control.ssh_keys()["publicKeys"] == []  # the tenant registered none of its own
+        assert len(Control(served.base_url).ssh_keys()["publicKeys"]) == 1  # server-wide
+
+        def tick(seconds: float) -> None:
+            fake.control.advance(seconds)
+            time.sleep(0.02)
+
+        with RescaleClient(fake.base_url, fake.api_key, progress=False, sleep=tick) as c:
+            job_id = c.jobs.create_job(body={"name": "team", "jobanalyses": [{
+                "analysis": {"code": "user_included", "version": "0"}, "command": "sleep inf",
+                "hardware": {"coreType": "granite", "coresPerSlot": 2, "walltime": 1}}]})["id"]
+            c.jobs.submit_job(job_id=job_id)
+            c.wait_for_job(job_id, until="Executing", delay=DELAY, timeout=TIMEOUT)
+            (instance,) = c.jobs.list_job_instances(job_id=job_id)["results"]
+        ssh_client = key_based_connect("127.0.0.1", instance["sshPort"], instance["username"], str(tmp_path / "team"))
+        _, stdout, _ = ssh_client.exec_command("echo $HOME")
+        assert stdout.read().decode().strip().endswith("/home")
+        served.process.send_signal(signal.SIGINT)  # Ctrl-C
+        assert served.process.wait(timeout=30) == 0
+        assert refused(instance["sshPort"])
+        ssh_client.close()
+    finally:
+        served.close()
