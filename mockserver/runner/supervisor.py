@@ -269,6 +269,7 @@ class Runner:
         if not ssh.available():
             assert run.output is not None
             run.output.write(f"rescale-mock: {ssh.MISSING}.\n".encode())
+            run.output.flush()  # before the command's own output, which goes straight to the file
             log.warning("job %s: no SSH: %s", run.job_id, ssh.MISSING)
             return
         try:
@@ -279,6 +280,7 @@ class Runner:
             log.exception("job %s: could not open SSH", run.job_id)
             assert run.output is not None
             run.output.write(f"rescale-mock: SSH into this job is unavailable ({error}).\n".encode())
+            run.output.flush()
             return
         log.info("job %s: SSH on 127.0.0.1 port(s) %s for %s", run.job_id, ", ".join(map(str, ports)),
                  target.username)
