@@ -8,8 +8,9 @@ clock plus a short real pause (the supervisor thread starts the process), at mos
 awaited with the client's waiter and a bounded timeout. Nothing sleeps blindly."""
 from __future__ import annotations
 
-import os
+import shutil
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -339,3 +340,32 @@ def test_serve_ssh_authorized_keys_and_a_clean_shutdown(tmp_path: Path) -> None:
         ssh_client.close()
     finally:
         served.close()
+
+
+@pytest.mark.skipif(not all(map(shutil.which, ("ssh", "scp", "sftp", "ssh-keygen"))), reason="needs OpenSSH's clients")
+@pytest.mark.parametrize("fake", ["inprocess"], indirect=True)
+def test_openssh_clients_work_too(fake: Fake, notebook: tuple[str, dict[str, str]], client: RescaleClient) -> None:
+    """What the README shows by hand: ssh, scp (over SFTP and the legacy protocol) and sftp, with an ed25519 key."""
+    api_url, headers = notebook
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-f", "mine", "-N", ""], check=True, timeout=30)
+    fake.control.set_ssh_keys([Path("mine.pub").read_text()])
+    job_id, instances, _ = sleep_inf_job(api_url, headers)
+    port, user = str(instances[0]["sshPort"]), instances[0]["username"]
+    options = ["-F", "/dev/null", "-i", "mine", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+               "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"]
+
+    def run(*argv: str, stdin: str | None = None) -> str:
+        done = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert run("ssh", *options, "-p", port, f"{user}@127.0.0.1", "cd work && pwd && echo $RESCALE_NODES_PER_SLOT"
+               ).splitlines()[1:] == ["1"]
+    run("scp", *options, "-P", port, "job_inputs/range.inp", f"{user}@127.0.0.1:work/over_sftp.inp")
+    run("scp", "-O", *options, "-P", port, "job_inputs/range.inp", f"{user}@127.0.0.1:work/over_scp.inp")
+    listing = run("sftp", *options, "-P", port, "-b", "-", f"{user}@127.0.0.1", stdin="cd work\nls -1\n")
+    assert "over_sftp.inp" in listing and "over_scp.inp" in listing
+    client.jobs.stop_job(job_id=job_id)
+    client.wait_for_job(job_id, delay=DELAY, timeout=TIMEOUT, raise_on_failure=False)
+    outputs = {f["relativePath"] for f in client.jobs.iter_job_files(job_id=job_id)}
+    assert {"over_sftp.inp", "over_scp.inp"} <= outputs

@@ -263,6 +263,14 @@ def _sftp_server(asyncssh: Any, chan: Any, home: Path) -> Any:
                     raise asyncssh.SFTPPermissionDenied("outside the job's home folder")
                 return mapped
 
+            def exit(self) -> None:
+                # an exit status, as OpenSSH's sftp-server sends: without one OpenSSH's scp fails a good copy
+                try:
+                    self.channel.exit(0)
+                except (OSError, asyncssh.Error):
+                    pass
+                super().exit()
+
         _SFTP = HomeSFTPServer
     home.mkdir(parents=True, exist_ok=True)
     return _SFTP(chan, chroot=os.fsencode(home))
