@@ -10,7 +10,7 @@ SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
 STATEFUL_OR_CATALOG = [
     "createJob", "createJobV3", "updateJob", "deleteJob", "deleteJobV3", "createCluster", "startCluster",
     "stopCluster", "submitJobToCluster", "submitJobToClusterUnversioned", "getFileLines", "uploadFile",
-    "uploadFilePut", "updateFile", "setExecution",
+    "uploadFilePut", "updateFile", "setExecution", "setSshKeys",  # setSshKeys: a string that is no public key
 ]
 ACCEPT_400 = {"checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "403", "404", "409"]}}}
 # Multipart: every part travels as bytes, so a "negative" upload (say, a `file` that is a number) reaches the server

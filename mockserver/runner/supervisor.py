@@ -274,7 +274,8 @@ class Runner:
             return
         try:
             if self._ssh is None:
-                self._ssh = ssh.SshGate(self.root / "ssh_host_ed25519_key", self.ssh_keys.accepted)
+                accepted = self.ssh_keys.accepted if self.ssh_keys is not None else lambda tenant_id: []
+                self._ssh = ssh.SshGate(self.root / "ssh_host_ed25519_key", accepted)
             ports = self._ssh.open(target, nodes)
         except Exception as error:  # SSH is a side door: the job runs without it
             log.exception("job %s: could not open SSH", run.job_id)
