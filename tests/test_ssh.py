@@ -369,3 +369,36 @@ def test_openssh_clients_work_too(fake: Fake, notebook: tuple[str, dict[str, str
     client.wait_for_job(job_id, delay=DELAY, timeout=TIMEOUT, raise_on_failure=False)
     outputs = {f["relativePath"] for f in client.jobs.iter_job_files(job_id=job_id)}
     assert {"over_sftp.inp", "over_scp.inp"} <= outputs
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds processes through /proc (Linux)")
+def test_sessions_end_with_the_job(notebook: tuple[str, dict[str, str]], client: RescaleClient) -> None:
+    """A command left running in a session is killed when the job is stopped, and its connection drops."""
+    api_url, headers = notebook
+    job_id, instances, _ = sleep_inf_job(api_url, headers)
+    ssh_client = key_based_connect("127.0.0.1", instances[0]["sshPort"], instances[0]["username"], "rescale-key")
+    _, stdout, _ = ssh_client.exec_command("echo $RESCALE_MOCK_RUN_TOKEN; exec sleep 1000")
+    token = stdout.readline().strip()
+    assert len(token) == 32
+    marker = f"{sandbox.TOKEN_VAR}={token}".encode()
+
+    def carrying_token() -> list[str]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and marker in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(entry.name)
+            except OSError:
+                continue
+        return found
+
+    assert carrying_token()  # the job's command and the session's sleep
+    client.jobs.stop_job(job_id=job_id)
+    client.wait_for_job(job_id, delay=DELAY, timeout=TIMEOUT, raise_on_failure=False)
+    stdout.channel.settimeout(30)
+    assert stdout.read() == b""  # the channel closed with the job
+    deadline = time.monotonic() + 30
+    while carrying_token() and time.monotonic() < deadline:  # the kernel reaps killed processes asynchronously
+        time.sleep(0.05)
+    assert carrying_token() == []
+    ssh_client.close()

@@ -242,16 +242,17 @@ class Runner:
         run.output = open(job_dir / "process_output.log", "ab")  # noqa: SIM115 - open while the process runs
         run.output.write("".join(f"{note}\n" for note in notes).encode())
         run.output.flush()
-        self.facts.record(run.job_id, {"startedAt": now, "token": token})  # before the fork: a crash finds it
-        run.started_clock, run.started_real = now, time.time()
         extra = {"RESCALE_CORES_PER_SLOT": str(hardware["coresPerSlot"]),
                  "RESCALE_NODES_PER_SLOT": str(nodes_for(hardware, core_type))}
         for ja in doc["jobanalyses"]:
             extra.update({str(k): str(v) for k, v in (ja.get("envVars") or {}).items()})
         shim = sandbox.shims(self.root / "bin")
         env, bounds = sandbox.environment(run.home, token, shim, extra), limits(hardware, core_type)
+        # SSH listens before the job can read Executing (startedAt), so a client that saw Executing can connect
         self._open_ssh(run, ssh.Target(run.tenant.id, run.job_id, instance_username(run.tenant.id), run.home, env,
                                        bounds, shim), nodes_for(hardware, core_type))
+        self.facts.record(run.job_id, {"startedAt": now, "token": token})  # before the fork: a crash finds it
+        run.started_clock, run.started_real = now, time.time()
         try:
             run.process = subprocess.Popen(
                 sandbox.argv(run.home, work, compose(doc), bounds, shim), cwd=work,
