@@ -402,3 +402,23 @@ def test_sessions_end_with_the_job(notebook: tuple[str, dict[str, str]], client:
         time.sleep(0.05)
     assert carrying_token() == []
     ssh_client.close()
+
+
+@pytest.mark.parametrize("fake", ["inprocess"], indirect=True)
+def test_each_node_of_a_multi_node_job_answers(fake: Fake, notebook: tuple[str, dict[str, str]],
+                                               client: RescaleClient) -> None:
+    job_id = client.jobs.create_job(body={"name": "two nodes", "jobanalyses": [{
+        "analysis": {"code": "user_included", "version": "0"}, "command": "sleep inf",
+        "hardware": {"coreType": "granite", "coresPerSlot": 32, "slots": 2, "walltime": 1}}]})["id"]
+    client.jobs.submit_job(job_id=job_id)
+    client.wait_for_job(job_id, until="Executing", delay=DELAY, timeout=TIMEOUT)
+    instances = client.jobs.list_job_instances(job_id=job_id)["results"]
+    assert [i["role"] for i in instances] == ["MPI_MASTER", "MPI_SLAVE"]
+    assert len({i["sshPort"] for i in instances}) == 2
+    for instance in instances:  # one machine here: every node sees the same home, with work/shared/
+        ssh_client = key_based_connect("127.0.0.1", instance["sshPort"], instance["username"], "rescale-key")
+        _, stdout, _ = ssh_client.exec_command("ls work; echo $RESCALE_NODES_PER_SLOT")
+        assert stdout.read().decode().split() == ["shared", "2"]
+        ssh_client.close()
+    client.jobs.stop_job(job_id=job_id)
+    client.wait_for_job(job_id, delay=DELAY, timeout=TIMEOUT, raise_on_failure=False)
