@@ -237,12 +237,13 @@ def test_an_interactive_shell_starts_in_the_home_with_the_jobs_environment(noteb
     ssh_client = key_based_connect("127.0.0.1", instances[0]["sshPort"], instances[0]["username"], "rescale-key")
     shell = ssh_client.invoke_shell()
     shell.settimeout(30)
-    shell.sendall(b"echo cores=$RESCALE_CORES_PER_SLOT; cd work && pwd; exit\n")
+    shell.resize_pty(width=101, height=41)
+    shell.sendall(b"echo cores=$RESCALE_CORES_PER_SLOT; echo size=$(stty size); cd work && pwd; exit\n")
     seen = b""
     while chunk := shell.recv(4096):
         seen += chunk
     text = seen.decode(errors="replace")
-    assert "cores=2" in text and "/home/work" in text
+    assert "cores=2" in text and "size=41 101" in text and "/home/work" in text
     assert shell.recv_exit_status() == 0
     ssh_client.close()
     client.jobs.stop_job(job_id=job_id)

@@ -165,8 +165,7 @@ class SshGate:
         target.pgids.add(child.pid)
         try:
             if master is not None:
-                await process.redirect(stdin=os.dup(master), stdout=master)
-                code = await child.wait()
+                code = await _through_pty(process, child, master)
             else:
                 feeding = asyncio.ensure_future(_pump(process.stdin, child.stdin, close=True))
                 copying = asyncio.gather(_pump(child.stdout, process.stdout), _pump(child.stderr, process.stderr))
@@ -177,6 +176,57 @@ class SshGate:
             sandbox.kill(child.pid)  # whatever the session left running in its group
             target.pgids.discard(child.pid)
         process.exit(code if code >= 0 else 128 - code)
+
+
+async def _through_pty(process: Any, child: Any, master: int) -> int:
+    """A shell on a pty: what it prints goes out as it comes, what the client types goes in, a resize resizes."""
+    import asyncssh
+
+    loop = asyncio.get_running_loop()
+    drained = loop.create_future()
+
+    def readable() -> None:
+        try:
+            data = os.read(master, 1 << 16)
+        except OSError:  # EIO: every holder of the terminal's other end has gone
+            data = b""
+        if data:
+            process.stdout.write(data)
+            return
+        loop.remove_reader(master)
+        if not drained.done():
+            drained.set_result(None)
+
+    async def feed() -> None:
+        while True:
+            try:
+                data = await process.stdin.read(1 << 16)
+            except asyncssh.TerminalSizeChanged as change:
+                _set_size(master, (change.width, change.height, change.pixwidth, change.pixheight))
+                continue
+            except (asyncssh.BreakReceived, asyncssh.SignalReceived):
+                continue
+            except Exception:  # noqa: BLE001 - the channel closed
+                return
+            if not data:
+                return
+            try:
+                os.write(master, data)
+            except OSError:  # the shell has gone
+                return
+
+    loop.add_reader(master, readable)
+    feeding = asyncio.ensure_future(feed())
+    try:
+        code = await child.wait()
+        try:
+            await asyncio.wait_for(drained, 5)  # the rest of what it printed
+        except asyncio.TimeoutError:
+            loop.remove_reader(master)  # a background process still holds the terminal
+    finally:
+        feeding.cancel()
+        os.close(master)
+    return code
 
 
 async def _pump(reader: Any, writer: Any, close: bool = False) -> None:
