@@ -292,6 +292,7 @@ def test_a_server_without_asyncssh_says_so(fake: Fake, client: RescaleClient,
     assert (instance["supportedServices"], instance["sshPort"]) == ([], 0)
     log = client.runs.tail_job_run_file(job_id=job_id, run_id="1", path="process_output.log", lines=20)["lines"]
     assert any("needs asyncssh" in line and "rescale-mockkit[ssh]" in line for line in log)
+    assert fake.control.ssh_keys()["ssh"] == "unavailable"
     client.jobs.stop_job(job_id=job_id)
     client.wait_for_job(job_id, delay=DELAY, timeout=TIMEOUT, raise_on_failure=False)
 

@@ -419,6 +419,12 @@ class Jobs:
             return self.executor.live_log(snap.record.tenant_id, snap.id)
         return process_output(snap, self.program(snap.record), self.files.blobs, finished=False)
 
+    def ssh_ports(self, snap: Snapshot) -> list[int]:
+        """Loopback ports the job's instances answer SSH on: only while a real run's command runs (runner/ssh.py)."""
+        if snap.record.state.get("execute") and self.executor is not None:
+            return self.executor.ssh_ports(snap.id)
+        return []
+
     def cores(self, snap: Snapshot) -> tuple[dict[str, Any], int]:
         hardware = snap.doc["jobanalyses"][0]["hardware"]
         core_type = self.catalog.core_type(hardware["coreType"]) or UNKNOWN_CORE_TYPE

@@ -217,7 +217,7 @@ def _instances(call: Call, snap: Snapshot) -> list[dict[str, Any]]:
     roles = ["CUSTOM"] if nodes == 1 else ["MPI_MASTER"] + ["MPI_SLAVE"] * (nodes - 1)
     # A real run's instances answer SSH on loopback ports (runner/ssh.py); anything else has nothing to connect to,
     # and says so: no supported service, port 0.
-    ports = call.backend.runner.ssh_ports(snap.id)
+    ports = call.backend.jobs.ssh_ports(snap)
     return [
         {
             "id": stable_id(snap.cluster_id, "instance", index), "clusterId": snap.cluster_id,
