@@ -269,7 +269,8 @@ def _server_class() -> Any:
 
     class Server(asyncssh.SSHServer):
         def __init__(self, gate: SshGate, target: Target) -> None:
-            self.gate, self.target, self.conn = gate, target, None
+            self.gate, self.target = gate, target
+            self.conn: Any = None
 
         def connection_made(self, conn: Any) -> None:
             self.conn = conn
