@@ -954,6 +954,10 @@ class ClusterPage(TypedDict, total=False):
     results: list[Cluster]
 
 
+# Sort order of files; without it, newest first (`-dateUploaded`).
+FileOrdering: TypeAlias = Literal['dateUploaded', '-dateUploaded', 'name', '-name']
+
+
 # `completed`: jobs whose latest status is Completed or Force Stop; `not_completed`: the others.
 JobState: TypeAlias = Literal['completed', 'not_completed']
 

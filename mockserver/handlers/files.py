@@ -19,17 +19,21 @@ def file_views(call: Call, records: list[Any]) -> list[FileView]:
     return [FileView(r, ctx) for r in records]
 
 
-@operation("listFiles")
+@operation("listFiles", "listFilesV3")
 def list_files(call: Call) -> dict[str, Any]:
     call.backend.jobs.sync_outputs(call.tenant)
+    if "limit" in call.params:  # the python-sdk's `limit`: a cap on the page size
+        call.params["page_size"] = min(call.params["limit"], call.params.get("page_size") or call.params["limit"])
+
     def fetch(offset: int, limit: int) -> tuple[int, list[FileView]]:
-        count, records = call.backend.files.page(call.tenant, offset, limit, search=call.params.get("search"))
+        count, records = call.backend.files.page(call.tenant, offset, limit, search=call.params.get("search"),
+                                                 ordering=call.params.get("ordering"))
         return count, file_views(call, records)
 
     return call.page(fetch)
 
 
-@operation("uploadFile", "uploadFilePut")
+@operation("uploadFile", "uploadFilePut", "uploadFileV3", "uploadFilePutV3")
 def upload_file(call: Call) -> Reply:
     part = call.files.get("file")
     if part is None:
@@ -41,24 +45,24 @@ def upload_file(call: Call) -> Reply:
     return Reply(201, FileView(record, view_context(call)))
 
 
-@operation("getFile")
+@operation("getFile", "getFileV3")
 def get_file(call: Call) -> FileView:
     return FileView(call.backend.files.get(call.tenant, call.params["file_id"]), view_context(call))
 
 
-@operation("updateFile")
+@operation("updateFile", "updateFileV3")
 def update_file(call: Call) -> FileView:
     record = call.backend.files.update(call.tenant, call.params["file_id"], call.body or {})
     return FileView(record, view_context(call))
 
 
-@operation("deleteFile")
+@operation("deleteFile", "deleteFileV3")
 def delete_file(call: Call) -> Reply:
     call.backend.files.delete(call.tenant, call.params["file_id"])
     return Reply(204)
 
 
-@operation("downloadFile")
+@operation("downloadFile", "downloadFileV3")
 def download_file(call: Call) -> Response:
     """Streams from disk; werkzeug answers Range (206, suffix, open-ended, end clamped), If-Range and ETags."""
     record = call.backend.files.get(call.tenant, call.params["file_id"])
@@ -89,6 +93,6 @@ def _serve_range_from_file(response: Response, path: Any) -> None:
     response.response = wrapper(handle, 1 << 20) if wrapper else wrap_file(request.environ, handle, 1 << 20)
 
 
-@operation("getFileLines")
+@operation("getFileLines", "getFileLinesV3")
 def file_lines(call: Call) -> dict[str, list[str]]:
     return {"lines": call.backend.files.lines(call.tenant, call.params["file_id"])}
