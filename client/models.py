@@ -388,6 +388,8 @@ class HardwareCreate(TypedDict, total=False):
     coresPerSlot: LooseInteger
     slots: LooseInteger
     walltime: LooseInteger | None
+    type: str
+    isReusable: LooseBoolean
 
 
 class JobAnalysisCreate(TypedDict, total=False):
@@ -458,6 +460,9 @@ class JobCreateV3(TypedDict, total=False):
     monteCarloIterations: LooseInteger | None
     clusterId: str | None
     tags: list[str]
+    autoTerminateCluster: LooseBoolean
+    inputFileParseTask: str | None
+    isTemplateDryRun: LooseBoolean
 
 
 class CoreSummary(TypedDict, total=False):
@@ -489,12 +494,14 @@ class Hardware(TypedDict, total=False):
 
 
 class HardwareV3(TypedDict, total=False):
-    """v3 job hardware; `coreType` is `{"code": ...}`."""
+    """v3 job hardware; `coreType` is `{"code": ...}`; `type` (default `compute`) and `isReusable` (default false) echo what was sent."""
     coresPerSlot: int
     slots: int
     walltime: int | None
     coreType: CoreTypeCode
     coreSummary: CoreSummary
+    type: str
+    isReusable: bool
 
 
 class ClusterHardware(TypedDict, total=False):
@@ -652,6 +659,8 @@ class JobV3(TypedDict, total=False):
     resourceFilters: list[ResourceFilter]
     archiveFilters: list[dict[str, Any]]
     jobanalyses: list[JobAnalysisV3]
+    autoTerminateCluster: bool
+    inputFileParseTask: str | None
     clusterId: str | None
     tags: list[str]
 
@@ -944,6 +953,24 @@ class InstancePage(TypedDict, total=False):
     next: str | None
     previous: str | None
     results: list[Instance]
+
+
+class ClusterRef(TypedDict, total=False):
+    """`ClusterRef` schema."""
+    id: str
+
+
+class ClusterRefPage(TypedDict, total=False):
+    """`ClusterRefPage` schema."""
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[ClusterRef]
+
+
+class JobLogEntry(TypedDict, total=False):
+    """`JobLogEntry` schema."""
+    message: str
 
 
 class ClusterPage(TypedDict, total=False):

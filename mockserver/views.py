@@ -86,6 +86,9 @@ class HardwareView(DictView):
         code = self._raw["coreType"]
         return {"code": code} if self.jc.version == "v3" else code
 
+    type = property(lambda self: self._raw.get("type", "compute"))
+    is_reusable = property(lambda self: self._raw.get("isReusable", False))
+
     @property
     def core_summary(self) -> dict[str, int]:
         return core_summary(self._raw, self.jc.core_type(self._raw["coreType"]) or UNKNOWN_CORE_TYPE)
@@ -116,7 +119,9 @@ class JobView(DictView):
     id = property(lambda self: self.snap.id)
     owner = property(lambda self: self.jc.ctx.tenant.email)
     date_inserted = property(lambda self: iso(self.snap.record.state["dateInserted"], "inserted", self.jc.ctx.date_style))
-    is_template_dry_run = property(lambda self: False)
+    is_template_dry_run = property(lambda self: self._raw.get("isTemplateDryRun", False))
+    auto_terminate_cluster = property(lambda self: self._raw.get("autoTerminateCluster", True))
+    input_file_parse_task = property(lambda self: self._raw.get("inputFileParseTask", ""))
     include_nominal_run = property(lambda self: False)
     monte_carlo_iterations = property(lambda self: None)
     expected_runs = property(lambda self: None)
@@ -125,7 +130,7 @@ class JobView(DictView):
     remote_viz_config = property(lambda self: None)
     optimizer = property(lambda self: None)
     resource_filters = property(lambda self: RESOURCE_FILTERS)
-    archive_filters = property(lambda self: [])
+    archive_filters = property(lambda self: self._raw.get("archiveFilters", []))
     jobanalyses = property(lambda self: [JobAnalysisView(ja, self.jc) for ja in self._raw["jobanalyses"]])
 
 

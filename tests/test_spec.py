@@ -77,6 +77,21 @@ OPERATION_IDS = {
     ("post", "/api/v3/clusters/{cluster_id}/jobs/"): "submitJobToCluster",
     # unversioned
     ("post", "/api/clusters/{cluster_id}/jobs/"): "submitJobToClusterUnversioned",
+    # issue 13: v3 files and jobs, prices, storage devices, share
+    ("get", "/api/v3/files/"): "listFilesV3",
+    ("put", "/api/v3/files/contents/"): "uploadFilePutV3",
+    ("post", "/api/v3/files/contents/"): "uploadFileV3",
+    ("get", "/api/v3/files/{file_id}/"): "getFileV3",
+    ("delete", "/api/v3/files/{file_id}/"): "deleteFileV3",
+    ("patch", "/api/v3/files/{file_id}/"): "updateFileV3",
+    ("get", "/api/v3/files/{file_id}/contents/"): "downloadFileV3",
+    ("get", "/api/v3/files/{file_id}/lines/"): "getFileLinesV3",
+    ("post", "/api/v3/jobs/{job_id}/submit/"): "submitJobV3",
+    ("get", "/api/v3/jobs/{job_id}/files/"): "listJobFilesV3",
+    ("get", "/api/v3/jobs/{job_id}/runs/"): "listJobRunsV3",
+    ("get", "/api/v3/jobs/{job_id}/runs/{run_id}/files/"): "listJobRunFilesV3",
+    ("get", "/api/v3/jobs/{job_id}/clusters/"): "listJobClustersV3",
+    ("get", "/api/v3/jobs/{job_id}/logs/"): "listJobLogsV3",
 }
 
 # Links that must exist on the 201 of create operations: {operationId: {link target operationIds}}.

@@ -8,6 +8,8 @@ from urllib.parse import quote
 
 from ..models import (
     AnyObject,
+    ClusterRef,
+    ClusterRefPage,
     ClusterStatus,
     ClusterStatusPage,
     File,
@@ -17,6 +19,7 @@ from ..models import (
     Job,
     JobCreate,
     JobCreateV3,
+    JobLogEntry,
     JobState,
     JobStatus,
     JobStatusFilter,
@@ -392,3 +395,104 @@ class JobsApi(ApiBase):
             job_id: Job id (5-6 letters, e.g. `QTVia`).
         """
         self._call("POST", f"/api/v3/jobs/{quote(str(job_id), safe='')}/stop/", result="none")
+
+    def submit_job_v3(self, *, job_id: str, body: AnyObject | Mapping[str, Any] | None = None) -> None:
+        """Submit a saved job (v3)
+
+        Same as v2 `submitJob`: 200 with an empty body. Rescale's python-sdk posts here with
+        `Content-Type: application/json` and no body (reference: rescale-api-v3-and-catalog.md, "v3 jobs").
+
+        `POST /api/v3/jobs/{job_id}/submit/` (operationId `submitJobV3`): 200 `None`.
+
+        Args:
+            job_id: Job id (5-6 letters, e.g. `QTVia`).
+            body: the JSON body (`AnyObject`).
+        """
+        self._call("POST", f"/api/v3/jobs/{quote(str(job_id), safe='')}/submit/", json=body, result="none")
+
+    def list_job_files_v3(
+        self,
+        *,
+        job_id: str,
+        page: int | None = None,
+        page_size: int | None = None,
+        search: str | None = None,
+    ) -> FilePage:
+        """Output files of a job (v3)
+
+        Same as v2 `listJobFiles`; the python-sdk finds one by `search` (reference, "v3 jobs").
+
+        `GET /api/v3/jobs/{job_id}/files/` (operationId `listJobFilesV3`): 200 `FilePage`.
+
+        Args:
+            job_id: Job id (5-6 letters, e.g. `QTVia`).
+            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page_size: Items per page; default 25 on v3. Clamped to 1000.
+            search: Keep files whose name contains this text (case-insensitive).
+        """
+        return cast("FilePage", self._call(
+            "GET",
+            f"/api/v3/jobs/{quote(str(job_id), safe='')}/files/",
+            params={"page": page, "page_size": page_size, "search": search},
+        ))
+
+    def iter_job_files_v3(
+        self,
+        *,
+        job_id: str,
+        page_size: int | None = None,
+        search: str | None = None,
+    ) -> Paginator[File]:
+        """Every item of `list_job_files_v3`, page after page: lazy, it follows `next`."""
+        return Paginator(
+            self._session, lambda: self.list_job_files_v3(job_id=job_id, page_size=page_size, search=search,
+        ))
+
+    def list_job_clusters_v3(
+        self,
+        *,
+        job_id: str,
+        page: int | None = None,
+        page_size: int | None = None,
+    ) -> ClusterRefPage:
+        """Clusters of a job (v3)
+
+        A page of `{id}`: the job's own cluster once submitted (the persistent cluster for a job run on one),
+        empty before. Rescale's python-sdk then polls `clusters/{id}/statuses/` until `Stopped`, so that id is
+        addressable under `getCluster` and `listClusterStatuses` (reference: rescale-api-v3-and-catalog.md,
+        "v3 jobs").
+
+        `GET /api/v3/jobs/{job_id}/clusters/` (operationId `listJobClustersV3`): 200 `ClusterRefPage`.
+
+        Args:
+            job_id: Job id (5-6 letters, e.g. `QTVia`).
+            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page_size: Items per page; default 25 on v3. Clamped to 1000.
+        """
+        return cast("ClusterRefPage", self._call(
+            "GET",
+            f"/api/v3/jobs/{quote(str(job_id), safe='')}/clusters/",
+            params={"page": page, "page_size": page_size},
+        ))
+
+    def iter_job_clusters_v3(self, *, job_id: str, page_size: int | None = None) -> Paginator[ClusterRef]:
+        """Every item of `list_job_clusters_v3`, page after page: lazy, it follows `next`."""
+        return Paginator(self._session, lambda: self.list_job_clusters_v3(job_id=job_id, page_size=page_size))
+
+    def list_job_logs_v3(self, *, job_id: str, limit: int | None = None) -> list[JobLogEntry]:
+        """Platform events of a job (v3)
+
+        A bare list of `{"message": ...}`, oldest first (reference: rescale-api-v3-and-catalog.md, "v3 jobs";
+        the python-sdk reads `?limit=10000` and looks for `Command: ssh -i </path/to/key> user@host;`).
+        [U] The real messages are unknown: the fake writes one per job and cluster status, and, once the cluster
+        is Started, one line with that SSH command. `limit` keeps the first N events.
+
+        `GET /api/v3/jobs/{job_id}/logs/` (operationId `listJobLogsV3`): 200 `list[JobLogEntry]`.
+
+        Args:
+            job_id: Job id (5-6 letters, e.g. `QTVia`).
+            limit: [U] At most this many items in the page (Rescale's python-sdk sends it with `page_size`).
+        """
+        return cast("list[JobLogEntry]", self._call(
+            "GET", f"/api/v3/jobs/{quote(str(job_id), safe='')}/logs/", params={"limit": limit},
+        ))

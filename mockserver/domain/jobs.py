@@ -221,6 +221,14 @@ class Jobs:
         chosen = matches[offset:offset + limit]
         return len(matches), [m if isinstance(m, Snapshot) else self.snapshot(tenant, m) for m in chosen]
 
+    def by_own_cluster(self, tenant: Tenant, cluster_id: str, poll: bool = False) -> Snapshot:
+        """The job whose own (non-persistent) cluster has this id; NotFound otherwise."""
+        row = self.db.one("SELECT id FROM jobs WHERE tenant_id = ? AND json_extract(state, '$.ownCluster') = ?",
+                          (tenant.id, cluster_id))
+        if row is None:
+            raise NotFound("cluster")
+        return self.snapshot(tenant, row["id"], poll=poll)
+
     def sync_outputs(self, tenant: Tenant) -> None:
         """Finished jobs whose outputs nobody has looked at yet get them now (file listings show them)."""
         rows = self.db.query(
@@ -269,6 +277,8 @@ class Jobs:
             else program.run_seconds, exitCode=program.exit_code,
             pace=self.tenants.clock(tenant).pace, scenario=record.state.get("scenario") or self.scenario_for(tenant),
         )
+        if not record.doc.get("clusterId"):
+            record.state["ownCluster"] = stable_id("cluster", record.id)  # readable as v3 clusters/{id}/
         self._save(record)
 
     def stop(self, tenant: Tenant, job_id: str) -> None:

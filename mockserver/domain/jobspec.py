@@ -134,7 +134,9 @@ class JobSpecs:
         walltime = as_int(raw.get("walltime"))
         if walltime is not None and walltime < 1:
             errors["walltime"] = ["Ensure this value is greater than or equal to 1."]
-        return {"coreType": code, "coresPerSlot": cores, "slots": slots, "walltime": walltime}, errors
+        hardware = {"coreType": code, "coresPerSlot": cores, "slots": slots, "walltime": walltime,
+                    "type": raw.get("type") or "compute", "isReusable": as_bool(raw.get("isReusable"))}
+        return hardware, errors
 
     def build(self, body: dict[str, Any], find_files: FindFiles) -> dict[str, Any]:
         """A new job's document from a create body; raises InvalidInput with DRF-nested errors."""
@@ -154,6 +156,11 @@ class JobSpecs:
             "jobvariables": body.get("jobvariables") or [],
             "clusterId": body.get("clusterId"),
             "tags": list(body.get("tags") or []),
+            # the rest of the python-sdk's full v3 template, stored to be echoed
+            "autoTerminateCluster": as_bool(body.get("autoTerminateCluster"), True),
+            "inputFileParseTask": body.get("inputFileParseTask") or "",
+            "isTemplateDryRun": as_bool(body.get("isTemplateDryRun")),
+            "archiveFilters": body.get("archiveFilters") or [],
         }
 
     def changes(self, body: dict[str, Any], find_files: FindFiles, definition_open: bool) -> dict[str, Any]:

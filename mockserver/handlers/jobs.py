@@ -62,7 +62,7 @@ def delete_job(call: Call) -> Reply:
     return Reply(204)
 
 
-@operation("submitJob")
+@operation("submitJob", "submitJobV3")
 def submit_job(call: Call) -> Reply:
     call.backend.jobs.submit(call.tenant, call.params["job_id"])
     return Reply(200)
@@ -92,7 +92,7 @@ def list_job_cluster_statuses(call: Call) -> dict[str, Any]:
     return statuses_page(call, snap.cluster_statuses(), snap.cluster_id, "cluster_status")
 
 
-@operation("listJobFiles")
+@operation("listJobFiles", "listJobFilesV3")
 def list_job_files(call: Call) -> dict[str, Any]:
     snap = _snapshot(call)
 
@@ -133,7 +133,7 @@ def _one_run(call: Call) -> tuple[Snapshot, dict[str, Any]]:
     return snap, runs[call.params["run_id"]]
 
 
-@operation("listJobRuns")
+@operation("listJobRuns", "listJobRunsV3")
 def list_job_runs(call: Call) -> dict[str, Any]:
     runs = _runs(call, _snapshot(call))
     return call.page(lambda offset, limit: (len(runs), runs[offset:offset + limit]))
@@ -144,7 +144,7 @@ def get_job_run(call: Call) -> dict[str, Any]:
     return _one_run(call)[1]
 
 
-@operation("listJobRunFiles")
+@operation("listJobRunFiles", "listJobRunFilesV3")
 def list_job_run_files(call: Call) -> dict[str, Any]:
     snap, run = _one_run(call)
 
