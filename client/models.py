@@ -92,16 +92,17 @@ class Storage(TypedDict, total=False):
     connectionSettings: dict[str, Any]
 
 
-class UserCompany(TypedDict, total=False):
-    """`UserCompany` schema."""
-    code: str
-    name: str
-
-
-class UserWorkspace(TypedDict, total=False):
-    """`UserWorkspace` schema."""
+class UserCompanyProjectsItem(TypedDict, total=False):
+    """`UserCompanyProjectsItem` schema."""
     id: str
     name: str
+
+
+class UserCompany(TypedDict, total=False):
+    """The user's company and its projects (`company.projects`, read by staff scripts; reference rescale-api-v3-and-catalog.md, "Catalog fields real clients read")."""
+    code: str
+    name: str
+    projects: list[UserCompanyProjectsItem]
 
 
 class User(TypedDict, total=False):
@@ -112,7 +113,7 @@ class User(TypedDict, total=False):
     firstName: str
     lastName: str
     company: UserCompany
-    workspace: UserWorkspace
+    workspace: UserCompanyProjectsItem
     defaultStorage: Storage
 
 
@@ -120,6 +121,7 @@ class Project(TypedDict, total=False):
     """`Project` schema."""
     id: str
     name: str
+    isDefault: bool
 
 
 class CoreTypeBase(TypedDict, total=False):
@@ -139,6 +141,7 @@ class CoreTypeBase(TypedDict, total=False):
     io: str
     storageIo: str
     cores: list[int]
+    gpuCounts: list[int]
     processorInfo: str
     categoryCodes: list[str]
 
@@ -160,6 +163,7 @@ class CoreTypeV3(TypedDict, total=False):
     io: str
     storageIo: str
     cores: list[int]
+    gpuCounts: list[int]
     processorInfo: str
     categoryCodes: list[str]
 
@@ -181,6 +185,7 @@ class CoreType(TypedDict, total=False):
     io: str
     storageIo: str
     cores: list[int]
+    gpuCounts: list[int]
     processorInfo: str
     categoryCodes: list[str]
     price: float
@@ -296,9 +301,13 @@ class ComputePriceValue(TypedDict, total=False):
 
 
 class ComputePrice(TypedDict, total=False):
-    """`ComputePrice` schema."""
+    """Plan vocabulary seen in real clients (reference rescale-api-v3-and-catalog.md, "Compute prices"): economy
+    (low priority) = planType `2019-on-demand`, planName `pay-as-you-go-on-demand`; priority = planType
+    `2019-on-demand-pro`, planName `pay-as-you-go-instant`. A catalog given with `--catalog` may add others.
+    """
     coreType: str
-    planType: Literal['economy-on-demand', 'on-demand-priority']
+    planName: str
+    planType: str
     os: Literal['linux', 'windows']
     isActive: bool
     value: ComputePriceValue

@@ -53,6 +53,8 @@ OPERATIONS: dict[str, OperationInfo] = {
     "tailJobRunFile": OperationInfo("runs", "tail_job_run_file", "GET", "/api/v2/jobs/{job_id}/runs/{run_id}/tail/{path}", None),
     "listJobInstances": OperationInfo("jobs", "list_job_instances", "GET", "/api/v2/jobs/{job_id}/instances/", "iter_job_instances"),
     "getCurrentUserV3": OperationInfo("users", "get_current_user_v3", "GET", "/api/v3/users/me/", None),
+    "listProjectsV3": OperationInfo("users", "list_projects_v3", "GET", "/api/v3/users/me/projects/", "iter_projects_v3"),
+    "listComputePricesV3": OperationInfo("catalog", "list_compute_prices_v3", "GET", "/api/v3/billing/computeprices/", None),
     "listCoreTypesV3": OperationInfo("catalog", "list_core_types_v3", "GET", "/api/v3/coretypes/", "iter_core_types_v3"),
     "listAnalysesV3": OperationInfo("catalog", "list_analyses_v3", "GET", "/api/v3/analyses/", "iter_analyses_v3"),
     "listFilesV3": OperationInfo("files", "list_files_v3", "GET", "/api/v3/files/", "iter_files_v3"),

@@ -1,23 +1,127 @@
-"""The read-only catalog: core types, analyses, compute prices, and the user/project template of a tenant."""
+"""The catalog: core types, analyses, compute prices, and the user/project template of a tenant.
+
+A catalog is a dict in the shape of `data/catalog.json`. The built-in one can be extended: `merge_catalogs` lays
+catalogs (a `--catalog` file, a recorded workspace, a tenant's run-time additions) over it, entry by entry, and
+`complete_*` fill what a partial entry leaves out with plausible values, so users may write only codes and versions.
+"""
 from __future__ import annotations
 
+import copy
 import functools
 import json
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from .ids import stable_id
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "catalog.json"
+SECTIONS = ("coreTypes", "analyses", "computePrices", "projects")
+DEFAULT_CORES = [1, 2, 4, 8, 16, 32, 64]
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$")  # a well-formed analysis or core type code
+VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+ -]{0,99}$")
+
+
+def _price_key(entry: dict[str, Any]) -> tuple[str, str, str]:
+    return entry["coreType"], entry["planType"], entry.get("os", "linux")
+
+
+KEYS = {"coreTypes": lambda e: e["code"], "analyses": lambda e: e["code"], "computePrices": _price_key,
+        "projects": lambda e: e["id"]}
+
+
+def _merge_versions(base: list[dict[str, Any]], overlay: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Versions by versionCode; new ones go first (the latest is `versions[0]`)."""
+    def code(v: dict[str, Any]) -> str:
+        return str(v.get("versionCode") or v.get("version"))
+    known = {code(v): v for v in base}
+    fresh = [v for v in overlay if code(v) not in known]
+    updated = [{**v, **next((o for o in overlay if code(o) == code(v)), {})} for v in base]
+    return fresh + updated
+
+
+def merge_catalogs(base: dict[str, Any], *overlays: dict[str, Any]) -> dict[str, Any]:
+    """`base` with each overlay laid over it: entries with the same key are updated (an analysis' versions merged),
+    new entries appended; `user` is updated key by key. Nothing is completed here (see `Catalog`)."""
+    merged = copy.deepcopy(base)
+    for overlay in overlays:
+        for section in SECTIONS:
+            items = merged.setdefault(section, [])
+            index = {KEYS[section](e): i for i, e in enumerate(items)}
+            for entry in overlay.get(section) or []:
+                key = KEYS[section](entry)
+                if key not in index:
+                    index[key] = len(items)
+                    items.append(copy.deepcopy(entry))
+                    continue
+                old = items[index[key]]
+                new = {**old, **copy.deepcopy(entry)}
+                if section == "analyses":
+                    new["versions"] = _merge_versions(old.get("versions", []), entry.get("versions") or [])
+                items[index[key]] = new
+        if overlay.get("user"):
+            merged["user"] = {**merged.get("user", {}), **overlay["user"]}
+        if overlay.get("plans"):
+            merged["plans"] = overlay["plans"]
+    return merged
+
+
+def complete_core_type(entry: dict[str, Any], order: int = 1000) -> dict[str, Any]:
+    cores = entry.get("cores") or DEFAULT_CORES
+    return {
+        "name": entry["code"], "description": "", "displayOrder": order, "isPrimary": False, "isDeprecated": False,
+        "isActive": True, "hasSsd": True, "compute": "1.00", "price": 0.1, "lowPriorityPrice": "0.050",
+        "walltimeRequired": False, "remoteVizAllowed": False, "storage": 40, "memory": 4000, "io": "Standard",
+        "storageIo": "Standard", "processorInfo": "", "categoryCodes": ["general"],
+        **entry, "cores": cores, "gpuCounts": entry.get("gpuCounts") or [0] * len(cores),
+    }
+
+
+def complete_version(entry: dict[str, Any], core_codes: list[str]) -> dict[str, Any]:
+    code = str(entry.get("versionCode") or entry.get("version"))
+    return {"version": code, "allowedCoreTypes": core_codes, "stdCommand": "", "mpiCommand": "", "smpCommand": "",
+            "eula": None, **entry, "versionCode": code}
+
+
+def complete_analysis(entry: dict[str, Any], core_codes: list[str]) -> dict[str, Any]:
+    return {
+        "name": entry["code"], "description": "", "vendorName": "", "pricing": "", "category": "Other",
+        "thumbnail": "", "industries": [], "supportDesks": [], "hasRescaleLicense": False,
+        "hasShortTermLicense": False, "licenseSettings": [], "optimizerType": None, "resources": [],
+        **entry, "versions": [complete_version(v, core_codes) for v in entry.get("versions") or []],
+    }
+
+
+def _prices_for(core_type: dict[str, Any], plans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Plausible Linux prices of a core type that has none, one per plan, from the core type's own price fields."""
+    return [{"coreType": core_type["code"], "planName": plan["planName"], "planType": plan["planType"], "os": "linux",
+             "isActive": True, "value": {"amount": f"{float(core_type[plan['priceField']]):.4f}", "currency": "USD"}}
+            for plan in plans]
+
+
+def _complete_price(entry: dict[str, Any], plans: list[dict[str, Any]]) -> dict[str, Any]:
+    name = next((p["planName"] for p in plans if p["planType"] == entry["planType"]), entry["planType"])
+    value = entry.get("value") or {}
+    return {"planName": name, "os": "linux", "isActive": True, **entry,
+            "value": {"currency": "USD", **value, "amount": str(value.get("amount", "0.1000"))}}
 
 
 class Catalog:
     def __init__(self, raw: dict[str, Any]) -> None:
-        self.core_types: list[dict[str, Any]] = sorted(raw["coreTypes"], key=lambda c: c["displayOrder"])
-        self.analyses: list[dict[str, Any]] = raw["analyses"]
-        self.compute_prices: list[dict[str, Any]] = raw["computePrices"]
-        self.user_template: dict[str, Any] = raw["user"]
-        self.projects: list[dict[str, Any]] = raw["projects"]
+        self.raw = raw
+        self.plans: list[dict[str, Any]] = raw.get("plans", [])
+        core_types = [complete_core_type(c, 1000 + i) for i, c in enumerate(raw["coreTypes"])]
+        self.core_types: list[dict[str, Any]] = sorted(core_types, key=lambda c: c["displayOrder"])
+        codes = [c["code"] for c in self.core_types]
+        self.analyses: list[dict[str, Any]] = [complete_analysis(a, codes) for a in raw["analyses"]]
+        prices = [_complete_price(p, self.plans) for p in raw["computePrices"]]
+        priced = {p["coreType"] for p in prices}
+        self.compute_prices: list[dict[str, Any]] = prices + [
+            price for c in self.core_types if c["code"] not in priced for price in _prices_for(c, self.plans)]
+        self.projects: list[dict[str, Any]] = [{"isDefault": False, **p} for p in raw["projects"]]
+        self.user_template: dict[str, Any] = {
+            **raw["user"], "company": {**raw["user"]["company"],
+                                       "projects": [{"id": p["id"], "name": p["name"]} for p in self.projects]}}
         self._core_types = {c["code"]: c for c in self.core_types}
         self._analyses = {a["code"]: a for a in self.analyses}
 
@@ -49,7 +153,69 @@ class Catalog:
         ]
 
 
+def read_catalog_file(path: Path | str) -> dict[str, Any]:
+    """A user's catalog, YAML or JSON (JSON is YAML), in the shape of data/catalog.json; any section may be left
+    out. Raises ValueError with a readable message when it is not."""
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            raw = yaml.safe_load(fh)
+    except (OSError, yaml.YAMLError) as err:
+        raise ValueError(f"cannot read catalog {path}: {err}") from None
+    problems = catalog_problems(raw)
+    if problems:
+        raise ValueError(f"catalog {path}: " + "; ".join(problems[:5]))
+    return raw
+
+
+def catalog_problems(raw: Any) -> list[str]:
+    """What makes `raw` unusable as a catalog overlay (empty when it is fine)."""
+    if not isinstance(raw, dict):
+        return ["a catalog is a mapping with coreTypes, analyses, computePrices, projects"]
+    problems: list[str] = []
+    for section in SECTIONS:
+        items = raw.get(section) or []
+        if not isinstance(items, list) or not all(isinstance(e, dict) for e in items):
+            problems.append(f"{section} must be a list of mappings")
+            continue
+        for i, entry in enumerate(items):
+            problems += [f"{section}[{i}]: {p}" for p in _entry_problems(section, entry)]
+    return problems
+
+
+def _entry_problems(section: str, entry: dict[str, Any]) -> list[str]:
+    if section in ("coreTypes", "analyses"):
+        if not isinstance(entry.get("code"), str) or not CODE.match(entry["code"]):
+            return ["needs a well-formed `code`"]
+        if section == "coreTypes":
+            cores = entry.get("cores", DEFAULT_CORES)
+            if not isinstance(cores, list) or not cores or not all(isinstance(c, int) and c >= 1 for c in cores):
+                return ["`cores` must be a list of positive integers"]
+        versions = entry.get("versions") or []
+        if section == "analyses" and (not isinstance(versions, list) or not all(
+                isinstance(v, dict) and isinstance(v.get("versionCode") or v.get("version"), str) for v in versions)):
+            return ["each of `versions` needs a `versionCode` (or `version`) string"]
+    if section == "computePrices" and not all(isinstance(entry.get(k), str) for k in ("coreType", "planType")):
+        return ["needs `coreType` and `planType` strings"]
+    if section == "projects" and not all(isinstance(entry.get(k), str) for k in ("id", "name")):
+        return ["needs `id` and `name` strings"]
+    return []
+
+
+def is_code(value: Any) -> bool:
+    return isinstance(value, str) and bool(CODE.match(value))
+
+
+def is_version(value: Any) -> bool:
+    return isinstance(value, str) and bool(VERSION.match(value))
+
+
 @functools.lru_cache(maxsize=1)
-def load_catalog(path: Path = DATA) -> Catalog:
+def builtin_catalog(path: Path = DATA) -> dict[str, Any]:
     with open(path, encoding="utf-8") as fh:
-        return Catalog(json.load(fh))
+        return json.load(fh)
+
+
+def load_catalog(overlays: Iterable[dict[str, Any]] = ()) -> Catalog:
+    return Catalog(merge_catalogs(builtin_catalog(), *overlays))

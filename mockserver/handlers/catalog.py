@@ -27,6 +27,6 @@ def list_analyses_v3(call: Call) -> dict[str, Any]:
     return call.page(from_list(call.backend.catalog.analyses_v3()))
 
 
-@operation("listComputePrices")
+@operation("listComputePrices", "listComputePricesV3")
 def list_compute_prices(call: Call) -> list[dict[str, Any]]:
     return call.backend.catalog.compute_prices

@@ -19,6 +19,6 @@ def current_user(call: Call) -> dict[str, Any]:
     return call.backend.tenants.user(call.tenant)
 
 
-@operation("listProjects")
+@operation("listProjects", "listProjectsV3")
 def list_projects(call: Call) -> dict[str, Any]:
     return call.page(from_list(call.backend.catalog.projects))
