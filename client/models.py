@@ -494,12 +494,23 @@ class HardwareBase(TypedDict, total=False):
 
 
 class Hardware(TypedDict, total=False):
-    """v2 job hardware; `coreType` is a code string."""
+    """v2 job hardware; `coreType` is a code string, or, with the `v2CoreType: object` setting (control plane,
+    `--v2-core-type object`), an object as Rescale staff material shows v2 job reads (reference
+    rescale-api-v3-and-catalog.md, "Catalog fields real clients read"). [U] The object's keys beyond `code`
+    and `compute`; the fake adds `name`.
+    """
     coresPerSlot: int
     slots: int
     walltime: int | None
-    coreType: str
+    coreType: str | JobCoreTypeObject
     coreSummary: CoreSummary
+
+
+class JobCoreTypeObject(TypedDict, total=False):
+    """`JobCoreTypeObject` schema."""
+    code: str
+    name: str
+    compute: str | None
 
 
 class HardwareV3(TypedDict, total=False):

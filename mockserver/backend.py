@@ -11,19 +11,33 @@ from flask import Response
 
 from .config import Config
 from .control.faults import FaultRules, Journal
-from .domain.catalog import load_catalog
+from .domain.catalog import read_catalog_file
+from .domain.catalogs import Catalogs
 from .domain.files import Files
 from .domain.ids import IdFactory
 from .domain.clusters import Clusters
 from .domain.jobs import Jobs
 from .domain.jobspec import JobSpecs
+from .domain.settings import Settings
 from .domain.tenants import ClockDefaults, Tenant, Tenants
 from .responses import json_response
-from .spec import Operation
+from .spec import Operation, control_spec
 from .store.blobs import BlobStore
 from .store.db import Database
 
 log = logging.getLogger("rescale_mock")
+
+
+def checked_catalog_file(path: Path) -> dict:
+    """A `--catalog` file, checked against the control plane's `CatalogOverlay` schema (the same check as
+    `POST /_fake/catalog/`); ValueError names what is wrong."""
+    raw = read_catalog_file(path)
+    errors = sorted(control_spec().validator("components", "schemas", "CatalogOverlay").iter_errors(raw),
+                    key=lambda e: list(e.absolute_path))
+    if errors:
+        where = [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in errors[:5]]
+        raise ValueError(f"catalog {path}: " + "; ".join(where))
+    return raw
 
 
 class Backend:
@@ -35,12 +49,15 @@ class Backend:
         self.db = Database(self.data_dir / "rescale-mock.sqlite3")
         self.blobs = BlobStore(self.data_dir)
         self.ids = IdFactory(config.seed)
-        self.catalog = load_catalog()
-        self.tenants = Tenants(self.db, self.ids, self.catalog, ClockDefaults(config.clock_mode, config.clock_factor))
+        overlays = [*config.catalogs, *(checked_catalog_file(path) for path in config.catalog_files)]
+        self.tenants = Tenants(self.db, self.ids, None, ClockDefaults(config.clock_mode, config.clock_factor))
+        self.settings = Settings(self.tenants, config.settings)
+        self.catalogs = Catalogs(self.tenants, self.settings, overlays)
+        self.catalog = self.tenants.catalog = self.catalogs.base  # the server's catalog (tenants may extend theirs)
         self.files = Files(self.db, self.blobs, self.ids, self.tenants)
         specs = JobSpecs(self.catalog)
-        self.clusters = Clusters(self.db, self.tenants, specs)
-        self.jobs = Jobs(self.db, self.tenants, self.files, specs, self.clusters)
+        self.clusters = Clusters(self.db, self.tenants, specs, self.catalogs.specs)
+        self.jobs = Jobs(self.db, self.tenants, self.files, specs, self.clusters, self.catalogs.specs)
         self.faults = FaultRules(config.seed)
         self.journal = Journal(config.journal_size)
         self.violations: list[str] = []

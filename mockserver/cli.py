@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .app import create_app
+from .cli_catalog import add_serve_options, config_options
 from .config import DEMO_KEY, Config
 from .control.middleware import FaultInjected
 from .domain.clock import MODES
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--validate-responses", action="store_true",
                        help="check every response against the spec (a mismatch becomes a 500)")
     serve.add_argument("--demo", action="store_true", help="run the walkthrough demo against the server, then keep serving")
+    add_serve_options(serve)
     serve.set_defaults(run=serve_command)
     # Other commands live in modules of their own, each adding its subparser with `set_defaults(run=...)`.
     return parser
@@ -53,7 +55,7 @@ def config_from(args: argparse.Namespace) -> Config:
     return Config(
         data_dir=args.data_dir, api_keys=tuple(args.api_keys or [DEMO_KEY]), accept_any_key=args.accept_any_key,
         validate_responses=args.validate_responses, clock_mode=args.clock_mode, clock_factor=args.clock_factor,
-        date_style=args.date_style, seed=args.seed,
+        date_style=args.date_style, seed=args.seed, **config_options(args),
     )
 
 

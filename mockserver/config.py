@@ -18,4 +18,7 @@ class Config:
     date_style: str = "mixed"  # see timefmt.py
     seed: int | None = None  # ids and scenarios repeat for the same seed
     journal_size: int = 1000
+    catalogs: tuple[dict, ...] = ()  # catalog overlays (data/catalog.json shape) laid over the built-in catalog
+    catalog_files: tuple[Path, ...] = ()  # the same from YAML or JSON files (`--catalog`)
+    settings: dict = field(default_factory=dict)  # server-wide behaviour settings (domain/settings.py)
     extra: dict = field(default_factory=dict)

@@ -5,6 +5,11 @@
 - `rescale_mock_served`: the same, against a `rescale-mock serve` child process.
 The clock starts in `manual` mode: move it with `fake.control.advance(seconds)` instead of sleeping.
 Every response is validated against the spec; a violation fails the test.
+The catalog is the built-in one in the `strict` mode (unknown analyses and core types are refused). A test adds
+its own entries, or picks the `lenient` mode, with a marker:
+    @pytest.mark.rescale_catalog({"analyses": [{"code": "my_solver", "versions": [{"versionCode": "2.1"}]}]})
+    @pytest.mark.rescale_catalog(mode="lenient")
+or at run time with `fake.control.add_catalog({...})` and `fake.control.settings(catalogMode="lenient")`.
 """
 from __future__ import annotations
 
@@ -32,9 +37,21 @@ def rescale_mock_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     process.close()
 
 
-def _tenant_fake(base_url: str, mode: str, backend: object = None) -> Iterator[Fake]:
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "rescale_catalog(entries=None, mode=None): catalog entries (the shape of a "
+                                       "--catalog file) and/or the catalog mode (strict|lenient) for the test's tenant")
+
+
+def _tenant_fake(base_url: str, mode: str, backend: object = None,
+                 request: pytest.FixtureRequest | None = None) -> Iterator[Fake]:
     key = Control(base_url).create_tenant()["apiKey"]
     fake = Fake(base_url, key, Control(base_url, key), mode, backend)
+    for marker in reversed(list(request.node.iter_markers("rescale_catalog")) if request else []):
+        entries = marker.args[0] if marker.args else marker.kwargs.get("entries")
+        if entries:
+            fake.control.add_catalog(entries)
+        if marker.kwargs.get("mode"):
+            fake.control.settings(catalogMode=marker.kwargs["mode"])
     yield fake
     fake.control.reset()
 
@@ -44,15 +61,15 @@ def _no_violations(found: list[str]) -> None:
 
 
 @pytest.fixture
-def rescale_mock(rescale_mock_server: InProcessServer) -> Iterator[Fake]:
+def rescale_mock(rescale_mock_server: InProcessServer, request: pytest.FixtureRequest) -> Iterator[Fake]:
     violations = rescale_mock_server.backend.violations
     violations.clear()
-    yield from _tenant_fake(rescale_mock_server.base_url, "inprocess", rescale_mock_server.backend)
+    yield from _tenant_fake(rescale_mock_server.base_url, "inprocess", rescale_mock_server.backend, request)
     _no_violations(list(violations))
 
 
 @pytest.fixture
-def rescale_mock_served(rescale_mock_process: ServedProcess) -> Iterator[Fake]:
+def rescale_mock_served(rescale_mock_process: ServedProcess, request: pytest.FixtureRequest) -> Iterator[Fake]:
     seen = len(rescale_mock_process.output)
-    yield from _tenant_fake(rescale_mock_process.base_url, "served")
+    yield from _tenant_fake(rescale_mock_process.base_url, "served", request=request)
     _no_violations([line for line in rescale_mock_process.output[seen:] if "violates the spec" in line])

@@ -185,7 +185,7 @@ class CompiledSpec:
                 compiled.append(self._rust_validator(where))
             validator = compiled[0]
             errors = validator.iter_errors(payload) if validator else fallback.iter_errors(payload)
-            return [f"{'/'.join(map(str, getattr(e, 'instance_path', None) or e.absolute_path)) or '<root>'}: "
+            return [f"{'/'.join(map(str, e.instance_path if hasattr(e, 'instance_path') else e.absolute_path)) or '<root>'}: "
                     f"{e.message}" for e in errors]
 
         return check

@@ -74,6 +74,7 @@ class JobContext:
     version: str  # v2 | v3: v3 writes coreType as {"code": ...}
     core_type: Callable[[str], dict[str, Any] | None]
     output_bytes: Callable[[str], int]  # a job's output size, for list items
+    v2_core_type: str = "string"  # string | object: how v2 job reads write hardware.coreType
 
 
 class HardwareView(DictView):
@@ -84,7 +85,12 @@ class HardwareView(DictView):
     @property
     def core_type(self) -> Any:
         code = self._raw["coreType"]
-        return {"code": code} if self.jc.version == "v3" else code
+        if self.jc.version == "v3":
+            return {"code": code}
+        if self.jc.v2_core_type == "object":
+            known = self.jc.core_type(code) or {}
+            return {"code": code, "name": known.get("name", code), "compute": known.get("compute")}
+        return code
 
     type = property(lambda self: self._raw.get("type", "compute"))
     is_reusable = property(lambda self: self._raw.get("isReusable", False))

@@ -108,9 +108,10 @@ class JobsApi(ApiBase):
     def update_job(self, *, job_id: str, body: JobUpdate | Mapping[str, Any]) -> Job:
         """Update a saved job
 
-        Partial update; `jobanalyses`, when given, replaces the analyses. A job that has been submitted
-        (including a Completed one) is left unchanged and still answers 200 (the real API says this will
-        become 400).
+        Partial update; `jobanalyses`, when given, replaces the analyses. A job that has been submitted keeps its
+        definition (only `name`, `description` and the project change). A finished job: 400 `{"detail": ...}`
+        (default; the seed notebook announces this change) or, with the `finishedJobChanges: ignore` setting
+        (control plane, `--finished-job-changes ignore`), 200 and no change, as the notebook observed.
 
         `PATCH /api/v2/jobs/{job_id}/` (operationId `updateJob`): 200 `Job`.
 
@@ -144,7 +145,9 @@ class JobsApi(ApiBase):
 
         Starts the job. The body is optional (clients send none or `{}`); a JSON object is accepted and
         ignored, another Content-Type is 415 and malformed JSON 400.
-        [U] Re-submitting a job that was already submitted or finished: 200 and no effect.
+        Re-submitting a job that was already submitted or finished: 400 `{"detail": ...}` (default; the change
+        the seed notebook announces) or, with the `finishedJobChanges: ignore` setting, 200 and no effect (what
+        the notebook observed).
 
         `POST /api/v2/jobs/{job_id}/submit/` (operationId `submitJob`): 200 `None`.
 

@@ -131,7 +131,7 @@ def clear_journal(call: Call) -> Reply:
 
 def _scenario(body: dict[str, Any]) -> dict[str, Any]:
     return {"outcome": body["outcome"], "exitCode": body.get("exitCode"), "reason": body.get("reason"),
-            "runSeconds": body.get("runSeconds")}
+            "runSeconds": body.get("runSeconds"), "clusterStopSeconds": body.get("clusterStopSeconds")}
 
 
 @control("setDefaultScenario")
@@ -154,3 +154,6 @@ def set_job_scenario(call: Call) -> dict[str, Any]:
         raise NotFound("job")
     call.backend.jobs.set_scenario(tenant, job_id, scenario)
     return scenario
+
+
+from . import catalog_settings  # noqa: E402,F401  (registers its handlers in CONTROL_HANDLERS)

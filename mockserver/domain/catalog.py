@@ -153,54 +153,16 @@ class Catalog:
         ]
 
 
-def read_catalog_file(path: Path | str) -> dict[str, Any]:
-    """A user's catalog, YAML or JSON (JSON is YAML), in the shape of data/catalog.json; any section may be left
-    out. Raises ValueError with a readable message when it is not."""
+def read_catalog_file(path: Path | str) -> Any:
+    """A user's catalog file, YAML or JSON (JSON is YAML), in the shape of data/catalog.json; any section may be
+    left out. The caller checks it against the control plane's `CatalogOverlay` schema."""
     import yaml
 
     try:
         with open(path, encoding="utf-8") as fh:
-            raw = yaml.safe_load(fh)
+            return yaml.safe_load(fh)
     except (OSError, yaml.YAMLError) as err:
         raise ValueError(f"cannot read catalog {path}: {err}") from None
-    problems = catalog_problems(raw)
-    if problems:
-        raise ValueError(f"catalog {path}: " + "; ".join(problems[:5]))
-    return raw
-
-
-def catalog_problems(raw: Any) -> list[str]:
-    """What makes `raw` unusable as a catalog overlay (empty when it is fine)."""
-    if not isinstance(raw, dict):
-        return ["a catalog is a mapping with coreTypes, analyses, computePrices, projects"]
-    problems: list[str] = []
-    for section in SECTIONS:
-        items = raw.get(section) or []
-        if not isinstance(items, list) or not all(isinstance(e, dict) for e in items):
-            problems.append(f"{section} must be a list of mappings")
-            continue
-        for i, entry in enumerate(items):
-            problems += [f"{section}[{i}]: {p}" for p in _entry_problems(section, entry)]
-    return problems
-
-
-def _entry_problems(section: str, entry: dict[str, Any]) -> list[str]:
-    if section in ("coreTypes", "analyses"):
-        if not isinstance(entry.get("code"), str) or not CODE.match(entry["code"]):
-            return ["needs a well-formed `code`"]
-        if section == "coreTypes":
-            cores = entry.get("cores", DEFAULT_CORES)
-            if not isinstance(cores, list) or not cores or not all(isinstance(c, int) and c >= 1 for c in cores):
-                return ["`cores` must be a list of positive integers"]
-        versions = entry.get("versions") or []
-        if section == "analyses" and (not isinstance(versions, list) or not all(
-                isinstance(v, dict) and isinstance(v.get("versionCode") or v.get("version"), str) for v in versions)):
-            return ["each of `versions` needs a `versionCode` (or `version`) string"]
-    if section == "computePrices" and not all(isinstance(entry.get(k), str) for k in ("coreType", "planType")):
-        return ["needs `coreType` and `planType` strings"]
-    if section == "projects" and not all(isinstance(entry.get(k), str) for k in ("id", "name")):
-        return ["needs `id` and `name` strings"]
-    return []
 
 
 def is_code(value: Any) -> bool:

@@ -108,9 +108,11 @@ class Snapshot:
 
 
 class Jobs:
-    def __init__(self, db: Database, tenants: Tenants, files: Files, specs: JobSpecs, clusters: Clusters) -> None:
+    def __init__(self, db: Database, tenants: Tenants, files: Files, specs: JobSpecs, clusters: Clusters,
+                 specs_for: Callable[[Tenant], JobSpecs] | None = None) -> None:
         self.db, self.tenants, self.files, self.clusters = db, tenants, files, clusters
         self.specs, self.catalog = specs, specs.catalog
+        self.specs_for = specs_for or (lambda tenant: specs)  # the tenant's catalog and catalog mode
         # held while a job's outputs are written and while a job is stopped or its scenario set, so a stop never
         # saves a record read before the outputs (and the final status) were written
         self._settle_lock = threading.RLock()
@@ -239,7 +241,7 @@ class Jobs:
 
     # -- changing ----------------------------------------------------------------------------------------------
     def create(self, tenant: Tenant, body: dict[str, Any]) -> Snapshot:
-        doc = self.specs.build(body, self._find_files(tenant))
+        doc = self.specs_for(tenant).build(body, self._find_files(tenant))
         if doc["clusterId"] is not None:
             try:
                 self.clusters.snapshot(tenant, doc["clusterId"])
@@ -252,19 +254,24 @@ class Jobs:
                          (job_id, tenant.id, to_json(doc), to_json(state)))
         return self.snapshot(tenant, job_id)
 
-    def update(self, tenant: Tenant, job_id: str, body: dict[str, Any]) -> Snapshot:
-        """PATCH: a finished job answers 200 and keeps everything (the notebook, cell 45)."""
+    def update(self, tenant: Tenant, job_id: str, body: dict[str, Any], refuse_finished: bool = False) -> Snapshot:
+        """PATCH: a finished job keeps everything, answering 200 (the notebook, cell 45) or, when
+        `refuse_finished`, 400 (the change the notebook announces)."""
         snap = self.snapshot(tenant, job_id)
+        if snap.finished and refuse_finished:
+            raise NotAllowed("A job that has finished cannot be changed.")
         if snap.finished:
             return snap
         record = snap.record
-        record.doc.update(self.specs.changes(body, self._find_files(tenant), snap.plan is None))
+        record.doc.update(self.specs_for(tenant).changes(body, self._find_files(tenant), snap.plan is None))
         self._save(record)
         return self.snapshot(tenant, job_id)
 
-    def submit(self, tenant: Tenant, job_id: str) -> None:
-        """Submitting again, or submitting a finished job, changes nothing (and still answers 200)."""
+    def submit(self, tenant: Tenant, job_id: str, refuse_again: bool = False) -> None:
+        """Submitting again, or submitting a finished job, changes nothing: 200, or 400 when `refuse_again`."""
         record = self._load(tenant, job_id)
+        if record.state.get("submitted") is not None and refuse_again:
+            raise NotAllowed("The job has already been submitted.")
         if record.state.get("submitted") is not None:
             return
         if record.doc.get("clusterId"):

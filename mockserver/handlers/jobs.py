@@ -17,8 +17,9 @@ from .registry import operation, view_context
 
 def job_context(call: Call) -> JobContext:
     backend = call.backend
-    return JobContext(view_context(call), call.op.version, backend.catalog.core_type,
-                      lambda job_id: backend.files.output_bytes(call.tenant, job_id))
+    return JobContext(view_context(call), call.op.version, backend.catalogs.for_tenant(call.tenant).core_type,
+                      lambda job_id: backend.files.output_bytes(call.tenant, job_id),
+                      backend.settings.get(call.tenant, "v2CoreType"))
 
 
 def job_view(call: Call, snap: Snapshot) -> JobView:
@@ -53,7 +54,8 @@ def get_job(call: Call) -> JobView:
 
 @operation("updateJob")
 def update_job(call: Call) -> JobView:
-    return job_view(call, call.backend.jobs.update(call.tenant, call.params["job_id"], call.body or {}))
+    refuse = call.backend.settings.get(call.tenant, "finishedJobChanges") == "refuse"
+    return job_view(call, call.backend.jobs.update(call.tenant, call.params["job_id"], call.body or {}, refuse))
 
 
 @operation("deleteJob", "deleteJobV3")
@@ -64,7 +66,8 @@ def delete_job(call: Call) -> Reply:
 
 @operation("submitJob", "submitJobV3")
 def submit_job(call: Call) -> Reply:
-    call.backend.jobs.submit(call.tenant, call.params["job_id"])
+    refuse = call.backend.settings.get(call.tenant, "finishedJobChanges") == "refuse"
+    call.backend.jobs.submit(call.tenant, call.params["job_id"], refuse)
     return Reply(200)
 
 
