@@ -680,6 +680,7 @@ class JobV3(TypedDict, total=False):
     archiveFilters: list[dict[str, Any]]
     jobanalyses: list[JobAnalysisV3]
     autoTerminateCluster: bool
+    sharedWith: list[str]
     inputFileParseTask: str | None
     clusterId: str | None
     tags: list[str]
@@ -973,6 +974,19 @@ class InstancePage(TypedDict, total=False):
     next: str | None
     previous: str | None
     results: list[Instance]
+
+
+class JobShare(TypedDict, total=False):
+    """v2 `{email, message}`; v3 also `{account, message}` (reference rescale-api-v3-and-catalog.md)."""
+    email: str
+    account: str
+    message: str
+
+
+class JobShareResult(TypedDict, total=False):
+    """`JobShareResult` schema."""
+    recipient: str
+    supportDesk: str | None
 
 
 class ClusterRef(TypedDict, total=False):

@@ -19,6 +19,7 @@ from .domain.clusters import Clusters
 from .domain.jobs import Jobs
 from .domain.jobspec import JobSpecs
 from .domain.settings import Settings
+from .domain.shares import Shares
 from .domain.tenants import ClockDefaults, Tenant, Tenants
 from .responses import json_response
 from .spec import Operation, control_spec
@@ -58,6 +59,7 @@ class Backend:
         specs = JobSpecs(self.catalog)
         self.clusters = Clusters(self.db, self.tenants, specs, self.catalogs.specs)
         self.jobs = Jobs(self.db, self.tenants, self.files, specs, self.clusters, self.catalogs.specs)
+        self.shares = Shares(self.db)
         self.faults = FaultRules(config.seed)
         self.journal = Journal(config.journal_size)
         self.violations: list[str] = []
@@ -85,6 +87,8 @@ class Backend:
             with self.db.transaction() as conn:
                 conn.execute("DELETE FROM jobs WHERE tenant_id = ?", (one.id,))
                 conn.execute("DELETE FROM clusters WHERE tenant_id = ?", (one.id,))
+                conn.execute("DELETE FROM shares WHERE tenant_id = ?", (one.id,))
+                conn.execute("DELETE FROM storage_devices WHERE tenant_id = ?", (one.id,))
             one.settings = {}
             self.tenants.update_clock(one, lambda clock, real: None)
 

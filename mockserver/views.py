@@ -22,6 +22,7 @@ class Context:
     host_url: str  # e.g. "http://127.0.0.1:8123/"
     date_style: str
     storage: dict[str, Any]
+    shared_with: Callable[..., list[str]] = lambda *ids: []  # recipients of a job or file (and the file's job)
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class FileView:
     is_uploaded = property(lambda self: True)
     is_deleted = property(lambda self: False)
     view_in_browser = property(lambda self: self.record.name.lower().endswith(TEXT_SUFFIXES))
-    shared_with = property(lambda self: [])
+    shared_with = property(lambda self: self.ctx.shared_with(self.record.id, self.record.job_id))
     encoded_encryption_key = property(lambda self: self.record.encryption_key)
     download_url = property(lambda self: f"{self.ctx.host_url}api/v2/files/{self.record.id}/contents/")
     file_checksums = property(lambda self: [{"hashFunction": "sha512", "fileHash": self.record.sha512}])
@@ -138,6 +139,7 @@ class JobView(DictView):
     resource_filters = property(lambda self: RESOURCE_FILTERS)
     archive_filters = property(lambda self: self._raw.get("archiveFilters", []))
     jobanalyses = property(lambda self: [JobAnalysisView(ja, self.jc) for ja in self._raw["jobanalyses"]])
+    shared_with = property(lambda self: self.jc.ctx.shared_with(self.snap.id))  # v3 jobs carry it
 
 
 def _badge(event: Any, with_reason: bool) -> dict[str, Any]:
@@ -151,7 +153,7 @@ class JobSummaryView(JobView):
     """A list item (`JobSummary`/`JobSummaryV3`)."""
 
     analysis_names = property(lambda self: [ja["analysis"]["name"] for ja in self._raw["jobanalyses"]])
-    shared_with = property(lambda self: [])
+    shared_with = property(lambda self: self.jc.ctx.shared_with(self.snap.id))
     is_visible = property(lambda self: True)
     storage = property(lambda self: self.jc.output_bytes(self.snap.id))
     job_status = property(lambda self: _badge(self.snap.status, self.jc.version == "v3"))

@@ -94,6 +94,8 @@ OPERATION_IDS = {
     ("get", "/api/v3/jobs/{job_id}/logs/"): "listJobLogsV3",
     ("get", "/api/v3/users/me/projects/"): "listProjectsV3",
     ("get", "/api/v3/billing/computeprices/"): "listComputePricesV3",
+    ("post", "/api/v2/jobs/{job_id}/share/"): "shareJob",
+    ("post", "/api/v3/jobs/{job_id}/share/"): "shareJobV3",
 }
 
 # Links that must exist on the 201 of create operations: {operationId: {link target operationIds}}.

@@ -20,6 +20,8 @@ from ..models import (
     JobCreate,
     JobCreateV3,
     JobLogEntry,
+    JobShare,
+    JobShareResult,
     JobState,
     JobStatus,
     JobStatusFilter,
@@ -258,6 +260,25 @@ class JobsApi(ApiBase):
         """Every item of `list_job_files`, page after page: lazy, it follows `next`."""
         return Paginator(self._session, lambda: self.list_job_files(job_id=job_id, page_size=page_size, search=search))
 
+    def share_job(self, *, job_id: str, body: JobShare | Mapping[str, Any]) -> JobShareResult:
+        """Share a job
+
+        `{email, message}`; the reply `{recipient, supportDesk}` follows the old API docs (reference
+        rescale-api-v3-and-catalog.md, "Job share"). The recipient then appears in the job's `sharedWith` (job
+        lists, v3 job reads) and in its input and output files' `sharedWith`. [U] The status code and
+        `supportDesk`'s type: the fake answers 200, with `supportDesk` the desk's code when the address is a support
+        desk's (`support@rescale.com`), else null. Sharing twice with the same address changes nothing.
+
+        `POST /api/v2/jobs/{job_id}/share/` (operationId `shareJob`): 200 `JobShareResult`.
+
+        Args:
+            job_id: Job id (5-6 letters, e.g. `QTVia`).
+            body: the JSON body (`JobShare`).
+        """
+        return cast("JobShareResult", self._call(
+            "POST", f"/api/v2/jobs/{quote(str(job_id), safe='')}/share/", json=body,
+        ))
+
     def list_job_instances(self, *, job_id: str, page: int | None = None, page_size: int | None = None) -> InstancePage:
         """Cluster instances of a job
 
@@ -481,6 +502,25 @@ class JobsApi(ApiBase):
     def iter_job_clusters_v3(self, *, job_id: str, page_size: int | None = None) -> Paginator[ClusterRef]:
         """Every item of `list_job_clusters_v3`, page after page: lazy, it follows `next`."""
         return Paginator(self._session, lambda: self.list_job_clusters_v3(job_id=job_id, page_size=page_size))
+
+    def share_job_v3(self, *, job_id: str, body: JobShare | Mapping[str, Any]) -> JobShareResult:
+        """Share a job (v3)
+
+        `{account, message}` or `{email, message}` (python-sdk); as v2 `shareJob`, the reply `{recipient, supportDesk}` follows the old API docs (reference
+        rescale-api-v3-and-catalog.md, "Job share"). The recipient then appears in the job's `sharedWith` (job
+        lists, v3 job reads) and in its input and output files' `sharedWith`. [U] The status code and
+        `supportDesk`'s type: the fake answers 200, with `supportDesk` the desk's code when the address is a support
+        desk's (`support@rescale.com`), else null. Sharing twice with the same address changes nothing.
+
+        `POST /api/v3/jobs/{job_id}/share/` (operationId `shareJobV3`): 200 `JobShareResult`.
+
+        Args:
+            job_id: Job id (5-6 letters, e.g. `QTVia`).
+            body: the JSON body (`JobShare`).
+        """
+        return cast("JobShareResult", self._call(
+            "POST", f"/api/v3/jobs/{quote(str(job_id), safe='')}/share/", json=body,
+        ))
 
     def list_job_logs_v3(self, *, job_id: str, limit: int | None = None) -> list[JobLogEntry]:
         """Platform events of a job (v3)

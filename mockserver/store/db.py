@@ -57,6 +57,22 @@ CREATE TABLE IF NOT EXISTS clusters (
     state TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS clusters_by_tenant ON clusters (tenant_id, seq);
+-- who a job (and so its files) was shared with; a file is shared if it or its job is
+CREATE TABLE IF NOT EXISTS shares (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    UNIQUE (tenant_id, object_id, recipient)
+);
+CREATE TABLE IF NOT EXISTS storage_devices (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE NOT NULL,
+    tenant_id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS storage_devices_by_tenant ON storage_devices (tenant_id, seq);
 """
 
 
