@@ -989,6 +989,124 @@ class JobShareResult(TypedDict, total=False):
     supportDesk: str | None
 
 
+class StorageRegion(TypedDict, total=False):
+    """`StorageRegion` schema."""
+    id: str
+    name: str
+
+
+class StorageDeviceHardwareCreateCoreType1(TypedDict, total=False):
+    """`StorageDeviceHardwareCreateCoreType1` schema."""
+    code: DeviceCoreTypeCode
+
+
+class StorageDeviceHardwareCreate(TypedDict, total=False):
+    """`StorageDeviceHardwareCreate` schema."""
+    walltime: LooseInteger | None
+    coresPerSlot: LooseInteger | None
+    coreType: DeviceCoreTypeCode | StorageDeviceHardwareCreateCoreType1 | None
+
+
+DeviceCoreTypeCode: TypeAlias = str
+
+
+class StorageDeviceCreateRegion(TypedDict, total=False):
+    """`StorageDeviceCreateRegion` schema."""
+    id: str
+
+
+class StorageDeviceCreate(TypedDict, total=False):
+    """`StorageDeviceCreate` schema."""
+    name: str
+    storageSize: LooseInteger
+    hardware: StorageDeviceHardwareCreate
+    firstAlert: LooseInteger | None
+    secondAlert: LooseInteger | None
+    autoextend: LooseBoolean
+    autoextendPercent: LooseInteger | None
+    walltimeAlert: LooseBoolean
+    walltimeAlertHours: LooseInteger | None
+    region: StorageDeviceCreateRegion | None
+    runLowPriority: LooseBoolean
+
+
+class StorageDeviceCreateV3(TypedDict, total=False):
+    """The python-sdk's snake_case body."""
+    name: str
+    storage_size_mb: LooseInteger
+    walltime: LooseInteger | None
+    cores_per_slot: LooseInteger | None
+    core_type: DeviceCoreTypeCode | None
+    run_low_priority: LooseBoolean
+
+
+class StorageDeviceHardware(TypedDict, total=False):
+    """`StorageDeviceHardware` schema."""
+    walltime: int | None
+    coresPerSlot: int | None
+    coreType: str | None
+
+
+class StorageDeviceUrls(TypedDict, total=False):
+    """`StorageDeviceUrls` schema."""
+    statuses: str
+    start: str
+    fileDownload: str
+
+
+class StorageDevice(TypedDict, total=False):
+    """A device as the reference shows it (`{id, name, clusterId, storageSize, dateInserted, owner, hardware,
+    urls}`) plus what was sent at create and the latest `status`. [U] v3 answers the same shape.
+    """
+    id: str
+    name: str
+    clusterId: str
+    storageSize: int
+    dateInserted: DateTime
+    owner: Email
+    hardware: StorageDeviceHardware
+    region: StorageRegion | None
+    firstAlert: int | None
+    secondAlert: int | None
+    autoextend: bool
+    autoextendPercent: int | None
+    walltimeAlert: bool
+    walltimeAlertHours: int | None
+    runLowPriority: bool
+    status: ClusterStatusValue
+    urls: StorageDeviceUrls
+
+
+class StorageDeviceFileDownload(TypedDict, total=False):
+    """`StorageDeviceFileDownload` schema."""
+    files: list[FileRef]
+    outputDir: str
+
+
+class StorageDeviceAttach(TypedDict, total=False):
+    """`StorageDeviceAttach` schema."""
+    storageDevice: FileRef
+
+
+class StorageDeviceAttachV3(TypedDict, total=False):
+    """`StorageDeviceAttachV3` schema."""
+    storage_device: FileRef
+    jobanalyses: list[dict[str, Any]]
+
+
+class StorageDeviceRef(TypedDict, total=False):
+    """`StorageDeviceRef` schema."""
+    id: str
+
+
+class StorageDevicePage(TypedDict, total=False):
+    """`StorageDevicePage` schema."""
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[StorageDevice]
+
+
 class ClusterRef(TypedDict, total=False):
     """`ClusterRef` schema."""
     id: str

@@ -16,6 +16,7 @@ from .domain.catalogs import Catalogs
 from .domain.files import Files
 from .domain.ids import IdFactory
 from .domain.clusters import Clusters
+from .domain.devices import Devices
 from .domain.jobs import Jobs
 from .domain.jobspec import JobSpecs
 from .domain.settings import Settings
@@ -60,6 +61,7 @@ class Backend:
         self.clusters = Clusters(self.db, self.tenants, specs, self.catalogs.specs)
         self.jobs = Jobs(self.db, self.tenants, self.files, specs, self.clusters, self.catalogs.specs)
         self.shares = Shares(self.db)
+        self.devices = self.jobs.devices = Devices(self.db, self.tenants, self.catalogs.base_raw.get("storageRegions", []))
         self.faults = FaultRules(config.seed)
         self.journal = Journal(config.journal_size)
         self.violations: list[str] = []

@@ -20,7 +20,10 @@ OTHER_KEY = "contract-tenant-key-0002"
 STATEFUL_OR_CATALOG = [
     "createJob", "createJobV3", "updateJob", "deleteJob", "deleteJobV3", "createCluster", "startCluster",
     "stopCluster", "submitJobToCluster", "submitJobToClusterUnversioned", "getFileLines", "uploadFile",
-    "uploadFilePut", "updateFile", "submitJob", "submitJobV3", "getFileLinesV3", "uploadFileV3", "uploadFilePutV3", "updateFileV3",
+    "uploadFilePut", "updateFile", "submitJob", "submitJobV3", "getFileLinesV3", "uploadFileV3", "uploadFilePutV3",
+    "updateFileV3", "createStorageDevice", "submitStorageDevice", "submitStorageDeviceV3", "shutdownStorageDevice",
+    "shutdownStorageDeviceV3", "downloadFilesToStorageDevice", "downloadFilesToStorageDeviceV3",
+    "attachStorageDevice", "attachStorageDeviceV3",
 ]
 ACCEPT_400 = {"checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "403", "404", "409"]}}}
 # Multipart: every part travels as bytes, so a "negative" upload (say, a `file` that is a number) reaches the server

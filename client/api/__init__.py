@@ -10,6 +10,7 @@ from .files import FilesApi
 from .jobs import JobsApi
 from .meta import MetaApi
 from .runs import RunsApi
+from .storage import StorageApi
 from .users import UsersApi
 
 
@@ -86,6 +87,23 @@ OPERATIONS: dict[str, OperationInfo] = {
     "stopCluster": OperationInfo("clusters", "stop_cluster", "POST", "/api/v3/clusters/{cluster_id}/stop/", None),
     "listClusterStatuses": OperationInfo("clusters", "list_cluster_statuses", "GET", "/api/v3/clusters/{cluster_id}/statuses/", "iter_cluster_statuses"),
     "submitJobToCluster": OperationInfo("clusters", "submit_job_to_cluster", "POST", "/api/v3/clusters/{cluster_id}/jobs/", None),
+    "listStorageDevices": OperationInfo("storage", "list_storage_devices", "GET", "/api/v2/storage-devices/", "iter_storage_devices"),
+    "createStorageDevice": OperationInfo("storage", "create_storage_device", "POST", "/api/v2/storage-devices/", None),
+    "getStorageDevice": OperationInfo("storage", "get_storage_device", "GET", "/api/v2/storage-devices/{device_id}/", None),
+    "listStorageDeviceStatuses": OperationInfo("storage", "list_storage_device_statuses", "GET", "/api/v2/storage-devices/{device_id}/statuses/", "iter_storage_device_statuses"),
+    "submitStorageDevice": OperationInfo("storage", "submit_storage_device", "POST", "/api/v2/storage-devices/{device_id}/submit/", None),
+    "shutdownStorageDevice": OperationInfo("storage", "shutdown_storage_device", "POST", "/api/v2/storage-devices/{device_id}/shutdown/", None),
+    "downloadFilesToStorageDevice": OperationInfo("storage", "download_files_to_storage_device", "POST", "/api/v2/storage-devices/{device_id}/file-downloads/", None),
+    "attachStorageDevice": OperationInfo("storage", "attach_storage_device", "POST", "/api/v2/jobs/{job_id}/storage-devices/", None),
+    "listStorageDeviceRegions": OperationInfo("storage", "list_storage_device_regions", "GET", "/api/v2/storage-devices/available-regions/", None),
+    "listStorageDevicesV3": OperationInfo("storage", "list_storage_devices_v3", "GET", "/api/v3/storage-devices/", "iter_storage_devices_v3"),
+    "createStorageDeviceV3": OperationInfo("storage", "create_storage_device_v3", "POST", "/api/v3/storage-devices/", None),
+    "getStorageDeviceV3": OperationInfo("storage", "get_storage_device_v3", "GET", "/api/v3/storage-devices/{device_id}/", None),
+    "listStorageDeviceStatusesV3": OperationInfo("storage", "list_storage_device_statuses_v3", "GET", "/api/v3/storage-devices/{device_id}/statuses/", "iter_storage_device_statuses_v3"),
+    "submitStorageDeviceV3": OperationInfo("storage", "submit_storage_device_v3", "POST", "/api/v3/storage-devices/{device_id}/submit/", None),
+    "shutdownStorageDeviceV3": OperationInfo("storage", "shutdown_storage_device_v3", "POST", "/api/v3/storage-devices/{device_id}/shutdown/", None),
+    "downloadFilesToStorageDeviceV3": OperationInfo("storage", "download_files_to_storage_device_v3", "POST", "/api/v3/storage-devices/{device_id}/file-downloads/", None),
+    "attachStorageDeviceV3": OperationInfo("storage", "attach_storage_device_v3", "POST", "/api/v3/jobs/{job_id}/storage-devices/", None),
     "submitJobToClusterUnversioned": OperationInfo("clusters", "submit_job_to_cluster_unversioned", "POST", "/api/clusters/{cluster_id}/jobs/", None),
 }
 
@@ -98,5 +116,6 @@ __all__ = [
     "MetaApi",
     "OperationInfo",
     "RunsApi",
+    "StorageApi",
     "UsersApi",
 ]

@@ -1,10 +1,12 @@
-"""Control-plane handlers for the behaviour settings and the catalog a tenant (or the server) extends."""
+"""Control-plane handlers for the behaviour settings, the catalog a tenant (or the server) extends, and storage
+device scenarios."""
 from __future__ import annotations
 
 from typing import Any
 
 from ..dispatch import Call
 from ..domain.catalog import Catalog
+from ..domain.errors import NotFound
 from .handlers import control
 
 
@@ -32,3 +34,12 @@ def get_catalog_summary(call: Call) -> dict[str, int]:
 @control("addCatalogEntries")
 def add_catalog_entries(call: Call) -> dict[str, int]:
     return _summary(call.backend.catalogs.add(call.tenant, call.body))
+
+
+@control("setStorageDeviceScenario")
+def set_storage_device_scenario(call: Call) -> dict[str, Any]:
+    if call.tenant is None:  # a device id is only unique with its tenant's key
+        raise NotFound("storage device")
+    scenario = {"outcome": call.body["outcome"]}
+    call.backend.devices.set_scenario(call.tenant, call.params["device_id"], scenario)
+    return scenario

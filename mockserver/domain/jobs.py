@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator
 from ..store.db import Database, to_json
 from .clock import read_time
 from .clusters import Clusters, ClusterSnapshot
+from .device_jobs import plan_with_device
 from .errors import InvalidInput, NotAllowed, NotFound
 from .ids import newest_first, stable_id
 from .files import FileRecord, Files
@@ -113,6 +114,7 @@ class Jobs:
         self.db, self.tenants, self.files, self.clusters = db, tenants, files, clusters
         self.specs, self.catalog = specs, specs.catalog
         self.specs_for = specs_for or (lambda tenant: specs)  # the tenant's catalog and catalog mode
+        self.devices: Any = None  # storage devices (domain/devices.py), which attached jobs wait for
         # held while a job's outputs are written and while a job is stopped or its scenario set, so a stop never
         # saves a record read before the outputs (and the final status) were written
         self._settle_lock = threading.RLock()
@@ -160,9 +162,17 @@ class Jobs:
         if cluster is not None:
             return self._cluster_schedule(tenant, cluster).get(record.id)
         pace = record.state.get("pace", 1.0)
-        life = plan(submitted, self._scenario(record), float(record.state["runSeconds"]), self.walltime_seconds(record),
-                    stretch(submitted, pace, record.state.get("stopAt")))
-        return life.rescaled(submitted, pace)
+
+        def build(start: float) -> Plan:
+            life = plan(start, self._scenario(record), float(record.state["runSeconds"]),
+                        self.walltime_seconds(record), stretch(start, pace, record.state.get("stopAt")))
+            return life.rescaled(start, pace)
+
+        device = record.doc.get("storageDevice")
+        if device and self.devices is not None:  # the job waits for its storage device to be Started
+            ready, gone = self.devices.available(tenant, device)
+            return plan_with_device(submitted, ready, gone, record.state.get("stopAt"), build)
+        return build(submitted)
 
     def _cluster_schedule(self, tenant: Tenant, cluster: ClusterSnapshot) -> dict[str, Plan]:
         """Plans of the jobs queued on a persistent cluster: each starts once the cluster is Started and the job
@@ -295,6 +305,18 @@ class Jobs:
                 return  # nothing running: 202 and no effect
             snap.record.state["stopAt"] = snap.now
             self._save(snap.record)
+
+    def attach_device(self, tenant: Tenant, job_id: str, device_id: str, copies: list[Any], field: str) -> None:
+        """POST jobs/{id}/storage-devices/: the saved job will wait for the device and see it mounted."""
+        record = self._load(tenant, job_id)
+        if record.state.get("submitted") is not None:
+            raise NotAllowed("The job has already been submitted.")
+        try:
+            self.devices.attach(tenant, device_id, job_id)
+        except NotFound:
+            raise InvalidInput({field: {"id": pk_error(device_id)}}) from None
+        record.doc.update(storageDevice=device_id, storageDeviceCopies=copies)
+        self._save(record)
 
     def attach(self, tenant: Tenant, cluster_id: str, job_id: str, submit: bool) -> str:
         """POST clusters/{id}/jobs/: run a saved job on a persistent cluster; returns the association id."""
