@@ -77,6 +77,9 @@ def _insert(tree: dict[str, Any], path: list[Any], text: str, instance: Any) -> 
             if not isinstance(current, list):
                 current = [{} for _ in range(size)]
                 node[key] = current
+            if any(isinstance(item, str) for item in current):
+                return  # the list as a whole is already in error (e.g. too long): DRF reports only that
+            current.extend({} for _ in range(nxt + 1 - len(current)))
             node = current
         else:
             if isinstance(node, list):
@@ -85,11 +88,14 @@ def _insert(tree: dict[str, Any], path: list[Any], text: str, instance: Any) -> 
                 node = node.setdefault(key, {})
     last = path[-1]
     if isinstance(node, list):
+        node.extend({} for _ in range(last + 1 - len(node)))
         node[last] = node[last] if isinstance(node[last], dict) else {}
         node[last].setdefault("non_field_errors", []).append(text)
     else:
         existing = node.setdefault(last, [])
-        if isinstance(existing, list) and text not in existing:
+        if isinstance(existing, list) and any(isinstance(item, dict) for item in existing):
+            node[last] = [text]  # an error of the whole list replaces its items' errors
+        elif isinstance(existing, list) and text not in existing:
             existing.append(text)
 
 
