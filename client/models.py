@@ -13,6 +13,10 @@ LooseBoolean: TypeAlias = bool | Literal['true', 'false', 'True', 'False']
 LooseInteger: TypeAlias = int | str
 
 
+# A LooseInteger from 1 to 10^9.
+LoosePositiveInteger: TypeAlias = int | str
+
+
 # Any JSON object.
 AnyObject: TypeAlias = dict[str, Any]
 
@@ -1002,8 +1006,8 @@ class StorageDeviceHardwareCreateCoreType1(TypedDict, total=False):
 
 class StorageDeviceHardwareCreate(TypedDict, total=False):
     """`StorageDeviceHardwareCreate` schema."""
-    walltime: LooseInteger | None
-    coresPerSlot: LooseInteger | None
+    walltime: LoosePositiveInteger | None
+    coresPerSlot: LoosePositiveInteger | None
     coreType: DeviceCoreTypeCode | StorageDeviceHardwareCreateCoreType1 | None
 
 
@@ -1018,7 +1022,7 @@ class StorageDeviceCreateRegion(TypedDict, total=False):
 class StorageDeviceCreate(TypedDict, total=False):
     """`StorageDeviceCreate` schema."""
     name: str
-    storageSize: LooseInteger
+    storageSize: LoosePositiveInteger
     hardware: StorageDeviceHardwareCreate
     firstAlert: LooseInteger | None
     secondAlert: LooseInteger | None
@@ -1033,9 +1037,9 @@ class StorageDeviceCreate(TypedDict, total=False):
 class StorageDeviceCreateV3(TypedDict, total=False):
     """The python-sdk's snake_case body."""
     name: str
-    storage_size_mb: LooseInteger
-    walltime: LooseInteger | None
-    cores_per_slot: LooseInteger | None
+    storage_size_mb: LoosePositiveInteger
+    walltime: LoosePositiveInteger | None
+    cores_per_slot: LoosePositiveInteger | None
     core_type: DeviceCoreTypeCode | None
     run_low_priority: LooseBoolean
 

@@ -128,10 +128,6 @@ class Devices:
             if found is None:
                 raise InvalidInput({"region": {"id": pk_error(region)}})
             doc["region"] = found
-        for key in ("storageSize", "walltime", "coresPerSlot"):
-            value = doc["hardware"].get(key) if key != "storageSize" else doc[key]
-            if value is not None and not 1 <= value <= 10**9:
-                raise InvalidInput({key: ["Ensure this value is between 1 and 1000000000."]})
         device_id = self.tenants.ids.new()
         state = {"created": self.tenants.now(tenant), "downloads": [], "jobs": []}
         with self.db.transaction() as conn:
