@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -175,10 +176,7 @@ class Dispatcher:
             instance.update({k: "<file>" for k in request.files})
             files = request.files
         else:
-            try:
-                instance = json.loads(request.get_data(cache=False) or b"null")
-            except ValueError as err:
-                raise detail(400, f"JSON parse error - {err}") from None
+            instance = _parse_json(request.get_data(cache=False))
             files = MultiDict()
         if body.validator is not None:
             found = list(body.validator.iter_errors(instance))
@@ -201,6 +199,26 @@ class Dispatcher:
         body = op.responses.get(str(reply.status), {}).get(JSON)
         payload = serialize(reply.payload, body.schema if body else None, self.spec.resolve)
         return json_response(reply.status, payload, reply.headers)
+
+
+# a \uD800-\uDFFF escape: maybe a lone surrogate, which no database can store (checked precisely when seen)
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _parse_json(raw: bytes) -> Any:
+    """A JSON body, or a DRF-style 400: malformed, not UTF-8, nested too deeply, or holding a lone surrogate."""
+    try:
+        instance = json.loads(raw.decode("utf-8") if raw else "null")
+    except ValueError as err:  # UnicodeDecodeError included: raw surrogate bytes are not UTF-8
+        raise detail(400, f"JSON parse error - {err}") from None
+    except RecursionError:
+        raise detail(400, "JSON parse error - nested too deeply") from None
+    if _SURROGATE_ESCAPE.search(raw):
+        try:
+            json.dumps(instance, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise detail(400, "JSON parse error - a string holds a lone surrogate") from None
+    return instance
 
 
 def domain_to_http(err: domain.DomainError) -> ApiError:

@@ -142,3 +142,20 @@ def test_serve_refuses_a_bad_catalog_file(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "rescale_mock.cli", "serve", "--port", "0", "--data-dir",
                              str(tmp_path / "d"), "--catalog", str(catalog)], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "coreTypes/0/cores" in result.stderr
+
+
+def test_gpu_counts_stay_parallel_to_cores(fake: Fake, api: requests.Session) -> None:
+    fake.control.add_catalog({"coreTypes": [{"code": "short", "cores": [1, 2, 4], "gpuCounts": [1]},
+                                            {"code": "long", "cores": [1], "gpuCounts": [0, 1, 2]}]})
+    page = api.get(fake.url("/api/v2/coretypes/"), params={"page_size": 100}).json()["results"]
+    counts = {c["code"]: c["gpuCounts"] for c in page}
+    assert counts["short"] == [1, 1, 1] and counts["long"] == [0]
+
+
+@pytest.mark.parametrize("raw", ['{"analyses": [{"code": "a", "name": "\\ud800"}]}',
+                                 '{"analyses": ' + "[" * 3000 + "]" * 3000 + "}"])
+def test_lone_surrogates_and_deep_nesting_are_400(fake: Fake, raw: str) -> None:
+    for path in ("/_fake/catalog/", "/api/v2/storage-devices/", "/api/v3/jobs/"):
+        response = requests.post(fake.url(path), data=raw.encode(), timeout=30,
+                                 headers={**fake.headers, "Content-Type": "application/json"})
+        assert response.status_code == 400 and response.json()["detail"].startswith("JSON parse error")

@@ -73,8 +73,13 @@ def complete_core_type(entry: dict[str, Any], order: int = 1000) -> dict[str, An
         "isActive": True, "hasSsd": True, "compute": "1.00", "price": 0.1, "lowPriorityPrice": "0.050",
         "walltimeRequired": False, "remoteVizAllowed": False, "storage": 40, "memory": 4000, "io": "Standard",
         "storageIo": "Standard", "processorInfo": "", "categoryCodes": ["general"],
-        **entry, "cores": cores, "gpuCounts": entry.get("gpuCounts") or [0] * len(cores),
+        **entry, "cores": cores, "gpuCounts": _parallel(entry.get("gpuCounts") or [], len(cores)),
     }
+
+
+def _parallel(counts: list[int], size: int) -> list[int]:
+    """`gpuCounts` is parallel to `cores`: a shorter list is padded with its last count (or 0), a longer one cut."""
+    return (counts + [counts[-1] if counts else 0] * size)[:size]
 
 
 def complete_version(entry: dict[str, Any], core_codes: list[str]) -> dict[str, Any]:
