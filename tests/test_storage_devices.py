@@ -116,6 +116,9 @@ def test_an_attached_job_waits_for_its_device(fake: Fake, api: requests.Session,
     device_started = next(s["statusDate"] for s in api.get(
         fake.url(f"/api/v2/storage-devices/{device_id}/statuses/")).json()["results"] if s["status"] == "Started")
     assert started["Waiting for Queue"] > device_started
+    log = api.get(fake.url(f"/api/v2/jobs/{job_id}/files/"), params={"search": "process_output.log"}).json()
+    text = api.get(fake.url(f"/api/v2/files/{log['results'][0]['id']}/contents/")).text
+    assert f"mounted at ~/storage_{device_id}/" in text
 
 
 def test_a_device_that_fails_to_start_ends_its_jobs(fake: Fake, api: requests.Session) -> None:

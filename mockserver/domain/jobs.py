@@ -393,9 +393,10 @@ class Jobs:
     def live_log(self, snap: Snapshot) -> str:
         return process_output(snap, self.program(snap.record), self.files.blobs, finished=False)
 
-    def cores(self, snap: Snapshot) -> tuple[dict[str, Any], int]:
+    def cores(self, snap: Snapshot, tenant: Tenant | None = None) -> tuple[dict[str, Any], int]:
         hardware = snap.doc["jobanalyses"][0]["hardware"]
-        core_type = self.catalog.core_type(hardware["coreType"]) or UNKNOWN_CORE_TYPE
+        catalog = self.specs_for(tenant).catalog if tenant is not None else self.catalog  # the tenant's own entries
+        core_type = catalog.core_type(hardware["coreType"]) or UNKNOWN_CORE_TYPE
         return hardware, nodes_for(hardware, core_type)
 
 

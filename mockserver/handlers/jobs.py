@@ -179,7 +179,7 @@ def list_job_instances(call: Call) -> dict[str, Any]:
 
 
 def _instances(call: Call, snap: Snapshot) -> list[dict[str, Any]]:
-    _, nodes = call.backend.jobs.cores(snap)
+    _, nodes = call.backend.jobs.cores(snap, call.tenant)
     started = next(e.at for _, e in snap.cluster_statuses() if e.status == "Started")
     roles = ["CUSTOM"] if nodes == 1 else ["MPI_MASTER"] + ["MPI_SLAVE"] * (nodes - 1)
     return [
