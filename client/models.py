@@ -13,6 +13,11 @@ LooseBoolean: TypeAlias = bool | Literal['true', 'false', 'True', 'False']
 LooseInteger: TypeAlias = int | str
 
 
+# What an HTTP field value may hold (RFC 9110 5.5: visible characters, obs-text, space, tab); the server
+# refuses others (400, text/plain) before the API sees the request.
+HeaderValue: TypeAlias = str
+
+
 # A LooseInteger from 1 to 10^9.
 LoosePositiveInteger: TypeAlias = int | str
 

@@ -8,7 +8,15 @@ from urllib.parse import quote
 
 import requests
 
-from ..models import File, FileLines, FileOrdering, FilePage, FileUpdate, FileUpload
+from ..models import (
+    File,
+    FileLines,
+    FileOrdering,
+    FilePage,
+    FileUpdate,
+    FileUpload,
+    HeaderValue,
+)
 from ..pagination import Paginator
 from ..session import ApiBase
 
@@ -124,9 +132,9 @@ class FilesApi(ApiBase):
         self,
         *,
         file_id: str,
-        range: str | None = None,
-        if_range: str | None = None,
-        if_none_match: str | None = None,
+        range: HeaderValue | None = None,
+        if_range: HeaderValue | None = None,
+        if_none_match: HeaderValue | None = None,
     ) -> requests.Response:
         """Download a file's decrypted bytes
 
@@ -294,9 +302,9 @@ class FilesApi(ApiBase):
         self,
         *,
         file_id: str,
-        range: str | None = None,
-        if_range: str | None = None,
-        if_none_match: str | None = None,
+        range: HeaderValue | None = None,
+        if_range: HeaderValue | None = None,
+        if_none_match: HeaderValue | None = None,
     ) -> requests.Response:
         """Download a file's decrypted bytes (v3)
 
