@@ -49,6 +49,9 @@ CREATE INDEX IF NOT EXISTS jobs_by_tenant ON jobs (tenant_id, seq);
 -- submitted jobs whose outputs are not written yet: what a file listing must look at (see Jobs.sync_outputs)
 CREATE INDEX IF NOT EXISTS jobs_awaiting_outputs ON jobs (tenant_id)
     WHERE json_extract(state, '$.submitted') IS NOT NULL AND json_extract(state, '$.outputsWritten') IS NULL;
+-- a job's own cluster, read under v3 clusters/{id}/ (python-sdk)
+CREATE INDEX IF NOT EXISTS jobs_by_own_cluster ON jobs (tenant_id, json_extract(state, '$.ownCluster'))
+    WHERE json_extract(state, '$.ownCluster') IS NOT NULL;
 CREATE TABLE IF NOT EXISTS clusters (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT UNIQUE NOT NULL,
