@@ -61,17 +61,25 @@ def test_a_device_lives_from_submit_to_walltime(fake: Fake, api: requests.Sessio
     assert [d["status"] for d in inactive["results"]] == ["Stopped"]
 
 
-def test_shutdown_paging_and_errors(fake: Fake, api: requests.Session) -> None:
-    ids = [create(fake, api, "v2")["id"] for _ in range(3)]
-    page = api.get(fake.url("/api/v2/storage-devices/"), params={"page_size": 2}).json()
+@pytest.mark.parametrize("version", ["v2", "v3"])
+def test_shutdown_get_paging_and_errors(fake: Fake, api: requests.Session, version: str) -> None:
+    ids = [create(fake, api, version)["id"] for _ in range(3)]
+    page = api.get(fake.url(f"/api/{version}/storage-devices/"), params={"page_size": 2}).json()
     assert page["count"] == 3 and [d["id"] for d in page["results"]] == ids[::-1][:2] and page["next"]
-    assert api.post(fake.url(f"/api/v2/storage-devices/{ids[0]}/shutdown/")).status_code == 400  # never started
-    api.post(fake.url(f"/api/v2/storage-devices/{ids[0]}/submit/")).raise_for_status()
+    shutdown = fake.url(f"/api/{version}/storage-devices/{ids[0]}/shutdown/")
+    assert api.post(shutdown).status_code == 400  # never started
+    api.post(fake.url(f"/api/{version}/storage-devices/{ids[0]}/submit/")).raise_for_status()
     fake.control.advance(STARTED_AFTER + 1)
-    assert api.post(fake.url(f"/api/v2/storage-devices/{ids[0]}/shutdown/")).status_code == 202
+    assert api.get(fake.url(f"/api/{version}/storage-devices/{ids[0]}/")).json()["status"] == "Started"
+    assert api.post(shutdown).status_code == 202
+    assert api.post(shutdown).status_code == 202  # already stopping: no effect
     fake.control.advance(60)
-    assert statuses(fake, api, "v2", ids[0])[0] == "Stopped"
-    assert api.get(fake.url("/api/v2/storage-devices/nope/")).status_code == 404
+    device = api.get(fake.url(f"/api/{version}/storage-devices/{ids[0]}")).json()
+    assert device["status"] == "Stopped" and statuses(fake, api, version, ids[0])[0] == "Stopped"
+    assert api.get(fake.url(f"/api/{version}/storage-devices/nope/")).status_code == 404
+
+
+def test_v2_device_errors(fake: Fake, api: requests.Session) -> None:
     bad_region = dict(V2_BODY, region={"id": "mars-1"})
     assert api.post(fake.url("/api/v2/storage-devices/"), json=bad_region).status_code == 400
     assert api.post(fake.url("/api/v2/storage-devices/"), json={"storageSize": 1}).status_code == 400
@@ -79,13 +87,14 @@ def test_shutdown_paging_and_errors(fake: Fake, api: requests.Session) -> None:
     assert {"id": "aws-us-east-1", "name": "AWS US East (N. Virginia)"} in regions
 
 
-def test_file_downloads_need_a_started_device_and_real_files(fake: Fake, api: requests.Session) -> None:
-    device_id = create(fake, api, "v3")["id"]
-    file_id = api.post(fake.url("/api/v3/files/contents/"), files={"file": ("in.dat", b"1")}).json()["id"]
+@pytest.mark.parametrize("version", ["v2", "v3"])
+def test_file_downloads_need_a_started_device_and_real_files(fake: Fake, api: requests.Session, version: str) -> None:
+    device_id = create(fake, api, version)["id"]
+    file_id = api.post(fake.url(f"/api/{version}/files/contents/"), files={"file": ("in.dat", b"1")}).json()["id"]
     body = {"files": [{"id": file_id}], "outputDir": "inputs/"}
-    url = fake.url(f"/api/v3/storage-devices/{device_id}/file-downloads/")
+    url = fake.url(f"/api/{version}/storage-devices/{device_id}/file-downloads/")
     assert api.post(url, json=body).status_code == 400  # not started
-    api.post(fake.url(f"/api/v3/storage-devices/{device_id}/submit/")).raise_for_status()
+    api.post(fake.url(f"/api/{version}/storage-devices/{device_id}/submit/")).raise_for_status()
     fake.control.advance(STARTED_AFTER + 1)
     assert api.post(url, json=body).status_code == 202
     missing = api.post(url, json={"files": [{"id": "nope"}]})
