@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8123
 
-.PHONY: install run serve test spec generate bench bench-quick clean
+.PHONY: install run run-execute serve test spec generate screenshots bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,16 +19,24 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/rescale-mock serve --port $(PORT) --demo
 
+## The same demo with the job's command really run on this machine (`--execute`: trusted code only).
+run-execute: $(STAMP)
+	$(BIN)/rescale-mock serve --port $(PORT) --data-dir .rescale-mock-execute --execute --demo
+
 serve: $(STAMP)
 	$(BIN)/rescale-mock serve --port $(PORT)
 
 ## The whole suite (every capability, in-process and against a served process).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 ## Regenerate the client's operations and models from openapi/ (checked in; a test fails when they drift).
 generate: $(STAMP)
 	$(BIN)/python -m rescale_client.codegen
+
+## The README's portal screenshots, taken by the browser tests (needs the OS's Chromium, as .ci/run installs it).
+screenshots: $(STAMP)
+	RESCALE_MOCK_SCREENSHOTS=docs $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_portal_browser.py
 
 spec: $(STAMP)
 	$(BIN)/python -m openapi_spec_validator openapi/rescale.yaml openapi/control.yaml
@@ -40,4 +48,4 @@ bench-quick: $(STAMP)
 	$(BIN)/python -m bench --quick
 
 clean:
-	rm -rf $(VENV) .rescale-mock .pytest_cache .hypothesis schemathesis-report bench/results
+	rm -rf $(VENV) .rescale-mock .rescale-mock-execute .pytest_cache .hypothesis schemathesis-report bench/results

@@ -235,7 +235,7 @@ def environment() -> dict[str, Any]:
 
     return {
         "python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
-        "packages": {d: version(d) for d in ("rescale-mockkit", "waitress", "werkzeug", "flask", "requests",
+        "packages": {d: version(d) for d in ("rescale-mockkit", "cheroot", "werkzeug", "flask", "requests",
                                              "urllib3", "requests-toolbelt")},
     }
 

@@ -1,9 +1,9 @@
 """The ceiling: a bare Flask "hello" app under exactly the server `rescale-mock serve` uses.
 
 `python -m bench.hello_app [--port 0] [--threads 16]` serves `GET /api/v2/jobs/<id>/` (and any other path) with a
-small JSON body, through `rescale_mock.server.make_server` (waitress with the fake's tuned options and socket
+small JSON body, through `rescale_mock.server.make_server` (cheroot with the fake's tuned options and socket
 options) and the same process set-up (logging, malloc tuning), and prints `ready: http://HOST:PORT` like the fake.
-No auth, no database, no spec: what is left is Flask plus waitress, the most any Flask app on this server can do.
+No auth, no database, no spec: what is left is Flask plus the server, the most any Flask app on this server can do.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 `python -m bench.profile_request [-n 3000]` prints it for `GET /api/v2/jobs/{id}/` on a Completed job; the
 throughput benchmark uses the same functions for its "where the time goes" rows.
 
-- `app_cost`: microseconds per call of `app(environ, start_response)` with the body consumed; no socket, no waitress.
+- `app_cost`: microseconds per call of `app(environ, start_response)` with the body consumed; no socket, no server.
 - `stages`: the same calls with timers around the pipeline's steps (dispatch.py: route, auth, parameters, handler,
   serialize, JSON encode); the rest is Flask, werkzeug and the journal middleware. The timers are wrappers installed
   on the classes for the measurement only and removed afterwards; they cost well under a microsecond each.

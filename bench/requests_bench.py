@@ -4,7 +4,7 @@ Goal (issue text): "at least 0.8x the bare app and at least 2x Prism".
 
 Servers, each its own process, all on 127.0.0.1, measured in the same run, interleaved (the order rotates every
 round; medians of the rounds are reported):
-- fake            `rescale-mock serve --clock-mode manual` (waitress, 16 threads: what users run); the job read is a
+- fake            `rescale-mock serve --clock-mode manual` (cheroot, 16 threads: what users run); the job read is a
                   Completed job with its output file, created, submitted and moved past its end beforehand
 - hello           bench/hello_app.py: bare Flask returning a small JSON under the same `make_server` (the ceiling)
 - prism           `prism mock openapi/rescale.yaml` (@stoplight/prism-cli, installed by the benchmark with npm into
@@ -205,7 +205,7 @@ def run(settings: Settings) -> Result:
     data.update(rps=rps, p50=p50, p99=p99, serverCpuUsPerRequest=cpu_us, serverCpuShare=cpu_share,
                 peaks={tool: {n: {"rps": v, "at": k} for n, (v, k) in p.items()} for tool, p in peaks.items()},
                 problems=problems)
-    labels = {"fake": "fake (rescale-mock serve)", "hello": "hello (bare Flask, same waitress)",
+    labels = {"fake": "fake (rescale-mock serve)", "hello": "hello (bare Flask, same server)",
               "prism": f"Prism {prism_version or ''} (default)", "prism -v error": "Prism -v error (no request log)"}
 
     result.section(f"throughput, req/s (median of {rounds} rounds of {duration:g} s after {warmup:g} s warm-up)")
@@ -243,9 +243,9 @@ def run(settings: Settings) -> Result:
     served_hello_cpu = cpu_us.get("hello", {}).get(key_c1)
     if served_fake_cpu and served_hello_cpu:
         result.row("served: server CPU per request, fake", fmt(served_fake_cpu, 0, " us"),
-                   f"app {inproc['fakeUs']:.0f} us + waitress/socket ~{served_fake_cpu - inproc['fakeUs']:.0f} us ({key_c1})")
+                   f"app {inproc['fakeUs']:.0f} us + server/socket ~{served_fake_cpu - inproc['fakeUs']:.0f} us ({key_c1})")
         result.row("served: server CPU per request, hello", fmt(served_hello_cpu, 0, " us"),
-                   f"app {inproc['helloUs']:.0f} us + waitress/socket ~{served_hello_cpu - inproc['helloUs']:.0f} us")
+                   f"app {inproc['helloUs']:.0f} us + server/socket ~{served_hello_cpu - inproc['helloUs']:.0f} us")
 
     # -- goals
     gen_note = f"{primary}" + ("" if primary == "wrk" else " (wrk not on PATH: the Python generator)")
@@ -262,7 +262,7 @@ def run(settings: Settings) -> Result:
                      + ", ".join(f"{lbl.split(':')[0].split(' (')[0]} {us:.0f} us" for us, lbl in top)
                      + f"), server CPU {fmt(served_fake_cpu, 0)} vs {fmt(served_hello_cpu, 0)} us/request served")
     result.goals.append(Goal(
-        f"fake >= {HELLO_GOAL}x the bare Flask app under the same waitress",
+        f"fake >= {HELLO_GOAL}x the bare Flask app under the same server",
         "GAP" if hello_ratio is None or hello_ratio < HELLO_GOAL else "PASS",
         (f"{fmt(fake_peak, 0)} vs {fmt(hello_peak, 0)} req/s = {fmt(hello_ratio, 2)}x ({gen_note})" + why_hello)
         if hello_ratio is not None else f"not measured: {problems.get('hello', 'no result')}",
@@ -291,7 +291,7 @@ def run(settings: Settings) -> Result:
                      + f": the fake spends {fmt(cpu_us['fake'].get(fake_at), 0)} us of CPU per request, Prism "
                      f"{fmt(cpu_us['prism'].get(prism_at), 0)} us; {PRISM_GOAL:g}x needs at most "
                      f"{1e6 / (PRISM_GOAL * (prism_peak or 1)):.0f} us per request on one core, and the fake's app "
-                     f"alone takes {inproc['fakeUs']:.0f} us before waitress's share")
+                     f"alone takes {inproc['fakeUs']:.0f} us before the server's share")
         result.goals.append(Goal(f"fake >= {PRISM_GOAL}x Prism mocking the same spec",
                                  "PASS" if prism_ratio >= PRISM_GOAL else "GAP", detail, brief=brief))
 
@@ -303,7 +303,7 @@ def run(settings: Settings) -> Result:
     def lat(name: str, key: str) -> str:
         return f"{fmt(p50.get(name, {}).get(key), 2)} / {fmt(p99.get(name, {}).get(key), 2)}"
 
-    result.headline_row(f"GET job, fake vs bare Flask on the same waitress ({primary})",
+    result.headline_row(f"GET job, fake vs bare Flask on the same server ({primary})",
                         f"{fmt(fake_peak, 0)} vs {fmt(hello_peak, 0)} req/s = {fmt(hello_ratio, 2)}x",
                         f">= {HELLO_GOAL}x: {'PASS' if hello_ratio and hello_ratio >= HELLO_GOAL else 'GAP'}")
     result.headline_row(f"GET job, fake vs Prism {prism_version or ''} ({primary})",

@@ -155,6 +155,57 @@ class Reader:
         self.conn.close()
 
 
+SWEEP_RUNS, SWEEP_SLOTS, SWEEP_PAGE = 3696, 1500, 1848  # Rescale's DOE example (rescale-api-v3-and-catalog.md)
+
+
+def sweep_timings(base_url: str, key: str, repeats: int) -> dict[str, Any]:
+    """The DOE example's sweep in the big tenant: created (CSV + template read), submitted, the clock moved into
+    its second wave, then a page of 1,848 runs and a run's files read, median of `repeats` each."""
+    import requests
+
+    session = requests.Session()
+    session.headers["Authorization"] = f"Token {key}"
+
+    def upload(name: str, data: bytes, type_id: int) -> str:
+        response = session.post(f"{base_url}/api/v2/files/contents/", files={"file": (name, data), "typeId": type_id})
+        response.raise_for_status()
+        return str(response.json()["id"])
+
+    csv = b"x_velocity,y_velocity\n" + b"".join(b"%d.%02d,%d\n" % (n // 100, n % 100, n % 7) for n in range(SWEEP_RUNS))
+    template = upload("U.inp_template", b'internalField uniform (${x_velocity?string("0.00")} ${y_velocity} 0);\n', 2)
+    params = upload("openfoam.csv", csv, 3)
+    body = {**JOB, "name": "sweep", "paramFile": {"id": params}, "jobanalyses": [{
+        **JOB["jobanalyses"][0], "command": "cd airfoil2D_DOE; sleep 600",
+        "hardware": {"coreType": "emerald", "coresPerSlot": 1, "slots": SWEEP_SLOTS},
+        "templateTasks": [{"templateFile": {"id": template}, "processedFilename": "airfoil2D_DOE/0/U"}]}]}
+    started = time.perf_counter()
+    created = session.post(f"{base_url}/api/v2/jobs/", json=body)
+    create_ms = (time.perf_counter() - started) * 1000
+    created.raise_for_status()
+    job_id = created.json()["id"]
+    session.post(f"{base_url}/api/v2/jobs/{job_id}/submit/").raise_for_status()
+    session.post(f"{base_url}/_fake/clock/advance/", json={"seconds": 45 + 600 + 300}).raise_for_status()
+
+    def timed(path: str) -> tuple[float, Any]:
+        began = time.perf_counter()
+        response = session.get(f"{base_url}{path}")
+        response.raise_for_status()
+        return (time.perf_counter() - began) * 1000, response.json()
+
+    first_files_ms, _ = timed(f"/api/v2/jobs/{job_id}/runs/1000/files/")  # writes that run's files
+    pages, files, page = [], [], None
+    for index in range(repeats):
+        took, page = timed(f"/api/v2/jobs/{job_id}/runs/?page_size={SWEEP_PAGE}")
+        pages.append(took)
+        files.append(timed(f"/api/v2/jobs/{job_id}/runs/{1 + index % 1500}/files/")[0])
+    results = page["results"] if page else []
+    return {"createMs": create_ms, "pageMs": statistics.median(pages), "pageP95Ms": p95(pages) or 0.0,
+            "runFilesFirstMs": first_files_ms, "runFilesMs": statistics.median(files),
+            "count": page["count"] if page else 0, "pageRuns": len(results),
+            "completed": sum(r["dateCompleted"] is not None for r in results),
+            "running": sum(r["dateStarted"] is not None and r["dateCompleted"] is None for r in results)}
+
+
 def run(settings: Settings) -> Result:
     count = QUICK_COUNT if settings.quick else FULL_COUNT
     repeats = 25 if settings.quick else 60
@@ -235,6 +286,8 @@ def run(settings: Settings) -> Result:
                             "serverPeakRss": peak_rss(pid) if can_reset else None}
         big.close()
         little.close()
+        log(f"a sweep of {SWEEP_RUNS:,} runs on {SWEEP_SLOTS:,} slots: create, pages of {SWEEP_PAGE:,} runs, run files")
+        data["sweep"] = sweep_timings(process.base_url, KEY, 10 if settings.quick else 25)
         data["serverRssAfter"] = current_rss(pid)
         data["serverPeakRss"] = peak_rss(pid)
         data["serverLog"] = [line.rstrip() for line in process.output if "WARNING" in line or "ERROR" in line][-10:]
@@ -277,6 +330,13 @@ def run(settings: Settings) -> Result:
                "run before every file listing; plan: " + "; ".join(str(p[-1]) for p in data["syncOutputsPlan"]))
     result.row("jobs COUNT(*) alone (sqlite3)", f"{data['countQueryMs']:.1f}",
                f"run for every job list page; page 1000's LIMIT/OFFSET alone {data['offsetQueryMs']:.1f}")
+    sweep = data["sweep"]
+    result.section(f"a parameter sweep: {SWEEP_RUNS:,} runs on {SWEEP_SLOTS:,} slots (Rescale's DOE example)")
+    result.row("create (CSV + template read and checked)", f"{sweep['createMs']:.0f} ms")
+    result.row(f"a page of {SWEEP_PAGE:,} runs, median / p95", f"{sweep['pageMs']:.0f} / {sweep['pageP95Ms']:.0f} ms",
+               f"count {sweep['count']:,}; on the page {sweep['completed']:,} completed, {sweep['running']:,} running")
+    result.row("a run's files: first read (writes them) / later reads", f"{sweep['runFilesFirstMs']:.1f} / "
+               f"{sweep['runFilesMs']:.1f} ms")
     result.section("ratios")
 
     def r(a: str, b: str) -> float | None:
@@ -297,6 +357,8 @@ def run(settings: Settings) -> Result:
     result.headline_row("status read / job read of a random job, ms",
                         f"{ms('status read (random job)')} / {ms('job read (random job)')}")
     result.headline_row("jobs?job_status=COMPLETED (one request), ms", f"{filt['ms']:.0f}")
+    result.headline_row(f"sweep of {SWEEP_RUNS:,} runs: create / page of {SWEEP_PAGE:,} runs / a run's files, ms",
+                        f"{sweep['createMs']:.0f} / {sweep['pageMs']:.0f} / {sweep['runFilesMs']:.1f}")
     result.headline_row("store on disk: SQLite + blobs", f"{mib(store['dbBytes'])} + {mib(store['blobAllocatedBytes'])}")
     result.headline_row("server RSS: idle / after paged reads / after the filtered listing",
                         f"{mib(data['serverRssIdle'])} / {mib(data['serverRssAfterReads'])} / {mib(data['serverRssAfter'])}")

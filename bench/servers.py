@@ -1,7 +1,7 @@
 """The servers the request benchmarks compare, each in a process of its own, plus the benchmarks' own set-up step.
 
 - the fake: `rescale-mock serve` (common.ServedFake)
-- the ceiling: a bare Flask app under the same waitress settings (bench/hello_app.py)
+- the ceiling: a bare Flask app under the same server settings (bench/hello_app.py)
 - Stoplight Prism mocking openapi/rescale.yaml, installed on first use by `ensure_prism()` with npm into
   bench/.node (the only thing the benchmarks install; it needs node and npm, not root)
 - wrk, if it is on PATH (never installed by the benchmarks: it needs root; bench.loadgen is the portable fallback;
@@ -113,7 +113,7 @@ class ChildServer:
 
 
 class HelloServer(ChildServer):
-    """bench/hello_app.py: Flask + waitress via rescale_mock.server.make_server, nothing else."""
+    """bench/hello_app.py: Flask + cheroot via rescale_mock.server.make_server, nothing else."""
 
     def __init__(self, threads: int = 16) -> None:
         port = free_port()

@@ -73,7 +73,6 @@ GEN_CHUNK = 8 * MiB
 READ_CHUNK = 1 * MiB  # iter_content size for the ranged download
 RANGED_THREADS = (4, 8)
 NOTEBOOK_THREADS = 10
-WAITRESS_DEFAULT_MAX_BODY = 1073741824  # waitress.adjustments.Adjustments.max_request_body_size
 UPLOAD_METHODS = {"encoder": "encoder: MultipartEncoder, streamed",
                   "notebook": "notebook: cell 41, requests files=",
                   "client": "client: RescaleClient.upload_file"}
@@ -128,7 +127,7 @@ def upload(fake: ServedFake, path: Path) -> dict[str, Any]:
 
 def probe_body_limit(fake: ServedFake, content_length: int) -> str:
     """Send only the headers of an upload with this Content-Length and read what the server says before any body
-    byte: shows a size limit enforced from the headers alone (waitress's max_request_body_size)."""
+    byte: shows a size limit enforced from the headers alone (the server's, if it has one)."""
     parts = urlsplit(fake.base_url)
     request = (f"POST /api/v2/files/contents/ HTTP/1.1\r\nHost: {parts.netloc}\r\n"
                f"Authorization: Token {fake.api_key}\r\nContent-Type: multipart/form-data; boundary=x\r\n"
@@ -316,8 +315,9 @@ def _measure(fake: ServedFake, run: Callable[[], dict[str, Any]]) -> dict[str, A
 
 
 def _app_seconds(fake: ServedFake) -> float | None:
-    """The journal's duration of the last upload: from the app being called (waitress has the whole body by then)
-    to its response headers, i.e. multipart parsing, md5 + sha512, the blob write and fsync."""
+    """The journal's duration of the last upload: from the app being called (cheroot calls it once the headers are
+    in, so this includes receiving the body) to its response headers: receiving, multipart parsing, md5 + sha512,
+    the blob write and fsync."""
     with contextlib.suppress(Exception):
         entries = Control(fake.base_url, fake.api_key).journal(operationId="uploadFile")
         if entries:
@@ -506,7 +506,7 @@ def run(settings: Settings) -> Result:
             if app is not None:
                 receive = up_run["seconds"] - app
                 result.row("  receiving the body", fmt(mb_per_s(body, receive), 0, " MB/s"),
-                           f"{receive:.2f} s: client sends, waitress spools it to a temp file before calling the app")
+                           f"{receive:.2f} s: before the app is called (cheroot streams the body into the app: near 0)")
                 result.row("  app: parse, hash, store", fmt(mb_per_s(body, app), 0, " MB/s"),
                            f"{app:.2f} s (journal duration): multipart parse, md5 + sha512, write, fsync")
         else:

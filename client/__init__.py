@@ -34,7 +34,7 @@ from .errors import (
     WaitFailed,
 )
 from .pagination import Paginator
-from .waiters import WaitResult
+from .waiters import RunProgress, WaitResult
 
 __version__ = "0.1.0"
 
@@ -49,6 +49,7 @@ __all__ = [
     "Paginator",
     "RescaleClient",
     "RescaleError",
+    "RunProgress",
     "ServerError",
     "ServiceUnavailable",
     "Settings",

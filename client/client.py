@@ -23,7 +23,7 @@ from .transfers import (
     upload_directory,
     upload_file,
 )
-from .waiters import WaitResult, cluster_verdict, job_verdict, wait
+from .waiters import JOB_TERMINAL, RunProgress, WaitResult, cluster_verdict, job_verdict, wait, wait_for_runs
 
 PathLike = str | os.PathLike[str]
 Sleep = Callable[[float], None]
@@ -85,6 +85,25 @@ class RescaleClient:
         return wait(lambda: self.jobs.iter_job_statuses(job_id=job_id, page_size=100), job_verdict(until),
                     what=f"job {job_id}", delay=delay, timeout=timeout, on_status=on_status,
                     sleep=sleep or self.sleep, raise_on_failure=raise_on_failure)
+
+    def run_progress(self, job_id: str, *, page_size: int = 1000) -> RunProgress:
+        """How many of the job's runs have started and completed (every page of `runs/`, `page_size` at a time)."""
+        pages = list(self.runs.iter_job_runs(job_id=job_id, page_size=page_size).pages())
+        return RunProgress.of(int(pages[0].get("count") or 0) if pages else 0,
+                              (run for page in pages for run in page.get("results") or []))
+
+    def wait_for_runs(self, job_id: str, completed: int, *, delay: float = 30.0, timeout: float | None = 3600.0,
+                      page_size: int = 1000, on_progress: Callable[[RunProgress], None] | None = None,
+                      sleep: Sleep | None = None) -> RunProgress:
+        """Poll a job's runs (a DOE sweep's) until at least `completed` of them have completed, as Rescale's DOE
+        example does before stopping the job. `WaitFailed` if the job ends short of it, `WaiterTimeout`."""
+        def fetch() -> tuple[RunProgress, bool]:
+            progress = self.run_progress(job_id, page_size=page_size)
+            status = self.jobs.list_job_statuses(job_id=job_id, page_size=1)["results"]
+            return progress, bool(status) and status[0]["status"] in JOB_TERMINAL
+
+        return wait_for_runs(fetch, completed, what=f"runs of job {job_id}", delay=delay, timeout=timeout,
+                             on_progress=on_progress, sleep=sleep or self.sleep)
 
     def wait_for_cluster(self, cluster_id: str, *, until: Literal["Started", "Stopped"] | str = "Started",
                          delay: float = 10.0, timeout: float | None = 3600.0, on_status: OnStatus | None = None,

@@ -33,13 +33,11 @@ Schema = dict[str, Any]
 
 
 def default_spec() -> Path:
-    """`openapi/rescale.yaml` of the source tree, else the copy shipped inside `rescale_mock.openapi`."""
-    source = Path(__file__).resolve().parent.parent / "openapi" / "rescale.yaml"
-    if source.is_file():
-        return source
+    """`openapi/rescale.yaml` as shipped in the package `rescale_mock.openapi` (the source tree's, in an editable
+    install)."""
     from importlib.resources import files
 
-    return Path(str(files("rescale_mock.openapi"))) / "rescale.yaml"
+    return Path(str(files("rescale_mock.openapi").joinpath("rescale.yaml")))
 
 
 def snake(name: str) -> str:

@@ -9,7 +9,8 @@ from typing import Any, Literal, TypeAlias, TypedDict
 LooseBoolean: TypeAlias = bool | Literal['true', 'false', 'True', 'False']
 
 
-# An integer; like DRF, a string of digits is accepted too.
+# A whole number from 0 to 999999999; like DRF, a string of digits is accepted too. (The fake's bound: a
+# number of thousands of digits is refused here, before anything converts it.)
 LooseInteger: TypeAlias = int | str
 
 
@@ -20,6 +21,18 @@ HeaderValue: TypeAlias = str
 
 # A LooseInteger from 1 to 10^9.
 LoosePositiveInteger: TypeAlias = int | str
+
+
+# Cores per slot, 1 to 99999, as a number or a string of digits (checked against the core type).
+CoreCount: TypeAlias = int | str
+
+
+# Slots (parallel runs), 1 to 9999, as a number or a string of digits. [U] Rescale's limit is unknown.
+SlotCount: TypeAlias = int | str
+
+
+# Walltime in hours, 1 to 99999, as a number or a string of digits. [U] Rescale's limit is unknown.
+WalltimeHours: TypeAlias = int | str
 
 
 # Any JSON object.
@@ -403,9 +416,9 @@ class HardwareCreateCoreType1(TypedDict, total=False):
 class HardwareCreate(TypedDict, total=False):
     """`HardwareCreate` schema."""
     coreType: str | HardwareCreateCoreType1
-    coresPerSlot: LooseInteger
-    slots: LooseInteger
-    walltime: LooseInteger | None
+    coresPerSlot: CoreCount
+    slots: SlotCount
+    walltime: WalltimeHours | None
     type: str
     isReusable: LooseBoolean
 
@@ -425,6 +438,24 @@ class JobAnalysisCreate(TypedDict, total=False):
     preProcessScriptCommand: str
     postProcessScriptCommand: str
     useRescaleLicense: LooseBoolean
+    templateTasks: list[TemplateTaskCreate]
+
+
+class TemplateTaskCreate(TypedDict, total=False):
+    """`TemplateTaskCreate` schema."""
+    templateFile: FileRef
+    processedFilename: str
+
+
+class JobVariableCreate(TypedDict, total=False):
+    """A DOE variable (D16 "JobVariables"). With a `paramFile` the names must be the CSV's header names;
+    without one the variables are stored and echoed (value generators are not simulated).
+    """
+    name: str
+    variableType: Literal['Param', 'Design', 'Output', 'Case', 'Constraint', 'Objective']
+    displayOrder: LooseInteger
+    valueGeneratorType: str
+    valueGeneratorSettings: dict[str, Any]
 
 
 class JobUpdate(TypedDict, total=False):
@@ -435,7 +466,7 @@ class JobUpdate(TypedDict, total=False):
     isLowPriority: LooseBoolean
     projectId: str | None
     project_id: str | None
-    jobvariables: list[dict[str, Any]]
+    jobvariables: list[JobVariableCreate]
     resourceFilters: list[dict[str, Any]]
     archiveFilters: list[dict[str, Any]]
     paramFile: FileRef | None
@@ -452,7 +483,7 @@ class JobCreate(TypedDict, total=False):
     isLowPriority: LooseBoolean
     projectId: str | None
     project_id: str | None
-    jobvariables: list[dict[str, Any]]
+    jobvariables: list[JobVariableCreate]
     resourceFilters: list[dict[str, Any]]
     archiveFilters: list[dict[str, Any]]
     paramFile: FileRef | None
@@ -469,7 +500,7 @@ class JobCreateV3(TypedDict, total=False):
     isLowPriority: LooseBoolean
     projectId: str | None
     project_id: str | None
-    jobvariables: list[dict[str, Any]]
+    jobvariables: list[JobVariableCreate]
     resourceFilters: list[dict[str, Any]]
     archiveFilters: list[dict[str, Any]]
     paramFile: FileRef | None
@@ -634,12 +665,12 @@ class JobBase(TypedDict, total=False):
     isTemplateDryRun: bool
     includeNominalRun: bool
     monteCarloIterations: int | None
-    expectedRuns: int | None
+    expectedRuns: int
     paramFile: NullableFile
     caseFile: NullableFile
     remoteVizConfig: None
     optimizer: None
-    jobvariables: list[dict[str, Any]]
+    jobvariables: list[JobVariable]
     resourceFilters: list[ResourceFilter]
     archiveFilters: list[dict[str, Any]]
 
@@ -656,12 +687,12 @@ class Job(TypedDict, total=False):
     isTemplateDryRun: bool
     includeNominalRun: bool
     monteCarloIterations: int | None
-    expectedRuns: int | None
+    expectedRuns: int
     paramFile: NullableFile
     caseFile: NullableFile
     remoteVizConfig: None
     optimizer: None
-    jobvariables: list[dict[str, Any]]
+    jobvariables: list[JobVariable]
     resourceFilters: list[ResourceFilter]
     archiveFilters: list[dict[str, Any]]
     jobanalyses: list[JobAnalysis]
@@ -679,12 +710,12 @@ class JobV3(TypedDict, total=False):
     isTemplateDryRun: bool
     includeNominalRun: bool
     monteCarloIterations: int | None
-    expectedRuns: int | None
+    expectedRuns: int
     paramFile: NullableFile
     caseFile: NullableFile
     remoteVizConfig: None
     optimizer: None
-    jobvariables: list[dict[str, Any]]
+    jobvariables: list[JobVariable]
     resourceFilters: list[ResourceFilter]
     archiveFilters: list[dict[str, Any]]
     jobanalyses: list[JobAnalysisV3]
@@ -693,6 +724,15 @@ class JobV3(TypedDict, total=False):
     inputFileParseTask: str | None
     clusterId: str | None
     tags: list[str]
+
+
+class JobVariable(TypedDict, total=False):
+    """A DOE variable as saved (D16 job sample: `{displayOrder, name, valueGeneratorSettings, valueGeneratorType, variableType}`)."""
+    name: str
+    variableType: str
+    displayOrder: int
+    valueGeneratorType: str
+    valueGeneratorSettings: dict[str, Any]
 
 
 class StatusDisplayBase(TypedDict, total=False):
@@ -807,7 +847,17 @@ class Run(TypedDict, total=False):
     dateCompleted: NullableDateTime
     outputFileCount: int
     outputFileSize: int | None
-    variables: list[dict[str, Any]]
+    variables: list[RunVariable]
+
+
+class RunVariable(TypedDict, total=False):
+    """One variable of a run (reference §4.7: `{"name","value":20.0,"displayValue":"20","isRelative":false}`):
+    `value` is a number when the CSV cell is one, else the text; `displayValue` is the cell as written.
+    """
+    name: str
+    value: float | str
+    displayValue: str
+    isRelative: bool
 
 
 class TailLines(TypedDict, total=False):

@@ -114,3 +114,56 @@ def wait(fetch: Callable[[], Iterable[Status]], verdict: Verdict, *, what: str, 
         pause = delay if timeout is None else min(delay, timeout - elapsed)
         sleep(pause)
         slept += pause
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """A job's runs as Rescale's DOE example counts them: started once `dateStarted` is set, completed once
+    `dateCompleted` is set too, running in between; `expected` is the listing's `count` (every run of a sweep is
+    listed once the job executes, those not started with `dateStarted: null`)."""
+
+    expected: int
+    started: int
+    completed: int
+
+    @property
+    def running(self) -> int:
+        return self.started - self.completed
+
+    @property
+    def pending(self) -> int:
+        return self.expected - self.completed
+
+    @classmethod
+    def of(cls, expected: int, runs: Iterable[Mapping[str, Any]]) -> "RunProgress":
+        started = completed = 0
+        for run in runs:
+            if run.get("dateStarted") is not None:
+                started += 1
+                completed += run.get("dateCompleted") is not None
+        return cls(expected, started, completed)
+
+
+def wait_for_runs(fetch: Callable[[], tuple[RunProgress, bool]], completed: int, *, what: str, delay: float = 30.0,
+                  timeout: float | None = 3600.0, on_progress: Callable[[RunProgress], None] | None = None,
+                  sleep: Callable[[float], None] = time.sleep,
+                  clock: Callable[[], float] = time.monotonic) -> RunProgress:
+    """Poll until at least `completed` runs have completed. `fetch()` gives the progress and whether the job has
+    ended; a job that ended short of the target raises `WaitFailed` (its `result` is the last progress)."""
+    started, slept = clock(), 0.0
+    while True:
+        progress, ended = fetch()
+        if on_progress is not None:
+            on_progress(progress)
+        if progress.completed >= completed:
+            return progress
+        if ended or (progress.expected and completed > progress.expected):
+            raise WaitFailed(f"{what}: {progress.completed} of {progress.expected} runs completed, "
+                             f"{completed} awaited, and no more will", progress)
+        elapsed = max(clock() - started, slept)
+        if timeout is not None and elapsed >= timeout:
+            raise WaiterTimeout(f"{what}: {progress.completed} of {completed} runs completed after {elapsed:.0f} s",
+                                progress)
+        pause = delay if timeout is None else min(delay, timeout - elapsed)
+        sleep(pause)
+        slept += pause

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sqlite3
 import tempfile
 import threading
 from pathlib import Path
@@ -22,8 +23,11 @@ from .domain.jobspec import JobSpecs
 from .domain.settings import Settings
 from .domain.shares import Shares
 from .domain.tenants import ClockDefaults, Tenant, Tenants
+from .errors import unauthorized
 from .responses import json_response
+from .runner.supervisor import Runner
 from .spec import Operation, control_spec
+from .store import datadir
 from .store.blobs import BlobStore
 from .store.db import Database
 
@@ -46,9 +50,13 @@ class Backend:
     def __init__(self, config: Config) -> None:
         self.config = config
         self._tmp = None if config.data_dir else tempfile.mkdtemp(prefix="rescale-mock-")
-        self.data_dir = Path(config.data_dir or self._tmp).resolve()  # type: ignore[arg-type]
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.db = Database(self.data_dir / "rescale-mock.sqlite3")
+        self.data_dir = datadir.prepare(Path(config.data_dir or self._tmp))  # type: ignore[arg-type]
+        self.lock = datadir.DataDirLock(self.data_dir)
+        try:
+            self.db = Database(self.data_dir / "rescale-mock.sqlite3")
+        except sqlite3.Error as err:
+            self.lock.release()
+            raise datadir.DataDirError(f"data dir {self.data_dir}: its database cannot be used: {err}") from None
         self.blobs = BlobStore(self.data_dir)
         self.ids = IdFactory(config.seed)
         overlays = [*config.catalogs, *(checked_catalog_file(path) for path in config.catalog_files)]
@@ -59,9 +67,13 @@ class Backend:
         self.files = Files(self.db, self.blobs, self.ids, self.tenants)
         specs = JobSpecs(self.catalog)
         self.clusters = Clusters(self.db, self.tenants, specs, self.catalogs.specs)
-        self.jobs = Jobs(self.db, self.tenants, self.files, specs, self.clusters, self.catalogs.specs)
+        self.jobs = Jobs(self.db, self.tenants, self.files, specs, self.clusters, self.catalogs.specs,
+                         config.max_output_bytes)
         self.shares = Shares(self.db)
         self.devices = self.jobs.devices = Devices(self.db, self.tenants, self.catalogs.base_raw.get("storageRegions", []))
+        self.runner = Runner(self.jobs, self.clusters, self.files, self.tenants, self.data_dir / "execute",
+                             config.execute)
+        self.jobs.executor = self.runner
         self.faults = FaultRules(config.seed)
         self.journal = Journal(config.journal_size)
         self.violations: list[str] = []
@@ -72,7 +84,10 @@ class Backend:
     def authenticate(self, key: str) -> Tenant | None:
         tenant = self.tenants.by_key(key)
         if tenant is None and self.config.accept_any_key and 8 <= len(key) <= 256:
-            tenant = self.tenants.ensure(key)
+            tenant = self.tenants.ensure(key, limit=self.config.max_tenants)
+            if tenant is None:
+                raise unauthorized(f"Invalid token. This server accepts any key, but already has its limit of "
+                                   f"{self.config.max_tenants} tenants (rescale-mock serve --max-tenants).")
         return tenant
 
     def tenant_of_job(self, job_id: str) -> Tenant | None:
@@ -85,14 +100,14 @@ class Backend:
         if tenant is None:
             self.jobs.default_scenario = {}
         for one in [tenant] if tenant else self.tenants.all():
+            self.runner.forget(one.id)
             self.files.delete_where(one.id)
             with self.db.transaction() as conn:
                 conn.execute("DELETE FROM jobs WHERE tenant_id = ?", (one.id,))
                 conn.execute("DELETE FROM clusters WHERE tenant_id = ?", (one.id,))
                 conn.execute("DELETE FROM shares WHERE tenant_id = ?", (one.id,))
                 conn.execute("DELETE FROM storage_devices WHERE tenant_id = ?", (one.id,))
-            one.settings = {}
-            self.tenants.update_clock(one, lambda clock, real: None)
+            self.tenants.restart(one)
 
     def check_response(self, op: Operation, response: Response) -> Response:
         """Test mode: a response the spec does not allow becomes a loud 500 (and is recorded)."""
@@ -116,6 +131,8 @@ class Backend:
         return json_response(500, {"detail": f"rescale-mockkit response violates the spec: {message}"})
 
     def close(self) -> None:
+        self.runner.close()
         self.db.close()
+        self.lock.release()
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)

@@ -22,13 +22,11 @@ def add_serve_options(serve: argparse.ArgumentParser) -> None:
                            help=f"default {schema[name]['default']}; see Settings in openapi/control.yaml")
 
 
-def config_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The Config fields these options set."""
+def config_options(args: argparse.Namespace, recorded: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
+    """The Config fields these options set; `recorded` are overlays laid first (`--catalog-from`). A bad file is a
+    ValueError naming it (read here, so the command stops with a message rather than a traceback)."""
     from .backend import checked_catalog_file
 
     settings = {name: getattr(args, f"setting_{name}", None) for name in SETTING_FLAGS}
-    try:  # read here, so a bad file stops the command with a message rather than a traceback
-        catalogs = tuple(checked_catalog_file(path) for path in getattr(args, "catalog_files", ()))
-    except ValueError as err:
-        raise SystemExit(f"rescale-mock: {err}") from None
-    return {"catalogs": catalogs, "settings": {k: v for k, v in settings.items() if v is not None}}
+    catalogs = tuple(checked_catalog_file(path) for path in getattr(args, "catalog_files", ()))
+    return {"catalogs": (*recorded, *catalogs), "settings": {k: v for k, v in settings.items() if v is not None}}

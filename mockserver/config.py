@@ -19,6 +19,15 @@ class Config:
     seed: int | None = None  # ids and scenarios repeat for the same seed
     journal_size: int = 1000
     catalogs: tuple[dict, ...] = ()  # catalog overlays (data/catalog.json shape) laid over the built-in catalog
+    # (`serve --catalog-from DIR`, then `--catalog FILE`s)
     catalog_files: tuple[Path, ...] = ()  # the same from YAML or JSON files (`--catalog`)
     settings: dict = field(default_factory=dict)  # server-wide behaviour settings (domain/settings.py)
+    execute: str = "off"  # real runs of jobs' commands: off | on (every tenant) | opt-in (tenants that ask)
+    max_json_body: int = 5 * 2**19  # bytes of a JSON request body (2.5 MiB, Django's DATA_UPLOAD_MAX_MEMORY_SIZE)
+    max_tenants: int = 1000  # `accept_any_key` creates tenants only while fewer than this many exist
+    max_output_bytes: int = 2 << 30  # a job's simulated outputs (`openssl rand`) in all; more is a 400 at create
+    # Host names the server answers to ("*": any); loopback names by default, against DNS rebinding
+    allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
+    control_token: str | None = None  # when set, server-wide control calls must carry it (X-Rescale-Mock-Control-Token)
+    max_runs_page_size: int = 10_000  # runs/ pages: real DOE clients ask for thousands (page_size=1848)
     extra: dict = field(default_factory=dict)

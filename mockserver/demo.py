@@ -9,6 +9,13 @@ import zipfile
 
 import requests
 
+CALCULATE_PI = """import sys
+n = int(open(sys.argv[1]).read())
+pi = 4 * sum((-1) ** k / (2 * k + 1) for k in range(n))
+open("pi_estimate.res", "w").write(f"{pi}\\n")
+print(pi)
+"""
+
 
 def say(text: str) -> None:
     print(f"[demo] {text}", flush=True)
@@ -24,7 +31,7 @@ def run_demo(base_url: str, api_key: str, timeout: float = 120.0, interval: floa
 
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w") as zf:
-            zf.writestr("job_inputs/calculate_pi.py", "print(3.14159)\n")
+            zf.writestr("job_inputs/calculate_pi.py", CALCULATE_PI)  # runs for real under `make run-execute`
             zf.writestr("job_inputs/range.inp", "1000000\n")
         upload = api.post(f"{url}/files/contents/", files={"file": ("job_inputs.zip", archive.getvalue())}, timeout=30)
         upload.raise_for_status()
@@ -65,6 +72,8 @@ def run_demo(base_url: str, api_key: str, timeout: float = 120.0, interval: floa
                 for line in body.decode().splitlines():
                     say(f"  | {line}")
         say(f"done. Try: curl -H 'Authorization: Token {api_key}' {url}/jobs/{job_id}/statuses/")
+        say(f"API docs: {base_url}/docs")
+        say(f"see job {job_id} in the portal (sign in with the key above): {base_url}/portal/jobs/{job_id}")
         return True
     except (requests.RequestException, KeyError, IndexError) as err:
         say(f"failed: {err!r}")

@@ -6,9 +6,7 @@ route (404/405) -> authenticate (401) -> parameters and body validated against t
 from __future__ import annotations
 
 import functools
-import json
 import logging
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -16,7 +14,7 @@ from flask import Request, Response
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
-from . import drf_errors
+from . import drf_errors, jsonbody
 from .control.middleware import OPERATION_KEY, TENANT_KEY
 from .domain import errors as domain
 from .domain.tenants import Tenant
@@ -53,8 +51,10 @@ class Call:
     def host_url(self) -> str:
         return self.request.host_url
 
-    def page(self, fetch: Fetch) -> dict[str, Any]:
-        return paginate(self.url, self.params, self.op.version, fetch)
+    def page(self, fetch: Fetch, max_size: int | None = None) -> dict[str, Any]:
+        if max_size is None:
+            return paginate(self.url, self.params, self.op.version, fetch)
+        return paginate(self.url, self.params, self.op.version, fetch, max_size)
 
 
 @dataclass
@@ -150,7 +150,8 @@ class Dispatcher:
                     errors[param.name] = ["This field is required."]
                 continue
             value = param.coerce(raw)
-            found = [] if param.any_string and isinstance(value, str) else list(param.validator.iter_errors(value))
+            found = [] if param.any_string and isinstance(value, str) else \
+                drf_errors.first_errors(param.validator.iter_errors(value))
             if found and param.name == "page":
                 raise detail(404, INVALID_PAGE)  # DRF: a page that is not a positive integer is "Invalid page."
             if found:
@@ -173,16 +174,30 @@ class Dispatcher:
             raise detail(415, f'Unsupported media type "{shown}" in request.')
         if media == "multipart/form-data":
             instance: Any = {k: coerce_text(v, body.field_types.get(k, frozenset())) for k, v in request.form.items()}
-            instance.update({k: "<file>" for k in request.files})
+            instance.update({k: _file_part(body, k, request.files[k]) for k in request.files})
             files = request.files
         else:
-            instance = _parse_json(request.get_data(cache=False))
-            files = MultiDict()
+            instance, files = self._json(request), MultiDict()
         if body.validator is not None:
-            found = list(body.validator.iter_errors(instance))
+            found = drf_errors.first_errors(body.validator.iter_errors(instance))
             if found:
                 raise ApiError(400, drf_errors.field_errors(found, instance))
         return instance, files
+
+    def _json(self, request: Request) -> Any:
+        """The body as JSON, read only up to the configured size; see jsonbody for what else is refused."""
+        limit = self.backend.config.max_json_body
+        raw = b"" if (request.content_length or 0) > limit else request.stream.read(limit + 1)
+        if (request.content_length or 0) > limit or len(raw) > limit:
+            raise detail(413, f"Request body is larger than {limit} bytes, the most this server reads as JSON.")
+        try:
+            instance = jsonbody.parse(raw)
+        except jsonbody.BodyError as err:
+            raise detail(400, f"JSON parse error - {err}") from None
+        bad = jsonbody.bad_text_paths(raw, instance, drf_errors.MAX_ERRORS)
+        if bad:
+            raise ApiError(400, drf_errors.errors_at(bad, jsonbody.BAD_TEXT, instance))
+        return instance
 
     def _handler(self, op: Operation) -> Handler:
         handler = self.handlers.get(op.id)
@@ -201,24 +216,21 @@ class Dispatcher:
         return json_response(reply.status, payload, reply.headers)
 
 
-# a \uD800-\uDFFF escape: maybe a lone surrogate, which no database can store (checked precisely when seen)
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+FIELD_PART_LIMIT = 1024  # a form field sent as a file part (the DOE example's `typeId`) is short text
 
 
-def _parse_json(raw: bytes) -> Any:
-    """A JSON body, or a DRF-style 400: malformed, not UTF-8, nested too deeply, or holding a lone surrogate."""
+def _file_part(body: Any, name: str, part: Any) -> Any:
+    """A part carrying a filename is a file, unless the schema declares that field as text: requests sends
+    `files={'typeId': 2}` as a part with `filename="typeId"`, so such a part is read as the field's text."""
+    if name in body.binary_fields or name not in body.field_types:
+        return "<file>"
+    raw = part.stream.read(FIELD_PART_LIMIT + 1)
+    part.stream.seek(0)
     try:
-        instance = json.loads(raw.decode("utf-8") if raw else "null")
-    except ValueError as err:  # UnicodeDecodeError included: raw surrogate bytes are not UTF-8
-        raise detail(400, f"JSON parse error - {err}") from None
-    except RecursionError:
-        raise detail(400, "JSON parse error - nested too deeply") from None
-    if _SURROGATE_ESCAPE.search(raw):
-        try:
-            json.dumps(instance, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise detail(400, "JSON parse error - a string holds a lone surrogate") from None
-    return instance
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "<file>"
+    return "<file>" if len(raw) > FIELD_PART_LIMIT else coerce_text(text, body.field_types[name])
 
 
 def domain_to_http(err: domain.DomainError) -> ApiError:

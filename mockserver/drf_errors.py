@@ -5,9 +5,13 @@ messages, nested for nested serializers, and a list with one dict per item for l
 """
 from __future__ import annotations
 
+import itertools
 from typing import Any, Iterable
 
 from jsonschema.exceptions import ValidationError
+
+MAX_ERRORS = 100  # errors reported for one request; a body with more gets the first ones
+MAX_SHOWN = 80  # characters of a refused value quoted in a message
 
 _TYPE_MESSAGES = {
     "integer": "A valid integer is required.",
@@ -40,6 +44,12 @@ def message(error: ValidationError) -> str:
     kind, value, instance = error.validator, error.validator_value, error.instance
     if instance is None and kind in ("type", "anyOf", "oneOf"):
         return "This field may not be null."
+    if kind in ("anyOf", "oneOf"):
+        # The branch of the instance's own type said why (`0` for a count of at least 1): say that, as DRF would.
+        reasons = [e for e in error.context or ()
+                   if not e.path and e.validator not in ("type", "pattern", "enum", "required")]
+        if reasons:
+            return message(reasons[0])
     if kind in ("type", "anyOf", "oneOf"):
         allowed = _allowed_types(error.schema) if kind != "type" else ([value] if isinstance(value, str) else value)
         for preferred in ("boolean", "integer", "number", "object", "array", "string"):
@@ -47,7 +57,7 @@ def message(error: ValidationError) -> str:
                 return _TYPE_MESSAGES[preferred].format(got=_json_type(instance))
         return "Invalid value."
     if kind == "enum" or kind == "const":
-        return f'"{instance}" is not a valid choice.'
+        return f'"{_shown(instance)}" is not a valid choice.'
     if kind == "maxLength":
         return f"Ensure this field has no more than {value} characters."
     if kind == "minLength":
@@ -60,9 +70,23 @@ def message(error: ValidationError) -> str:
         return "This list may not be empty." if value == 1 else f"Ensure this field has at least {value} elements."
     if kind == "maxItems":
         return f"Ensure this field has no more than {value} elements."
+    if kind == "exclusiveMinimum":
+        return f"Ensure this value is greater than {value}."
+    if kind == "maxProperties":
+        return f"Ensure this field has no more than {value} keys."
     if kind == "pattern":
         return "This value does not match the required pattern."
-    return error.message
+    return _shown(error.message, 200)
+
+
+def _shown(value: Any, size: int = MAX_SHOWN) -> str:
+    text = str(value)
+    return text if len(text) <= size else text[:size] + "..."
+
+
+def first_errors(errors: Iterable[ValidationError]) -> list[ValidationError]:
+    """At most MAX_ERRORS errors; validation stops there (jsonschema finds them lazily)."""
+    return list(itertools.islice(errors, MAX_ERRORS))
 
 
 def _insert(tree: dict[str, Any], path: list[Any], text: str, instance: Any) -> None:
@@ -74,12 +98,13 @@ def _insert(tree: dict[str, Any], path: list[Any], text: str, instance: Any) -> 
         if isinstance(nxt, int):
             size = len(instance) if isinstance(instance, list) else nxt + 1
             current = node.get(key) if isinstance(node, dict) else node[key]
+            if isinstance(current, list) and (len(current) <= nxt or not all(isinstance(x, dict) for x in current)):
+                return  # the list itself is refused (e.g. too many items): DRF reports that alone
             if not isinstance(current, list):
                 current = [{} for _ in range(size)]
                 node[key] = current
-            if any(isinstance(item, str) for item in current):
-                return  # the list as a whole is already in error (e.g. too long): DRF reports only that
-            current.extend({} for _ in range(nxt + 1 - len(current)))
+            elif len(current) < size:  # the list's own error (say maxItems) came first: pad to the item
+                current.extend({} for _ in range(size - len(current)))
             node = current
         else:
             if isinstance(node, list):
@@ -88,13 +113,12 @@ def _insert(tree: dict[str, Any], path: list[Any], text: str, instance: Any) -> 
                 node = node.setdefault(key, {})
     last = path[-1]
     if isinstance(node, list):
-        node.extend({} for _ in range(last + 1 - len(node)))
         node[last] = node[last] if isinstance(node[last], dict) else {}
         node[last].setdefault("non_field_errors", []).append(text)
     else:
         existing = node.setdefault(last, [])
-        if isinstance(existing, list) and any(isinstance(item, dict) for item in existing):
-            node[last] = [text]  # an error of the whole list replaces its items' errors
+        if isinstance(existing, list) and existing and all(isinstance(x, dict) for x in existing):
+            node[last] = [text]  # a message about the list replaces its items' errors
         elif isinstance(existing, list) and text not in existing:
             existing.append(text)
 
@@ -116,4 +140,12 @@ def field_errors(errors: Iterable[ValidationError], instance: Any, root: str | N
         if not full:
             full = ["non_field_errors"]
         _insert(tree, full, message(error), instance)
+    return tree
+
+
+def errors_at(paths: Iterable[list[Any]], text: str, instance: Any) -> dict[str, Any]:
+    """One message at each path, as a DRF field-error dict."""
+    tree: dict[str, Any] = {}
+    for path in paths:
+        _insert(tree, path or ["non_field_errors"], text, instance)
     return tree

@@ -25,9 +25,10 @@ def with_page(url: str, page: int | None) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def paginate(url: str, params: dict[str, Any], version: str, fetch: Fetch) -> dict[str, Any]:
+def paginate(url: str, params: dict[str, Any], version: str, fetch: Fetch,
+             max_size: int = MAX_PAGE_SIZE) -> dict[str, Any]:
     page = params.get("page", 1)
-    size = min(params.get("page_size") or DEFAULT_PAGE_SIZE[version], MAX_PAGE_SIZE)
+    size = min(params.get("page_size") or DEFAULT_PAGE_SIZE[version], max_size)
     if (page - 1) * size > MAX_OFFSET:  # past any real listing, and past what SQLite's OFFSET can hold
         raise detail(404, INVALID_PAGE)
     count, results = fetch((page - 1) * size, size)

@@ -4,6 +4,8 @@
   (API key) of its own, so tests cannot see each other's files or jobs, and the tenant is reset afterwards.
 - `rescale_mock_served`: the same, against a `rescale-mock serve` child process.
 The clock starts in `manual` mode: move it with `fake.control.advance(seconds)` instead of sleeping.
+Jobs are simulated; `fake.control.set_execute(True)` or `@pytest.mark.rescale_mock_execute` makes a test's
+`user_included` jobs run their commands for real (both servers are started with `--execute=opt-in`).
 Every response is validated against the spec; a violation fails the test.
 The catalog is the built-in one in the `strict` mode (unknown analyses and core types are refused). A test adds
 its own entries, or picks the `lenient` mode, with a marker:
@@ -21,10 +23,16 @@ from .config import Config
 from .testing import Control, Fake, InProcessServer, ServedProcess
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "rescale_mock_execute: the test's jobs run their commands for real")
+    config.addinivalue_line("markers", "rescale_catalog(entries=None, mode=None): catalog entries (the shape of a "
+                                       "--catalog file) and/or the catalog mode (strict|lenient) for the test's tenant")
+
+
 @pytest.fixture(scope="session")
 def rescale_mock_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
     server = InProcessServer(Config(data_dir=tmp_path_factory.mktemp("rescale-mock"), validate_responses=True,
-                                    clock_mode="manual"))
+                                    clock_mode="manual", execute="opt-in"))
     yield server
     server.close()
 
@@ -32,26 +40,22 @@ def rescale_mock_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[In
 @pytest.fixture(scope="session")
 def rescale_mock_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedProcess]:
     process = ServedProcess(tmp_path_factory.mktemp("rescale-mock-served"), (),
-                            "--validate-responses", "--clock-mode", "manual")
+                            "--validate-responses", "--clock-mode", "manual", "--execute", "opt-in")
     yield process
     process.close()
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "rescale_catalog(entries=None, mode=None): catalog entries (the shape of a "
-                                       "--catalog file) and/or the catalog mode (strict|lenient) for the test's tenant")
-
-
-def _tenant_fake(base_url: str, mode: str, backend: object = None,
-                 request: pytest.FixtureRequest | None = None) -> Iterator[Fake]:
+def _tenant_fake(request: pytest.FixtureRequest, base_url: str, mode: str, backend: object = None) -> Iterator[Fake]:
     key = Control(base_url).create_tenant()["apiKey"]
     fake = Fake(base_url, key, Control(base_url, key), mode, backend)
-    for marker in reversed(list(request.node.iter_markers("rescale_catalog")) if request else []):
+    for marker in reversed(list(request.node.iter_markers("rescale_catalog"))):
         entries = marker.args[0] if marker.args else marker.kwargs.get("entries")
         if entries:
             fake.control.add_catalog(entries)
         if marker.kwargs.get("mode"):
             fake.control.settings(catalogMode=marker.kwargs["mode"])
+    if request.node.get_closest_marker("rescale_mock_execute"):
+        fake.control.set_execute(True)
     yield fake
     fake.control.reset()
 
@@ -61,15 +65,15 @@ def _no_violations(found: list[str]) -> None:
 
 
 @pytest.fixture
-def rescale_mock(rescale_mock_server: InProcessServer, request: pytest.FixtureRequest) -> Iterator[Fake]:
+def rescale_mock(request: pytest.FixtureRequest, rescale_mock_server: InProcessServer) -> Iterator[Fake]:
     violations = rescale_mock_server.backend.violations
     violations.clear()
-    yield from _tenant_fake(rescale_mock_server.base_url, "inprocess", rescale_mock_server.backend, request)
+    yield from _tenant_fake(request, rescale_mock_server.base_url, "inprocess", rescale_mock_server.backend)
     _no_violations(list(violations))
 
 
 @pytest.fixture
-def rescale_mock_served(rescale_mock_process: ServedProcess, request: pytest.FixtureRequest) -> Iterator[Fake]:
+def rescale_mock_served(request: pytest.FixtureRequest, rescale_mock_process: ServedProcess) -> Iterator[Fake]:
     seen = len(rescale_mock_process.output)
-    yield from _tenant_fake(rescale_mock_process.base_url, "served", request=request)
+    yield from _tenant_fake(request, rescale_mock_process.base_url, "served")
     _no_violations([line for line in rescale_mock_process.output[seen:] if "violates the spec" in line])

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import re
 
-_SINGLE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
+_SINGLE = re.compile(r"^\s*bytes\s*=\s*([0-9]*)\s*-\s*([0-9]*)\s*$", re.IGNORECASE)
+BEYOND = 10**18  # past any file; a position of more digits reads as this (Python cannot convert 4300 digits)
+
+
+def _position(digits: str) -> int:
+    return int(digits) if len(digits) <= 18 else BEYOND
 
 
 def normalize(header: str | None, size: int) -> str | None:
@@ -22,10 +27,14 @@ def normalize(header: str | None, size: int) -> str | None:
     if not first and not last:
         return None
     if not first:  # suffix: the last N bytes, all of them if N exceeds the size
-        length = int(last)
+        length = _position(last)
         if length == 0:
-            return header  # unsatisfiable (416), as RFC 9110 says
+            return "bytes=-0"  # unsatisfiable (416), as RFC 9110 says
         return f"bytes=-{length}" if length <= size else "bytes=0-"
-    if last and int(last) < int(first):
+    start = _position(first)
+    if not last:
+        return f"bytes={start}-"  # a start past the end is unsatisfiable (416)
+    end = _position(last)
+    if end < start:
         return None  # an invalid range-spec is ignored
-    return header
+    return f"bytes={start}-{end}"  # an end past the file is clamped to it

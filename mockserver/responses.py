@@ -19,7 +19,11 @@ def status_line(status: int) -> str:
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
     text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-    return Response(text, status=status_line(status), headers=headers, content_type=JSON)
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate from somewhere: U+FFFD in its place, never a failed response
+        data = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode()
+    return Response(data, status=status_line(status), headers=headers, content_type=JSON)
 
 
 def empty_response(status: int, headers: dict[str, str] | None = None) -> Response:

@@ -6,14 +6,15 @@ validation all come from here, so no schema is written a second time in code.
 from __future__ import annotations
 
 import functools
+import math
 import re
+from importlib import resources
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import quote
 
 import yaml
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from werkzeug.routing import BaseConverter, Map, Rule
@@ -21,20 +22,36 @@ from werkzeug.routing import BaseConverter, Map, Rule
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
-def spec_dir() -> Path:
-    """`openapi/` beside the package in a source tree, else the copy shipped inside the package."""
-    source = Path(__file__).resolve().parent.parent / "openapi"
-    if source.is_dir():
-        return source
-    from importlib.resources import files
+def spec_text(name: str) -> str:
+    """One document of the spec, from the package `rescale_mock.openapi` (an editable install maps the source
+    tree's `openapi/` there; a wheel ships it), so both installs read it the same way."""
+    return resources.files("rescale_mock.openapi").joinpath(name).read_text(encoding="utf-8")
 
-    return Path(str(files("rescale_mock.openapi")))
+
+def _members_within(keyword: str, limit: str) -> Callable[..., Any]:
+    """A keyword that checks an array's items (an object's values) only when their number is within the schema's
+    `maxItems` (`maxProperties`): an oversized value gets that one error, not one per member (a million of them
+    cost gigabytes)."""
+    check = Draft202012Validator.VALIDATORS[keyword]
+
+    def within(validator: Any, value: Any, instance: Any, schema: dict[str, Any]) -> Any:
+        if limit in schema and isinstance(instance, (list, dict)) and len(instance) > schema[limit]:
+            return
+        yield from check(validator, value, instance, schema)
+
+    return within
+
+
+# Request and parameter validation: Draft 2020-12 with the above.
+BoundedValidator = validators.extend(Draft202012Validator, {
+    "items": _members_within("items", "maxItems"),
+    "additionalProperties": _members_within("additionalProperties", "maxProperties"),
+})
 
 
 @functools.lru_cache(maxsize=None)
 def load_document(name: str) -> dict[str, Any]:
-    with open(spec_dir() / name, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    return yaml.safe_load(spec_text(name))
 
 
 def _pointer(*parts: str) -> str:
@@ -49,9 +66,13 @@ def coerce_text(raw: str, types: frozenset[str]) -> Any:
     """Query, path and form values arrive as text; read them as the type the schema allows, when they fit."""
     text = raw.strip()
     if "integer" in types and re.fullmatch(r"[+-]?\d+", text):
-        return int(text)
+        try:
+            return int(text)
+        except ValueError:  # more than 4300 digits: Python refuses to convert it; left as text, the schema refuses it
+            return raw
     if "number" in types and re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text):
-        return float(text)
+        number = float(text)
+        return number if math.isfinite(number) else raw  # 1e999 is no number a schema allows
     if "boolean" in types and "string" not in types and text.lower() in ("true", "false"):
         return text.lower() == "true"
     return raw
@@ -77,6 +98,7 @@ class Body:
     schema: dict[str, Any] | None
     validator: Draft202012Validator | None
     field_types: dict[str, frozenset[str]] = field(default_factory=dict)  # form fields: types they allow
+    binary_fields: frozenset[str] = frozenset()  # form fields that carry file bytes (`format: binary`)
     check: Callable[[Any], list[str]] | None = None  # fast whole-document check (responses), messages if invalid
 
 
@@ -124,7 +146,7 @@ class CompiledSpec:
                            converters={"segment": SegmentConverter})
 
     def validator(self, *pointer: str) -> Draft202012Validator:
-        return Draft202012Validator({"$ref": f"{self._uri}#/{_pointer(*pointer)}"}, registry=self._registry)
+        return BoundedValidator({"$ref": f"{self._uri}#/{_pointer(*pointer)}"}, registry=self._registry)
 
     def resolve(self, node: dict[str, Any]) -> dict[str, Any]:
         while isinstance(node, dict) and "$ref" in node:
@@ -171,8 +193,9 @@ class CompiledSpec:
             return Body(None, None)
         properties = self.resolve(content["schema"]).get("properties", {})
         validator = self.validator(*where, "schema")
+        binary = frozenset(name for name, prop in properties.items() if self.resolve(prop).get("format") == "binary")
         return Body(content["schema"], validator, {name: self.types(prop) for name, prop in properties.items()},
-                    self._checker((*where, "schema"), validator))
+                    binary, self._checker((*where, "schema"), validator))
 
     def _checker(self, where: tuple[str, ...], fallback: Draft202012Validator) -> Callable[[Any], list[str]]:
         """Validation for responses in test mode, where every response is checked: jsonschema-rs (compiled on
@@ -185,8 +208,7 @@ class CompiledSpec:
                 compiled.append(self._rust_validator(where))
             validator = compiled[0]
             errors = validator.iter_errors(payload) if validator else fallback.iter_errors(payload)
-            return [f"{'/'.join(map(str, e.instance_path if hasattr(e, 'instance_path') else e.absolute_path)) or '<root>'}: "
-                    f"{e.message}" for e in errors]
+            return [f"{_error_path(e) or '<root>'}: {e.message}" for e in errors]
 
         return check
 
@@ -203,6 +225,12 @@ class CompiledSpec:
         if raw and "$ref" in raw:
             return tuple(p.replace("~1", "/").replace("~0", "~") for p in raw["$ref"][2:].split("/"))
         return inline
+
+
+def _error_path(error: Any) -> str:
+    """Where an error is, for jsonschema-rs (`instance_path`, empty at the root) and jsonschema (`absolute_path`)."""
+    parts = error.instance_path if hasattr(error, "instance_path") else error.absolute_path
+    return "/".join(map(str, parts))
 
 
 class SegmentConverter(BaseConverter):

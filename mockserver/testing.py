@@ -1,4 +1,4 @@
-"""Running the fake from tests: in this process (a waitress thread) or as a `rescale-mock serve` process, plus a
+"""Running the fake from tests: in this process (a server thread) or as a `rescale-mock serve` process, plus a
 small client of the control plane. The pytest plugin builds its fixtures from these."""
 from __future__ import annotations
 
@@ -20,11 +20,13 @@ from .config import Config
 class Control:
     """The control plane (`/_fake/`), scoped to one tenant when given its key."""
 
-    def __init__(self, base_url: str, api_key: str | None = None) -> None:
+    def __init__(self, base_url: str, api_key: str | None = None, control_token: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.session = requests.Session()
         if api_key:
             self.session.headers["Authorization"] = f"Token {api_key}"
+        if control_token:  # a server started with --control-token: needed by calls without a tenant key
+            self.session.headers["X-Rescale-Mock-Control-Token"] = control_token
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.session.request(method, f"{self.base_url}/_fake/{path}", timeout=30, **kwargs)
@@ -32,7 +34,7 @@ class Control:
         return response.json() if response.content else None
 
     def reset(self) -> None:
-        self._call("POST", "reset/")
+        self._call("POST", "reset/", json={})
 
     def create_tenant(self, api_key: str | None = None) -> dict[str, str]:
         return self._call("POST", "tenants/", json={"apiKey": api_key} if api_key else {})
@@ -63,6 +65,13 @@ class Control:
         """Add catalog entries (the shape of a `--catalog` file: coreTypes, analyses, computePrices, projects)."""
         return self._call("POST", "catalog/", json=entries)
 
+    def execution(self) -> dict[str, Any]:
+        return self._call("GET", "execute/")
+
+    def set_execute(self, enabled: bool = True, **options: Any) -> dict[str, Any]:
+        """Jobs submitted from now on run their commands for real (`analyses=[...]`, `maxParallel=N` too)."""
+        return self._call("PUT", "execute/", json={"enabled": enabled, **options})
+
     def add_fault(self, action: str, **rule: Any) -> dict[str, Any]:
         return self._call("POST", "faults/", json={"action": action, **rule})
 
@@ -82,7 +91,7 @@ class Control:
 
 
 class InProcessServer:
-    """The app under waitress on a free loopback port, in a thread of this process."""
+    """The app under the server of server.py on a free loopback port, in a thread of this process."""
 
     def __init__(self, config: Config) -> None:
         from .server import make_server
@@ -102,13 +111,12 @@ class InProcessServer:
 class ServedProcess:
     """`rescale-mock serve` in a child process on a free port; what a user starts by hand."""
 
-    def __init__(self, data_dir: Path, api_keys: tuple[str, ...], *extra: str) -> None:
+    def __init__(self, data_dir: Path, api_keys: tuple[str, ...], *extra: str, env: dict[str, str] | None = None) -> None:
         args = [sys.executable, "-m", "rescale_mock.cli", "serve", "--port", "0", "--data-dir", str(data_dir)]
         for key in api_keys:
             args += ["--api-key", key]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(args + list(extra), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        text=True, env=env)
+                                        text=True, env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"})
         self.output: list[str] = []
         self.base_url = self._wait_ready()
         threading.Thread(target=self._drain, daemon=True).start()

@@ -106,14 +106,23 @@ class JobAnalysisView(DictView):
         super().__init__(raw)
         self.jc = jc
 
-    pre_process_script = property(lambda self: None)
-    post_process_script = property(lambda self: None)
-    template_tasks = property(lambda self: [])
+    pre_process_script = property(lambda self: _file_or_none(self._raw.get("preProcessScript"), self.jc.ctx))
+    post_process_script = property(lambda self: _file_or_none(self._raw.get("postProcessScript"), self.jc.ctx))
     hardware = property(lambda self: HardwareView(self._raw["hardware"], self.jc))
 
     @property
     def input_files(self) -> list[FileView]:
         return [FileView(FileRecord(**ref["file"]), self.jc.ctx) for ref in self._raw["inputFiles"]]
+
+    @property
+    def template_tasks(self) -> list[dict[str, Any]]:
+        return [{"processedFilename": task["processedFilename"],
+                 "templateFile": FileView(FileRecord(**task["templateFile"]), self.jc.ctx)}
+                for task in self._raw.get("templateTasks") or []]
+
+
+def _file_or_none(record: dict[str, Any] | None, ctx: Context) -> FileView | None:
+    return FileView(FileRecord(**record), ctx) if record else None
 
 
 class JobView(DictView):
@@ -129,10 +138,11 @@ class JobView(DictView):
     is_template_dry_run = property(lambda self: self._raw.get("isTemplateDryRun", False))
     auto_terminate_cluster = property(lambda self: self._raw.get("autoTerminateCluster", True))
     input_file_parse_task = property(lambda self: self._raw.get("inputFileParseTask", ""))
-    include_nominal_run = property(lambda self: False)
-    monte_carlo_iterations = property(lambda self: None)
-    expected_runs = property(lambda self: None)
-    param_file = property(lambda self: None)
+    include_nominal_run = property(lambda self: self._raw.get("includeNominalRun", False))
+    monte_carlo_iterations = property(lambda self: self._raw.get("monteCarloIterations"))
+    expected_runs = property(lambda self: self._raw.get("expectedRuns", 1))
+    param_file = property(lambda self: _file_or_none(self._raw.get("paramFile"), self.jc.ctx))
+    jobvariables = property(lambda self: self._raw.get("jobvariables") or [])
     case_file = property(lambda self: None)
     remote_viz_config = property(lambda self: None)
     optimizer = property(lambda self: None)

@@ -1,5 +1,5 @@
 """Shared fixtures. `fake` runs each end-to-end test twice, as moto's CI does: against the fake in this process
-(waitress on loopback) and against a `rescale-mock serve` child process. Both come from the project's pytest
+(cheroot on loopback) and against a `rescale-mock serve` child process. Both come from the project's pytest
 plugin (`rescale_mock.pytest_plugin`), which gives every test its own tenant and a manual clock."""
 from __future__ import annotations
 

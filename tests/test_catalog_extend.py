@@ -13,7 +13,9 @@ import pytest
 import requests
 
 from rescale_mock.domain.catalog import Catalog, builtin_catalog, merge_catalogs
+from rescale_mock.jsonbody import BAD_TEXT
 from rescale_mock.testing import Fake, ServedProcess
+from tests.test_sweeps import doe_body, doe_files
 
 MY_SOLVER = {"analyses": [{"code": "my_solver", "name": "My Solver", "versions": [{"versionCode": "2.1"}]}],
              "coreTypes": [{"code": "ruby", "name": "Ruby", "cores": [1, 2, 4], "gpuCounts": [0, 0, 1]}]}
@@ -158,4 +160,21 @@ def test_lone_surrogates_and_deep_nesting_are_400(fake: Fake, raw: str) -> None:
     for path in ("/_fake/catalog/", "/api/v2/storage-devices/", "/api/v3/jobs/"):
         response = requests.post(fake.url(path), data=raw.encode(), timeout=30,
                                  headers={**fake.headers, "Content-Type": "application/json"})
-        assert response.status_code == 400 and response.json()["detail"].startswith("JSON parse error")
+        assert response.status_code == 400
+        if "ud800" in raw:  # mockserver/jsonbody.py: a field error where the lone surrogate is
+            assert response.json() == {"analyses": [{"name": [BAD_TEXT]}]}
+        else:
+            assert response.json()["detail"].startswith("JSON parse error")
+    assert fake.control.add_catalog({}) == requests.get(fake.url("/_fake/catalog/"), headers=fake.headers,
+                                                        timeout=30).json()  # nothing was added
+
+
+@pytest.mark.rescale_catalog(mode="lenient")
+def test_a_lenient_catalog_takes_a_sweep_on_an_unknown_analysis(fake: Fake, api: requests.Session) -> None:
+    body = doe_body(doe_files(fake, api))
+    body["jobanalyses"][0]["analysis"] = {"code": "openfoam_custom", "version": "2306"}
+    created = api.post(fake.url("/api/v2/jobs/"), json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["expectedRuns"] == 5
+    analyses = api.get(fake.url("/api/v2/analyses/"), params={"page_size": 1000}).json()["results"]
+    assert any(a["code"] == "openfoam_custom" for a in analyses)

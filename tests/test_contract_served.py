@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from rescale_mock.spec import spec_dir
 from rescale_mock.testing import ServedProcess
 
-from .test_contract import ACCEPT_400, MULTIPART, NO_NEGATIVE, STATEFUL_OR_CATALOG
+from .contract_config import ACCEPT_400, MULTIPART, NO_NEGATIVE, SPEC_DIR, STATEFUL_OR_CATALOG
 
 KEYS = {"alice": "served-contract-key-0001", "bob": "served-contract-key-0002"}
 EXAMPLES = "40" if os.environ.get("CI") else "10"
@@ -55,7 +54,7 @@ def test_st_run_against_a_served_fake(tmp_path: Path) -> None:
     try:
         st = Path(sys.executable).with_name("st")
         done = subprocess.run(
-            [str(st), "--config-file", str(tmp_path / "schemathesis.toml"), "run", str(spec_dir() / "rescale.yaml"),
+            [str(st), "--config-file", str(tmp_path / "schemathesis.toml"), "run", str(SPEC_DIR / "rescale.yaml"),
              "--url", served.base_url, "--checks", "all", "-n", EXAMPLES, "--seed", "1",
              "--generation-database", "none", "--no-color"],
             capture_output=True, text=True, timeout=600, cwd=tmp_path,

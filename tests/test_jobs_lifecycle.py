@@ -114,7 +114,7 @@ def test_create_answers_201_with_the_full_job(fake: Fake, api: requests.Session)
     assert job["owner"] == me["email"]
     assert re.fullmatch(Z_DATE, job["dateInserted"])
     assert job["jobvariables"] == [] and job["archiveFilters"] == []
-    assert job["expectedRuns"] is None and job["monteCarloIterations"] is None
+    assert job["expectedRuns"] == 1 and job["monteCarloIterations"] is None  # D16: "will be 1 for basic jobs"
     assert job["isLowPriority"] is False and job["isTemplateDryRun"] is False and job["includeNominalRun"] is False
     assert [f["filterType"] for f in job["resourceFilters"]] == [
         "Analysis generated files", "Completed templates", "Input files"]

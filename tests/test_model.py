@@ -7,6 +7,7 @@ submitted, its cluster is Stopped 41 s later; statuses are newest first and only
 from __future__ import annotations
 
 import hashlib
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,6 +182,8 @@ class ClientAgainstModel(RuleBasedStateMachine):
     def teardown(self) -> None:
         for tenant in getattr(self, "tenants", []):
             tenant.client.close()
+        if hasattr(self, "tmp"):
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 @dataclass(frozen=True)

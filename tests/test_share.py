@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from rescale_mock.testing import Fake
+from tests.test_sweeps import create, doe_body, doe_files
 
 
 def shared_job(fake: Fake, api: requests.Session) -> tuple[str, str]:
@@ -60,3 +61,16 @@ def test_bad_share_requests(fake: Fake, api: requests.Session) -> None:
     assert api.post(fake.url(f"/api/v2/jobs/{job_id}/share/"), json={"email": "not an email"}).status_code == 400
     assert api.post(fake.url("/api/v2/jobs/nope/share/"), json={"email": "a@example.com"}).status_code == 404
     assert shared_with_in_list(fake, api, "v2", job_id) == []
+
+
+def test_a_shared_sweep_shares_its_parameter_file_templates_scripts_and_run_outputs(fake: Fake,
+                                                                                    api: requests.Session) -> None:
+    ids = doe_files(fake, api)
+    job_id = create(fake, api, doe_body(ids, slots=5))["id"]
+    assert api.post(fake.url(f"/api/v2/jobs/{job_id}/share/"), json={"email": "c@example.com"}).status_code == 200
+    for file_id in ids.values():
+        assert api.get(fake.url(f"/api/v2/files/{file_id}/")).json()["sharedWith"] == ["c@example.com"]
+    assert api.post(fake.url(f"/api/v2/jobs/{job_id}/submit/")).status_code == 200
+    fake.control.advance(3600)
+    outputs = api.get(fake.url(f"/api/v2/jobs/{job_id}/runs/1/files/")).json()["results"]
+    assert outputs and all(f["sharedWith"] == ["c@example.com"] for f in outputs)

@@ -155,3 +155,15 @@ def test_attach_errors(fake: Fake, api: requests.Session) -> None:
     api.post(fake.url(f"/api/v2/jobs/{job_id}/submit/")).raise_for_status()
     late = api.post(fake.url(f"/api/v2/jobs/{job_id}/storage-devices/"), json={"storageDevice": {"id": device_id}})
     assert late.status_code == 400 and "detail" in late.json()
+
+
+@pytest.mark.rescale_mock_execute
+def test_with_real_runs_on_a_job_on_a_device_is_still_simulated(fake: Fake, api: requests.Session) -> None:
+    """A real process could not mount the device: the job waits for it, as without --execute."""
+    device_id = create(fake, api, "v2")["id"]
+    job_id = api.post(fake.url("/api/v2/jobs/"), json=JOB).json()["id"]
+    api.post(fake.url(f"/api/v2/jobs/{job_id}/storage-devices/"), json={"storageDevice": {"id": device_id}})
+    api.post(fake.url(f"/api/v2/jobs/{job_id}/submit/")).raise_for_status()
+    assert fake.control.execution()["running"] + fake.control.execution()["waiting"] == 0
+    fake.control.advance(600)
+    assert job_statuses(fake, api, job_id) == ["Pending"]  # waiting for the device, never run

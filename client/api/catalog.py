@@ -37,7 +37,7 @@ class CatalogApi(ApiBase):
         `GET /api/v2/coretypes/` (operationId `listCoreTypes`): 200 `CoreTypePage`.
 
         Args:
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 10 on v2. Clamped to 1000.
             is_active: Keep only active (`true`) or inactive (`false`) core types.
         """
@@ -62,7 +62,7 @@ class CatalogApi(ApiBase):
         `GET /api/v2/analyses/` (operationId `listAnalyses`): 200 `AnalysisPage`.
 
         Args:
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 10 on v2. Clamped to 1000.
         """
         return cast("AnalysisPage", self._call(
@@ -107,7 +107,7 @@ class CatalogApi(ApiBase):
         `GET /api/v3/coretypes/` (operationId `listCoreTypesV3`): 200 `CoreTypeV3Page`.
 
         Args:
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 25 on v3. Clamped to 1000.
             is_active: Keep only active (`true`) or inactive (`false`) core types.
         """
@@ -132,7 +132,7 @@ class CatalogApi(ApiBase):
         `GET /api/v3/analyses/` (operationId `listAnalysesV3`): 200 `AnalysisV3Page`.
 
         Args:
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 25 on v3. Clamped to 1000.
         """
         return cast("AnalysisV3Page", self._call(

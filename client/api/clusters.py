@@ -30,7 +30,7 @@ class ClustersApi(ApiBase):
         `GET /api/v3/clusters/` (operationId `listClusters`): 200 `ClusterPage`.
 
         Args:
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 25 on v3. Clamped to 1000.
         """
         return cast("ClusterPage", self._call(
@@ -112,7 +112,7 @@ class ClustersApi(ApiBase):
 
         Args:
             cluster_id: Persistent cluster id (e.g. `kvHyW`).
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 25 on v3. Clamped to 1000.
         """
         return cast("ClusterStatusPage", self._call(

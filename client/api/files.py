@@ -38,7 +38,7 @@ class FilesApi(ApiBase):
         `GET /api/v2/files/` (operationId `listFiles`): 200 `FilePage`.
 
         Args:
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 10 on v2. Clamped to 1000.
             search: Keep files whose name contains this text (case-insensitive).
         """
@@ -60,7 +60,14 @@ class FilesApi(ApiBase):
 
         `multipart/form-data` with the file in part `file`. The part's own Content-Type is ignored
         (clients send odd values such as `{'type_id': 1}`). Optional form fields `typeId` or `type_id`
-        set the file type (default 1, INPUT_FILE). No chunked transfer encoding, no resume.
+        set the file type (default 1, INPUT_FILE; 2 a DOE template, 3 a DOE parameter file, 4 a script).
+        They may also come as parts with a filename: Rescale's DOE example sends
+        `files={'file': ..., 'typeId': 2}`, which requests encodes as a part named and filed `typeId`
+        (reference, rescale-api-v3-and-catalog.md "DOE"); such a part is read as the field's text.
+        No chunked transfer encoding, no resume.
+        Bounds (the fake's, Rescale's are unknown): at most 32 parts, each part other than the file at most
+        256 KiB (413 beyond); only the first part with a file name is stored on disk. The request is authenticated
+        before its body is read.
 
         `POST /api/v2/files/contents/` (operationId `uploadFile`): 201 `File`.
         `fields` are sent as a streamed multipart body, never retried by the transport.
@@ -79,7 +86,7 @@ class FilesApi(ApiBase):
     ) -> File:
         """Upload a file (PUT form)
 
-        Same as `uploadFile`; the deprecated python-sdk uses PUT.
+        Same as `uploadFile` (and the same bounds); the deprecated python-sdk uses PUT.
 
         `PUT /api/v2/files/contents/` (operationId `uploadFilePut`): 201 `File`.
         `fields` are sent as a streamed multipart body, never retried by the transport.
@@ -196,7 +203,7 @@ class FilesApi(ApiBase):
         `GET /api/v3/files/` (operationId `listFilesV3`): 200 `FilePage`.
 
         Args:
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 25 on v3. Clamped to 1000.
             search: Keep files whose name contains this text (case-insensitive).
             ordering: Sort order of files; without it, newest first (`-dateUploaded`).

@@ -59,7 +59,7 @@ class JobsApi(ApiBase):
         `GET /api/v2/jobs/` (operationId `listJobs`): 200 `JobSummaryPage`.
 
         Args:
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 10 on v2. Clamped to 1000.
             state: `completed`: jobs whose latest status is Completed or Force Stop; `not_completed`: the others.
             job_status: Keep jobs whose latest status is this one (UPPER_SNAKE name of the display string).
@@ -87,6 +87,11 @@ class JobsApi(ApiBase):
         `{"code": ...}`. The fake validates analysis code and version, the core type, and `coresPerSlot`
         against the core type's `cores`, answering DRF field errors nested per job analysis.
         [U] The real message texts are unknown. Both `projectId` and `project_id` are accepted.
+        A parameter sweep (DOE) adds `paramFile`, `jobvariables`, `templateTasks` and pre/post-process
+        scripts; its CSV and templates are read and checked here (400 when they cannot make the runs).
+        The fake's own bound: the output files a job's commands would leave (`openssl rand -out F N`) may total
+        at most 2 GiB as written (base64/hex counted encoded; `rescale-mock serve --max-output-bytes`), else a 400
+        on `jobanalyses[i].command`; they are written when the finished job is first read.
 
         `POST /api/v2/jobs/` (operationId `createJob`): 201 `Job`.
 
@@ -111,7 +116,8 @@ class JobsApi(ApiBase):
         """Update a saved job
 
         Partial update; `jobanalyses`, when given, replaces the analyses. A job that has been submitted keeps its
-        definition (only `name`, `description` and the project change). A finished job: 400 `{"detail": ...}`
+        definition (only `name`, `description` and the project change). The output-size bound of
+        `createJob` applies to changed commands. A finished job: 400 `{"detail": ...}`
         (default; the seed notebook announces this change) or, with the `finishedJobChanges: ignore` setting
         (control plane, `--finished-job-changes ignore`), 200 and no change, as the notebook observed.
 
@@ -183,7 +189,7 @@ class JobsApi(ApiBase):
 
         Args:
             job_id: Job id (5-6 letters, e.g. `QTVia`).
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 10 on v2. Clamped to 1000.
         """
         return cast("JobStatusPage", self._call(
@@ -211,7 +217,7 @@ class JobsApi(ApiBase):
 
         Args:
             job_id: Job id (5-6 letters, e.g. `QTVia`).
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 10 on v2. Clamped to 1000.
         """
         return cast("ClusterStatusPage", self._call(
@@ -240,7 +246,7 @@ class JobsApi(ApiBase):
 
         Args:
             job_id: Job id (5-6 letters, e.g. `QTVia`).
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 10 on v2. Clamped to 1000.
             search: Keep files whose name contains this text (case-insensitive).
         """
@@ -288,7 +294,7 @@ class JobsApi(ApiBase):
 
         Args:
             job_id: Job id (5-6 letters, e.g. `QTVia`).
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 10 on v2. Clamped to 1000.
         """
         return cast("InstancePage", self._call(
@@ -317,7 +323,7 @@ class JobsApi(ApiBase):
         `GET /api/v3/jobs/` (operationId `listJobsV3`): 200 `JobSummaryV3Page`.
 
         Args:
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 25 on v3. Clamped to 1000.
             ordering: Sort order; without it, newest first (`-dateInserted`).
             state: `completed`: jobs whose latest status is Completed or Force Stop; `not_completed`: the others.
@@ -395,7 +401,7 @@ class JobsApi(ApiBase):
 
         Args:
             job_id: Job id (5-6 letters, e.g. `QTVia`).
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 25 on v3. Clamped to 1000.
         """
         return cast("JobStatusV3Page", self._call(
@@ -450,7 +456,7 @@ class JobsApi(ApiBase):
 
         Args:
             job_id: Job id (5-6 letters, e.g. `QTVia`).
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 25 on v3. Clamped to 1000.
             search: Keep files whose name contains this text (case-insensitive).
         """
@@ -490,7 +496,7 @@ class JobsApi(ApiBase):
 
         Args:
             job_id: Job id (5-6 letters, e.g. `QTVia`).
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 25 on v3. Clamped to 1000.
         """
         return cast("ClusterRefPage", self._call(

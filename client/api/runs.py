@@ -16,14 +16,18 @@ class RunsApi(ApiBase):
     def list_job_runs(self, *, job_id: str, page: int | None = None, page_size: int | None = None) -> RunPage:
         """Runs of a job
 
-        A basic job has one run (`"1"`); DOE jobs have several. Empty before the job executes.
+        A basic job has one run (`"1"`); a parameter sweep (DOE) has one per row of its `paramFile`, plus
+        the nominal run (numbered last) with `includeNominalRun`, numbered from 1 in row order. Empty before
+        the job executes; then every run is listed, those not started yet with `dateStarted: null`. A run is
+        active while `dateStarted` is set and `dateCompleted` is null (reference §4.7; the DOE example counts
+        runs that way).
 
         `GET /api/v2/jobs/{job_id}/runs/` (operationId `listJobRuns`): 200 `RunPage`.
 
         Args:
             job_id: Job id (5-6 letters, e.g. `QTVia`).
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
-            page_size: Items per page; default 10 on v2. Clamped to 1000.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
+            page_size: Runs per page; default 10. Clamped to the server's run page limit, 10,000 unless
         """
         return cast("RunPage", self._call(
             "GET", f"/api/v2/jobs/{quote(str(job_id), safe='')}/runs/", params={"page": page, "page_size": page_size},
@@ -58,14 +62,17 @@ class RunsApi(ApiBase):
     ) -> FilePage:
         """Output files of a run
 
-        Files of typeId 5. Empty until the run has completed.
+        Files of typeId 5 under `run<N>/`. Empty until the run has completed. A sweep run's files are its
+        `process_output.log`, its processed templates (at their `processedFilename`) and what its command
+        wrote; the fake writes them when first listed here (or with the job's files), so listing runs never
+        writes thousands of files.
 
         `GET /api/v2/jobs/{job_id}/runs/{run_id}/files/` (operationId `listJobRunFiles`): 200 `FilePage`.
 
         Args:
             job_id: Job id (5-6 letters, e.g. `QTVia`).
             run_id: Run id, a numeric string (`"1"` for a basic job).
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 10 on v2. Clamped to 1000.
         """
         return cast("FilePage", self._call(
@@ -112,7 +119,7 @@ class RunsApi(ApiBase):
 
         Args:
             job_id: Job id (5-6 letters, e.g. `QTVia`).
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 25 on v3. Clamped to 1000.
         """
         return cast("RunPage", self._call(
@@ -140,7 +147,7 @@ class RunsApi(ApiBase):
         Args:
             job_id: Job id (5-6 letters, e.g. `QTVia`).
             run_id: Run id, a numeric string (`"1"` for a basic job).
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 25 on v3. Clamped to 1000.
         """
         return cast("FilePage", self._call(

@@ -43,7 +43,7 @@ class StorageApi(ApiBase):
         `GET /api/v2/storage-devices/` (operationId `listStorageDevices`): 200 `StorageDevicePage`.
 
         Args:
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 10 on v2. Clamped to 1000.
             active: `true`: devices not Stopped (nor in Error); `false`: the others.
         """
@@ -105,7 +105,7 @@ class StorageApi(ApiBase):
 
         Args:
             device_id: Storage device id.
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 10 on v2. Clamped to 1000.
         """
         return cast("ClusterStatusPage", self._call(
@@ -219,7 +219,7 @@ class StorageApi(ApiBase):
         `GET /api/v3/storage-devices/` (operationId `listStorageDevicesV3`): 200 `StorageDevicePage`.
 
         Args:
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 25 on v3. Clamped to 1000.
             active: `true`: devices not Stopped (nor in Error); `false`: the others.
         """
@@ -281,7 +281,7 @@ class StorageApi(ApiBase):
 
         Args:
             device_id: Storage device id.
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 25 on v3. Clamped to 1000.
         """
         return cast("ClusterStatusPage", self._call(

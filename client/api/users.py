@@ -30,7 +30,7 @@ class UsersApi(ApiBase):
         `GET /api/v2/users/me/projects/` (operationId `listProjects`): 200 `ProjectPage`.
 
         Args:
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 10 on v2. Clamped to 1000.
         """
         return cast("ProjectPage", self._call(
@@ -58,7 +58,7 @@ class UsersApi(ApiBase):
         `GET /api/v3/users/me/projects/` (operationId `listProjectsV3`): 200 `ProjectPage`.
 
         Args:
-            page: 1-based page number. A page past the end is 404 `{"detail": "Invalid page."}`.
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
             page_size: Items per page; default 25 on v3. Clamped to 1000.
         """
         return cast("ProjectPage", self._call(

@@ -42,11 +42,17 @@ class FaultRules:
         self._rules: list[Fault] = []
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
+        self._tenant_rngs: dict[str, random.Random] = {}  # tenants that set a seed of their own
         self._ids = itertools.count(1)
 
-    def seed(self, seed: int | None) -> None:
+    def seed(self, seed: int | None, tenant: str | None = None) -> None:
+        """Seed the draws of one tenant's requests, or (None) of the whole server, dropping the tenants' seeds."""
         with self._lock:
-            self._rng.seed(seed)
+            if tenant is None:
+                self._tenant_rngs.clear()
+                self._rng.seed(seed)
+            else:
+                self._tenant_rngs[tenant] = random.Random(seed)
 
     def add(self, tenant: str | None, **spec: Any) -> Fault:
         with self._lock:
@@ -72,8 +78,9 @@ class FaultRules:
     def fire(self, method: str, path: str, tenant: str | None) -> Fault | None:
         """The first matching rule that fires this time (counting it down), if any."""
         with self._lock:
+            rng = self._tenant_rngs.get(tenant or "", self._rng)
             for fault in self._rules:
-                if fault.matches(method, path, tenant) and self._rng.random() < fault.probability:
+                if fault.matches(method, path, tenant) and rng.random() < fault.probability:
                     fault.fired += 1
                     if fault.times is not None:
                         fault.times -= 1

@@ -5,7 +5,7 @@ from typing import Any
 
 from ..dispatch import Call, Handler, Reply
 from ..handlers.registry import registrar
-from ..domain.errors import Conflict, NotFound
+from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..timefmt import iso
 
 CONTROL_HANDLERS: dict[str, Handler] = {}
@@ -34,10 +34,10 @@ def reset(call: Call) -> Reply:
 
 @control("createTenant")
 def create_tenant(call: Call) -> Reply:
+    # A key that already has a tenant gets the same answer as a new one, so this call tells no one which keys exist.
     key = (call.body or {}).get("apiKey") or call.backend.ids.key()
-    if call.backend.tenants.by_key(key) is not None:
-        raise Conflict("A tenant with this key already exists.")
     tenant = call.backend.tenants.ensure(key)
+    assert tenant is not None  # no limit asked
     return Reply(201, {"id": tenant.id, "apiKey": key})
 
 
@@ -80,8 +80,8 @@ def advance_clock(call: Call) -> dict[str, Any]:
 
 @control("seed")
 def seed(call: Call) -> Reply:
-    call.backend.ids.seed(call.body["seed"])
-    call.backend.faults.seed(call.body["seed"])
+    call.backend.tenants.seed(call.tenant, call.body["seed"])
+    call.backend.faults.seed(call.body["seed"], _tenant_id(call))
     return Reply(204)
 
 
@@ -140,8 +140,7 @@ def set_default_scenario(call: Call) -> dict[str, Any]:
     if call.tenant is None:
         call.backend.jobs.default_scenario = scenario
     else:
-        call.tenant.settings["scenario"] = scenario
-        call.backend.tenants.save_settings(call.tenant)
+        call.backend.tenants.save_settings(call.tenant, {**call.tenant.settings, "scenario": scenario})
     return scenario
 
 
@@ -154,6 +153,21 @@ def set_job_scenario(call: Call) -> dict[str, Any]:
         raise NotFound("job")
     call.backend.jobs.set_scenario(tenant, job_id, scenario)
     return scenario
+
+
+@control("getExecution")
+def get_execution(call: Call) -> dict[str, Any]:
+    return call.backend.runner.status(call.tenant)
+
+
+@control("setExecution")
+def set_execution(call: Call) -> dict[str, Any]:
+    runner = call.backend.runner
+    if call.body.get("enabled") and not runner.allowed:
+        raise InvalidInput({"enabled": ["This server does not run commands: start it with "
+                                        "`rescale-mock serve --execute` (or --execute=opt-in)."]})
+    runner.configure(call.tenant, {k: call.body.get(k) for k in ("enabled", "analyses", "maxParallel")})
+    return runner.status(call.tenant)
 
 
 from . import catalog_settings  # noqa: E402,F401  (registers its handlers in CONTROL_HANDLERS)

@@ -10,24 +10,25 @@ import copy
 import functools
 import json
 import re
+from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
 from .ids import stable_id
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "catalog.json"
 SECTIONS = ("coreTypes", "analyses", "computePrices", "projects")
 DEFAULT_CORES = [1, 2, 4, 8, 16, 32, 64]
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$")  # a well-formed analysis or core type code
 VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+ -]{0,99}$")
 
 
-def _price_key(entry: dict[str, Any]) -> tuple[str, str, str]:
-    return entry["coreType"], entry["planType"], entry.get("os", "linux")
+def _price_key(entry: dict[str, Any]) -> tuple[Any, Any, Any]:
+    return entry.get("coreType"), entry.get("planType"), entry.get("os", "linux")
 
 
-KEYS = {"coreTypes": lambda e: e["code"], "analyses": lambda e: e["code"], "computePrices": _price_key,
-        "projects": lambda e: e["id"]}
+# entries are checked (CatalogOverlay) or recorded from the platform's answers: a key left out is None, not a crash
+KEYS = {"coreTypes": lambda e: e.get("code"), "analyses": lambda e: e.get("code"), "computePrices": _price_key,
+        "projects": lambda e: e.get("id")}
 
 
 def _merge_versions(base: list[dict[str, Any]], overlay: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -42,10 +43,21 @@ def _merge_versions(base: list[dict[str, Any]], overlay: list[dict[str, Any]]) -
 
 def merge_catalogs(base: dict[str, Any], *overlays: dict[str, Any]) -> dict[str, Any]:
     """`base` with each overlay laid over it: entries with the same key are updated (an analysis' versions merged),
-    new entries appended; `user` is updated key by key. Nothing is completed here (see `Catalog`)."""
+    new entries appended; `user` is updated key by key. Nothing is completed here (see `Catalog`).
+
+    An overlay may name sections it replaces rather than extends under `"replace"` (the platform's own lists,
+    recorded by `proxy --record`, served by `serve --catalog-from`). When it replaces the core types but not the
+    analyses, the analyses kept forget their `allowedCoreTypes`, so they allow every core type left."""
     merged = copy.deepcopy(base)
     for overlay in overlays:
+        replaced = set(overlay.get("replace") or ())
+        if "coreTypes" in replaced and "analyses" not in replaced:
+            for analysis in merged.get("analyses", []):
+                analysis["versions"] = [{k: v for k, v in version.items() if k != "allowedCoreTypes"}
+                                        for version in analysis.get("versions", [])]
         for section in SECTIONS:
+            if section in replaced:
+                merged[section] = []
             items = merged.setdefault(section, [])
             index = {KEYS[section](e): i for i, e in enumerate(items)}
             for entry in overlay.get(section) or []:
@@ -179,9 +191,13 @@ def is_version(value: Any) -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-def builtin_catalog(path: Path = DATA) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+def _builtin_text() -> str:
+    return resources.files("rescale_mock").joinpath("data/catalog.json").read_text("utf-8")
+
+
+def builtin_catalog() -> dict[str, Any]:
+    """The built-in catalog as raw entries (a fresh copy), shipped as package data of `rescale_mock`."""
+    return json.loads(_builtin_text())
 
 
 def load_catalog(overlays: Iterable[dict[str, Any]] = ()) -> Catalog:

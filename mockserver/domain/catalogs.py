@@ -46,11 +46,10 @@ class Catalogs:
                 self.base = Catalog(self.base_raw)
                 self._cache.clear()
                 return self.base
-            tenant.settings["catalog"] = merge_catalogs(
-                {section: [] for section in ("coreTypes", "analyses", "computePrices", "projects")} |
-                tenant.settings.get("catalog", {}), overlay)
-            tenant.settings["catalogVersion"] = next(self._versions)  # never reused, even after a reset
-            self.tenants.save_settings(tenant)
+            own = merge_catalogs({section: [] for section in ("coreTypes", "analyses", "computePrices", "projects")} |
+                                 tenant.settings.get("catalog", {}), overlay)
+            self.tenants.save_settings(tenant, {**tenant.settings, "catalog": own,
+                                                "catalogVersion": next(self._versions)})  # never reused
         return self.for_tenant(tenant)
 
     def own_entries(self, tenant: Tenant | None) -> dict[str, Any]:

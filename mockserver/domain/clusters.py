@@ -2,11 +2,10 @@
 one after another while it is Started, and it keeps running when they end."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..store.db import Database, to_json
+from ..store.db import Database, from_json, id_taken, to_json
 from .clock import read_time
 from .errors import InvalidInput, NotAllowed, NotFound
 from .ids import newest_first
@@ -56,7 +55,7 @@ class Clusters:
         row = self.db.one("SELECT id, doc, state FROM clusters WHERE id = ? AND tenant_id = ?", (cluster_id, tenant.id))
         if row is None:
             raise NotFound("cluster")
-        return ClusterRecord(row["id"], json.loads(row["doc"]), json.loads(row["state"]))
+        return ClusterRecord(row["id"], from_json(row["doc"]), from_json(row["state"]))
 
     def _save(self, record: ClusterRecord) -> None:
         with self.db.transaction() as conn:
@@ -106,9 +105,9 @@ class Clusters:
         specs.commit_learned()
         doc = {"name": body["name"], "hardware": hardware, "installedAnalyses": installed,
                "runLowPriority": as_bool(body.get("runLowPriority"))}
-        cluster_id = self.tenants.ids.new()
         state = {"created": self.tenants.now(tenant), "jobs": []}
         with self.db.transaction() as conn:
+            cluster_id = self.tenants.ids_for(tenant).fresh(id_taken(conn, "clusters"))
             conn.execute("INSERT INTO clusters (id, tenant_id, doc, state) VALUES (?, ?, ?, ?)",
                          (cluster_id, tenant.id, to_json(doc), to_json(state)))
         return self.snapshot(tenant, cluster_id)

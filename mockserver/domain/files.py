@@ -7,10 +7,10 @@ import posixpath
 import sqlite3
 import uuid
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..store.blobs import BlobInfo, BlobStore, StagedUpload
-from ..store.db import Database
+from ..store.db import Database, id_taken
 from .errors import InvalidInput, NotAllowed, NotFound
 from .ids import IdFactory
 from .tenants import Tenant, Tenants
@@ -45,6 +45,19 @@ class FileRecord:
         return cls(**{k: row[k] for k in cls.__dataclass_fields__})
 
 
+@dataclass(frozen=True)
+class _Row:
+    """What a new file row needs beyond the tenant, the job and the date."""
+
+    name: str
+    type_id: int
+    relative_path: str
+    path: str
+    info: BlobInfo
+    run_id: str | None = None  # set for rows of several runs at once (a sweep's); else the call's
+    uploaded: float | None = None
+
+
 class Files:
     def __init__(self, db: Database, blobs: BlobStore, ids: IdFactory, tenants: Tenants) -> None:
         self.db, self.blobs, self.ids, self.tenants = db, blobs, ids, tenants
@@ -60,34 +73,94 @@ class Files:
             raise InvalidInput(errors)
         stem, ext = posixpath.splitext(name)
         path = f"{tenant.storage_prefix}/{stem}-{uuid.uuid4()}{ext}"
-        return self._insert(tenant, name, type_id or INPUT_FILE, name, path, self.blobs.commit(staged))
-
-    def add_output(self, tenant: Tenant, job_id: str, run_id: str, relative_path: str,
-                   chunks: Iterable[bytes], uploaded: float) -> FileRecord:
-        path = f"{tenant.storage_prefix}/output/job_{job_id}/run{run_id}/{relative_path}"
-        info = self.blobs.write(chunks)
-        return self._insert(tenant, posixpath.basename(relative_path), OUTPUT_FILE, relative_path, path, info,
-                            job_id=job_id, run_id=run_id, uploaded=uploaded)
-
-    def _insert(self, tenant: Tenant, name: str, type_id: int, relative_path: str, path: str, info: BlobInfo,
-                job_id: str | None = None, run_id: str | None = None, uploaded: float | None = None) -> FileRecord:
-        record = FileRecord(
-            id=self.ids.new(), tenant_id=tenant.id, name=name, type_id=type_id, relative_path=relative_path,
-            path=path, size=info.size, md5=info.md5, sha512=info.sha512,
-            encryption_key=base64.b64encode(hashlib.sha256(info.sha512.encode()).digest()).decode(),
-            date_uploaded=self.tenants.now(tenant) if uploaded is None else uploaded, blob=info.blob, job_id=job_id, run_id=run_id,
-        )
-        fields = FileRecord.__dataclass_fields__
+        info = self.blobs.commit(staged)
         try:
-            with self.db.transaction() as conn:
+            return self._insert(tenant, [_Row(name, type_id or INPUT_FILE, name, path, info)])[0]
+        except BaseException:
+            self.blobs.delete(info.blob)
+            raise
+
+    def add_outputs(self, tenant: Tenant, job_id: str, run_id: str, outputs: list[tuple[str, Iterable[bytes]]],
+                    uploaded: float, also: Callable[[sqlite3.Connection], None]) -> list[FileRecord]:
+        """A finished job's output files, all or none: their contents are written to the staging folder first (a
+        crash there leaves only staging files, which the next start removes), moved into place, then every row is
+        inserted in one transaction with `also` (the job's own "outputs written" mark). A crash before that commit
+        leaves no row, so the next read writes them again, once."""
+        staged: list[StagedUpload] = []
+        infos: list[BlobInfo] = []
+        try:
+            for _relative, chunks in outputs:
+                staged.append(self.blobs.stage())
+                for chunk in chunks:
+                    staged[-1].write(chunk)
+            infos = [self.blobs.commit(one) for one in staged]
+        except BaseException:
+            for one in staged:
+                one.discard()
+            for info in infos:
+                self.blobs.delete(info.blob)
+            raise
+        stored = [(relative, info) for (relative, _chunks), info in zip(outputs, infos)]
+        return self.add_stored_outputs(tenant, job_id, run_id, stored, uploaded, also)
+
+    def add_stored_outputs(self, tenant: Tenant, job_id: str, run_id: str, outputs: list[tuple[str, BlobInfo]],
+                           uploaded: float, also: Callable[[sqlite3.Connection], None]) -> list[FileRecord]:
+        """Output files already in the blob store (a real run's), listed all or none in one transaction with
+        `also`; if that fails, their blobs go too."""
+        prefix = f"{tenant.storage_prefix}/output/job_{job_id}/run{run_id}"
+        try:
+            return self._insert(tenant, [
+                _Row(posixpath.basename(relative), OUTPUT_FILE, relative, f"{prefix}/{relative}", info)
+                for relative, info in outputs
+            ], job_id=job_id, run_id=run_id, uploaded=uploaded, also=also)
+        except BaseException:
+            for _relative, info in outputs:
+                self.blobs.delete(info.blob)
+            raise
+
+    def add_run_outputs(self, tenant: Tenant, job_id: str,
+                        items: Iterable[tuple[str, str, Iterable[bytes], float]]) -> int:
+        """Many outputs of a sweep's runs at once, `(run_id, relative_path, chunks, uploaded)` each, listed in one
+        transaction; returns how many were written."""
+        rows: list[_Row] = []
+        prefix = f"{tenant.storage_prefix}/output/job_{job_id}"
+        try:
+            for run_id, relative, chunks, uploaded in items:
+                info = self.blobs.write(chunks, durable=False)
+                rows.append(_Row(posixpath.basename(relative), OUTPUT_FILE, relative,
+                                 f"{prefix}/run{run_id}/{relative}", info, run_id, uploaded))
+            self._insert(tenant, rows, job_id=job_id)
+        except BaseException:
+            for row in rows:
+                self.blobs.delete(row.info.blob)
+            raise
+        return len(rows)
+
+    def _insert(self, tenant: Tenant, rows: list["_Row"], job_id: str | None = None, run_id: str | None = None,
+                uploaded: float | None = None,
+                also: Callable[[sqlite3.Connection], None] | None = None) -> list[FileRecord]:
+        date = self.tenants.now(tenant) if uploaded is None else uploaded
+        ids = self.tenants.ids_for(tenant)
+        fields = FileRecord.__dataclass_fields__
+        records = []
+        with self.db.transaction() as conn:
+            for row in rows:
+                info = row.info
+                record = FileRecord(
+                    id=ids.fresh(id_taken(conn, "files")), tenant_id=tenant.id, name=row.name, type_id=row.type_id,
+                    relative_path=row.relative_path, path=row.path, size=info.size, md5=info.md5, sha512=info.sha512,
+                    encryption_key=base64.b64encode(hashlib.sha256(info.sha512.encode()).digest()).decode(),
+                    date_uploaded=date if row.uploaded is None else row.uploaded, blob=info.blob, job_id=job_id,
+                    run_id=row.run_id or run_id,
+                )
                 conn.execute(
                     f"INSERT INTO files ({', '.join(fields)}) VALUES ({', '.join('?' for _ in fields)})",
                     tuple(getattr(record, f) for f in fields),
                 )
-        except BaseException:
-            self.blobs.delete(info.blob)
-            raise
-        return record
+                records.append(record)
+            if also is not None:
+                also(conn)
+        return records
 
     # -- reading -----------------------------------------------------------------------------------------------
     def get(self, tenant: Tenant, file_id: str) -> FileRecord:

@@ -3,24 +3,26 @@ status histories, the cluster, the run, its live log and, once finished, its out
 from __future__ import annotations
 
 import base64
-import json
 import math
 import random
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from ..store.db import Database, to_json
+from ..store.db import Database, from_json, id_taken, to_json
+from ..store.runs import RunFacts
 from .clock import read_time
 from .clusters import Clusters, ClusterSnapshot
 from .device_jobs import plan_with_device
 from .errors import InvalidInput, NotAllowed, NotFound
+from .executed import executed_plan
 from .ids import newest_first, stable_id
 from .files import FileRecord, Files
 from .jobspec import UNKNOWN_CORE_TYPE, JobSpecs, nodes_for, pk_error
 from .lifecycle import JOB_TERMINAL, Plan, Scenario, plan, plan_on_cluster, stretch
 from .outputs import process_output
 from .simulate import Program, interpret
+from .sweeps import Sweeps, is_sweep, waves
 from .tenants import Tenant, Tenants
 
 JOB_STATUS_FILTER = {
@@ -110,28 +112,44 @@ class Snapshot:
 
 class Jobs:
     def __init__(self, db: Database, tenants: Tenants, files: Files, specs: JobSpecs, clusters: Clusters,
-                 specs_for: Callable[[Tenant], JobSpecs] | None = None) -> None:
+                 specs_for: Callable[[Tenant], JobSpecs] | None = None, max_output_bytes: int = 2 << 30) -> None:
         self.db, self.tenants, self.files, self.clusters = db, tenants, files, clusters
+        self.max_output_bytes = max_output_bytes  # a job's simulated outputs in all (`openssl rand`)
         self.specs, self.catalog = specs, specs.catalog
         self.specs_for = specs_for or (lambda tenant: specs)  # the tenant's catalog and catalog mode
         self.devices: Any = None  # storage devices (domain/devices.py), which attached jobs wait for
         # held while a job's outputs are written and while a job is stopped or its scenario set, so a stop never
-        # saves a record read before the outputs (and the final status) were written
-        self._settle_lock = threading.RLock()
+        # saves a record read before the outputs (and the final status) were written; one per tenant, so writing
+        # one tenant's big outputs never holds up another tenant
+        self._settle_locks: dict[str, threading.RLock] = {}
+        self._locks_lock = threading.Lock()
         self.default_scenario: dict[str, Any] = {}
+        # Real runs (`serve --execute`): the supervisor (runner/supervisor.py) is set here by the backend; it
+        # records what the processes did in `run_facts`, and the plans of executed jobs are computed from those.
+        self.run_facts = RunFacts(db)
+        self.executor: Any = None
+        self.sweeps = Sweeps(db, files, synthetic_content)  # DOE: runs, templates, per-run outputs
 
     # -- storage -----------------------------------------------------------------------------------------------
+    def _settle_lock(self, tenant: Tenant) -> threading.RLock:
+        with self._locks_lock:
+            return self._settle_locks.setdefault(tenant.id, threading.RLock())
+
     def _load(self, tenant: Tenant, job_id: str) -> JobRecord:
         row = self.db.one("SELECT id, tenant_id, doc, state FROM jobs WHERE id = ? AND tenant_id = ?",
                           (job_id, tenant.id))
         if row is None:
             raise NotFound("job")
-        return JobRecord(row["id"], row["tenant_id"], json.loads(row["doc"]), json.loads(row["state"]))
+        return JobRecord(row["id"], row["tenant_id"], from_json(row["doc"]), from_json(row["state"]))
 
     def _save(self, record: JobRecord) -> None:
         with self.db.transaction() as conn:
-            conn.execute("UPDATE jobs SET doc = ?, state = ? WHERE id = ?",
-                         (to_json(record.doc), to_json(record.state), record.id))
+            self._save_in(conn, record)
+
+    @staticmethod
+    def _save_in(conn: Any, record: JobRecord) -> None:
+        conn.execute("UPDATE jobs SET doc = ?, state = ? WHERE id = ?",
+                     (to_json(record.doc), to_json(record.state), record.id))
 
     def _find_files(self, tenant: Tenant) -> Callable[[list[str]], dict[str, FileRecord]]:
         return lambda ids: self.files.find(tenant, ids)
@@ -162,6 +180,8 @@ class Jobs:
         if cluster is not None:
             return self._cluster_schedule(tenant, cluster).get(record.id)
         pace = record.state.get("pace", 1.0)
+        if record.state.get("execute"):
+            return executed_plan(submitted, pace, self.run_facts.get(record.id), record.state.get("stopAt"))
 
         def build(start: float) -> Plan:
             life = plan(start, self._scenario(record), float(record.state["runSeconds"]),
@@ -185,6 +205,12 @@ class Jobs:
                 continue
             record = self._load(tenant, entry)
             submitted, pace = record.state["submitted"], record.state.get("pace", 1.0)
+            if record.state.get("execute"):
+                plans[entry] = job_plan = executed_plan(submitted, pace, self.run_facts.get(entry),
+                                                        record.state.get("stopAt"), True, cluster.plan.stops)
+                if free is not None:
+                    free = job_plan.finished if math.isfinite(job_plan.finished) else None
+                continue
             job_plan = plan_on_cluster(
                 submitted, stretch(submitted, pace, free), stretch(submitted, pace, cluster.plan.stops),
                 self._scenario(record), float(record.state["runSeconds"]), self.walltime_seconds(record),
@@ -195,8 +221,9 @@ class Jobs:
                 free = job_plan.finished if math.isfinite(job_plan.finished) else None
         return plans
 
-    def snapshot(self, tenant: Tenant, job_id: str, poll: bool = False) -> Snapshot:
-        """The job now. In the `poll` clock mode a status read (`poll=True`) moves it one step first."""
+    def snapshot(self, tenant: Tenant, job_id: str, poll: bool = False, settle: bool = True) -> Snapshot:
+        """The job now. In the `poll` clock mode a status read (`poll=True`) moves it one step first. A finished
+        job's outputs are written on its first read, unless `settle` is False (a request about to be refused)."""
         record = self._load(tenant, job_id)
         cluster_id = record.state.get("persistentCluster")
         cluster = self.clusters.snapshot(tenant, cluster_id) if cluster_id else None
@@ -206,7 +233,7 @@ class Jobs:
         if moved:
             self._save(record)
         snap = Snapshot(record, job_plan, now, cluster)
-        if job_plan is not None and snap.finished and not record.state.get("outputsWritten"):
+        if settle and job_plan is not None and snap.finished and not record.state.get("outputsWritten"):
             self._write_outputs(tenant, snap)
         return snap
 
@@ -252,29 +279,38 @@ class Jobs:
     # -- changing ----------------------------------------------------------------------------------------------
     def create(self, tenant: Tenant, body: dict[str, Any]) -> Snapshot:
         doc = self.specs_for(tenant).build(body, self._find_files(tenant))
+        self._check_outputs(doc)
+        sweep = self.sweeps.prepare(doc)
         if doc["clusterId"] is not None:
             try:
                 self.clusters.snapshot(tenant, doc["clusterId"])
             except NotFound:
                 raise InvalidInput({"clusterId": pk_error(doc["clusterId"])}) from None
-        job_id = self.tenants.ids.new()
         state = {"dateInserted": self.tenants.now(tenant), "submitted": None}
         with self.db.transaction() as conn:
+            job_id = self.tenants.ids_for(tenant).fresh(id_taken(conn, "jobs"))
             conn.execute("INSERT INTO jobs (id, tenant_id, doc, state) VALUES (?, ?, ?, ?)",
                          (job_id, tenant.id, to_json(doc), to_json(state)))
+            if sweep is not None:
+                self.sweeps.insert(conn, job_id, tenant.id, sweep)
         return self.snapshot(tenant, job_id)
 
     def update(self, tenant: Tenant, job_id: str, body: dict[str, Any], refuse_finished: bool = False) -> Snapshot:
         """PATCH: a finished job keeps everything, answering 200 (the notebook, cell 45) or, when
         `refuse_finished`, 400 (the change the notebook announces)."""
+        if refuse_finished and self.snapshot(tenant, job_id, settle=False).finished:
+            raise NotAllowed("A job that has finished cannot be changed.")  # a 400 stores nothing, outputs neither
         snap = self.snapshot(tenant, job_id)
-        if snap.finished and refuse_finished:
-            raise NotAllowed("A job that has finished cannot be changed.")
         if snap.finished:
             return snap
         record = snap.record
-        record.doc.update(self.specs_for(tenant).changes(body, self._find_files(tenant), snap.plan is None))
+        changes = self.specs_for(tenant).changes(body, self._find_files(tenant), snap.plan is None)
+        record.doc.update(changes)
+        self._check_outputs(record.doc)
+        sweep = self.sweeps.prepare(record.doc) if "jobanalyses" in changes else None  # templates read again
         self._save(record)
+        if "jobanalyses" in changes:
+            self.sweeps.replace(record.id, tenant.id, sweep)
         return self.snapshot(tenant, job_id)
 
     def submit(self, tenant: Tenant, job_id: str, refuse_again: bool = False) -> None:
@@ -288,6 +324,7 @@ class Jobs:
             self.clusters.enqueue(tenant, record.doc["clusterId"], record.id)
             record.state["persistentCluster"] = record.doc["clusterId"]
         program = self.program(record)
+        program.run_seconds *= waves(record.doc)  # a sweep's runs go `slots` at a time, each as long as the command
         record.state.update(
             # "inf" (a string) for `sleep inf`: JSON, and so SQLite, has no infinity
             submitted=self.tenants.now(tenant), runSeconds=str(program.run_seconds) if math.isinf(program.run_seconds)
@@ -296,10 +333,16 @@ class Jobs:
         )
         if not record.doc.get("clusterId"):
             record.state["ownCluster"] = stable_id("cluster", record.id)  # readable as v3 clusters/{id}/
+        # a job on a storage device is simulated (it waits for the device, which no real process could mount)
+        if self.executor is not None and not record.doc.get("storageDevice") and self.executor.wants(tenant, record.doc):
+            record.state["execute"] = True  # the command runs for real: decided once, at submission
+            self.run_facts.open(tenant.id, record.id)
         self._save(record)
+        if record.state.get("execute"):
+            self.executor.submitted(tenant, record.id)
 
     def stop(self, tenant: Tenant, job_id: str) -> None:
-        with self._settle_lock:
+        with self._settle_lock(tenant):
             snap = self.snapshot(tenant, job_id)
             if snap.plan is None or snap.finished or snap.record.state.get("stopAt") is not None:
                 return  # nothing running: 202 and no effect
@@ -342,6 +385,8 @@ class Jobs:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
         self.files.delete_where(tenant.id, job_id=job_id)
+        if snap.record.state.get("execute"):
+            self.executor.forget(tenant.id, [job_id])
         if delete_inputs:
             for ja in snap.doc["jobanalyses"]:
                 for ref in ja["inputFiles"]:
@@ -350,12 +395,24 @@ class Jobs:
                     except NotFound:
                         pass  # already gone: jobs keep a dangling link to deleted inputs
 
+    def _check_outputs(self, doc: dict[str, Any]) -> None:
+        """Outputs are written when a finished job is first read, so their size is bounded up front."""
+        total = 0
+        errors: list[dict[str, Any]] = []
+        for ja in doc["jobanalyses"]:
+            total += sum(spec.stored_size for spec in interpret(ja["command"]).outputs)
+            errors.append({} if total <= self.max_output_bytes or any(errors) else {"command": [
+                f"The command's simulated output files ({total} bytes) exceed this server's limit of "
+                f"{self.max_output_bytes} bytes per job (rescale-mock serve --max-output-bytes)."]})
+        if any(errors):
+            raise InvalidInput({"jobanalyses": errors})
+
     # -- scenarios ---------------------------------------------------------------------------------------------
     def scenario_for(self, tenant: Tenant) -> dict[str, Any]:
         return tenant.settings.get("scenario") or self.default_scenario or {"outcome": "succeed"}
 
     def set_scenario(self, tenant: Tenant, job_id: str, scenario: dict[str, Any]) -> None:
-        with self._settle_lock:
+        with self._settle_lock(tenant):
             record = self._load(tenant, job_id)
             if record.state.get("submitted") is not None and record.state.get("outputsWritten"):
                 raise NotAllowed("The job has finished; its scenario can no longer change.")
@@ -365,7 +422,7 @@ class Jobs:
     # -- outputs -----------------------------------------------------------------------------------------------
     def _write_outputs(self, tenant: Tenant, snap: Snapshot) -> None:
         """Files appear when the job finishes (Rescale syncs `work/` at the end), written once."""
-        with self._settle_lock:
+        with self._settle_lock(tenant):
             record = self._load(tenant, snap.id)
             if record.state.get("outputsWritten"):
                 snap.record.state = record.state
@@ -374,23 +431,32 @@ class Jobs:
                 snap.record, snap.plan = record, self._plan(tenant, record, snap.cluster)
                 if not snap.finished:
                     return
-            if snap.plan is not None and snap.plan.run_start is not None:
-                program = self.program(record)
-                log = process_output(snap, program, self.files.blobs, finished=True)
-                synced = snap.plan.finished  # the outputs were uploaded as the job completed
-                self.files.add_output(tenant, snap.id, "1", "process_output.log", [log.encode()], synced)
-                for spec in program.outputs:
-                    self.files.add_output(tenant, snap.id, "1", spec.relative_path,
-                                          synthetic_content(snap.id, spec.size, spec.encoding), synced)
             record.state["outputsWritten"] = True
             if snap.plan is not None and snap.plan.finished <= self.tenants.now(tenant):
                 # Finished by the tenant's clock, which only moves forward: the status is final. (In the poll mode
                 # a job read often runs ahead of that clock, and a switch of mode takes it back.)
                 record.state["finalStatus"] = snap.status.status
-            self._save(record)
+            ran = snap.plan is not None and snap.plan.run_start is not None
+            if ran and is_sweep(record.doc):
+                self.sweeps.settle_at_end(tenant, snap)  # the runs' files, under run<N>/ (written when listed)
+                self._save(record)
+            elif ran and not record.state.get("execute"):
+                # (a real run's outputs were listed by its supervisor as the process ended)
+                program = self.program(record)
+                log = process_output(snap, program, self.files.blobs, finished=True)
+                outputs: list[tuple[str, Any]] = [("process_output.log", [log.encode()])]
+                outputs += [(spec.relative_path, synthetic_content(snap.id, spec.size, spec.encoding))
+                            for spec in program.outputs]
+                # the outputs were uploaded as the job completed; their rows and the job's mark commit together
+                self.files.add_outputs(tenant, snap.id, "1", outputs, snap.plan.finished,
+                                       also=lambda conn: self._save_in(conn, record))
+            else:
+                self._save(record)
             snap.record.state = record.state
 
     def live_log(self, snap: Snapshot) -> str:
+        if snap.record.state.get("execute"):
+            return self.executor.live_log(snap.record.tenant_id, snap.id)
         return process_output(snap, self.program(snap.record), self.files.blobs, finished=False)
 
     def cores(self, snap: Snapshot, tenant: Tenant | None = None) -> tuple[dict[str, Any], int]:

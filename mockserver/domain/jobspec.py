@@ -23,7 +23,12 @@ def as_bool(value: Any, default: bool = False) -> bool:
 
 
 def as_int(value: Any, default: int | None = None) -> int | None:
-    return default if value is None or value == "" else int(value)
+    """An integer or a string of digits; one longer than any valid value reads as 10**18 (out of every range)."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, str) and len(value.strip().lstrip("+-")) > 18:
+        return 10**18
+    return int(value)
 
 
 def core_type_code(value: Any) -> str:
@@ -44,6 +49,19 @@ def core_summary(hardware: dict[str, Any], core_type: dict[str, Any]) -> dict[st
     per_node = min(hardware["coresPerSlot"] * hardware["slots"], max(core_type["cores"]))
     return {"memoryPerNode": core_type["memory"] * per_node, "numberOfNodes": nodes_for(hardware, core_type),
             "storagePerNode": core_type["storage"] * 100}
+
+
+MAX_MONTE_CARLO = 100_000
+
+
+def _doe_file_refs(analysis: dict[str, Any]) -> list[dict[str, Any]]:
+    refs = [task["templateFile"] for task in analysis.get("templateTasks") or []]
+    return refs + [analysis[key] for key in ("preProcessScript", "postProcessScript") if analysis.get(key)]
+
+
+def _relative_path(path: str) -> bool:
+    parts = path.replace("\\", "/").split("/")
+    return not path.startswith(("/", "\\")) and "\0" not in path and ".." not in parts and all(parts)
 
 
 def pk_error(value: Any) -> list[str]:
@@ -85,6 +103,7 @@ class JobSpecs:
 
     def analyses(self, raw_list: list[dict[str, Any]], find_files: FindFiles) -> tuple[list[dict], list[dict]]:
         ids = [f["id"] for ja in raw_list for f in ja.get("inputFiles") or []]
+        ids += [ref["id"] for ja in raw_list for ref in _doe_file_refs(ja)]
         files = find_files(ids)
         docs, errors = [], []
         for raw in raw_list:
@@ -119,6 +138,7 @@ class JobSpecs:
                 inputs.append({"file": dataclasses.asdict(record), "decompress": as_bool(ref.get("decompress"), True)})
         if any(input_errors):
             errors["inputFiles"] = input_errors
+        templates, scripts = self._doe_parts(raw, files, errors)
         doc = {
             "analysis": {
                 "code": code,
@@ -137,8 +157,34 @@ class JobSpecs:
             "postProcessScriptCommand": raw.get("postProcessScriptCommand") or "",
             "inputFiles": inputs,
             "hardware": hardware,
+            "templateTasks": templates,
+            **scripts,
         }
         return doc, errors
+
+    @staticmethod
+    def _doe_parts(raw: dict[str, Any], files: dict[str, FileRecord], errors: dict[str, Any]) -> tuple[list, dict]:
+        """Template tasks and pre/post-process scripts, each a file saved whole in the job (as inputs are)."""
+        templates, template_errors = [], []
+        for task in raw.get("templateTasks") or []:
+            record = files.get(task["templateFile"]["id"])
+            problems: dict[str, Any] = {} if record else {"templateFile": {"id": pk_error(task["templateFile"]["id"])}}
+            if not _relative_path(task["processedFilename"]):
+                problems["processedFilename"] = ["Enter a relative path inside the run's work directory."]
+            template_errors.append(problems)
+            if record:
+                templates.append({"templateFile": dataclasses.asdict(record),
+                                  "processedFilename": task["processedFilename"]})
+        if any(template_errors):
+            errors["templateTasks"] = template_errors
+        scripts: dict[str, Any] = {}
+        for key in ("preProcessScript", "postProcessScript"):
+            ref = raw.get(key)
+            record = files.get(ref["id"]) if ref else None
+            if ref and record is None:
+                errors[key] = {"id": pk_error(ref["id"])}
+            scripts[key] = dataclasses.asdict(record) if record else None
+        return templates, scripts
 
     def hardware(self, raw: dict[str, Any], version: dict[str, Any] | None) -> tuple[dict, dict]:
         errors: dict[str, Any] = {}
@@ -155,12 +201,8 @@ class JobSpecs:
         elif cores not in core_type["cores"]:
             errors["coresPerSlot"] = [f"{cores} is not a valid core count for coretype {code}. "
                                       f"Valid: {core_type['cores']}"]
-        slots = as_int(raw.get("slots"), 1)
-        if slots is None or slots < 1:
-            errors["slots"] = ["Ensure this value is greater than or equal to 1."]
+        slots = as_int(raw.get("slots"), 1)  # the spec bounds counts (1 to a few digits) before they get here
         walltime = as_int(raw.get("walltime"))
-        if walltime is not None and walltime < 1:
-            errors["walltime"] = ["Ensure this value is greater than or equal to 1."]
         hardware = {"coreType": code, "coresPerSlot": cores, "slots": slots, "walltime": walltime,
                     "type": raw.get("type") or "compute", "isReusable": as_bool(raw.get("isReusable"))}
         return hardware, errors
@@ -172,6 +214,7 @@ class JobSpecs:
         analyses, analysis_errors = self.analyses(body["jobanalyses"], find_files)
         if any(analysis_errors):
             errors["jobanalyses"] = analysis_errors
+        doe = self.doe(body, find_files, errors)
         if errors:
             raise InvalidInput(errors)
         self.commit_learned()
@@ -181,7 +224,6 @@ class JobSpecs:
             "projectId": project,
             "isLowPriority": as_bool(body.get("isLowPriority")),
             "jobanalyses": analyses,
-            "jobvariables": body.get("jobvariables") or [],
             "clusterId": body.get("clusterId"),
             "tags": list(body.get("tags") or []),
             # the rest of the python-sdk's full v3 template, stored to be echoed
@@ -189,6 +231,35 @@ class JobSpecs:
             "inputFileParseTask": body.get("inputFileParseTask") or "",
             "isTemplateDryRun": as_bool(body.get("isTemplateDryRun")),
             "archiveFilters": body.get("archiveFilters") or [],
+            **doe,
+        }
+
+    @staticmethod
+    def doe(body: dict[str, Any], find_files: FindFiles, errors: dict[str, Any]) -> dict[str, Any]:
+        """The job-level DOE fields (D16 "Job level fields"); the sweep itself is read in `sweeps.py`."""
+        param_ref = body.get("paramFile")
+        param = find_files([param_ref["id"]]).get(param_ref["id"]) if param_ref else None
+        if param_ref and param is None:
+            errors["paramFile"] = {"id": pk_error(param_ref["id"])}
+        iterations = as_int(body.get("monteCarloIterations"))
+        if iterations is not None and not 1 <= iterations <= MAX_MONTE_CARLO:
+            errors["monteCarloIterations"] = [f"Ensure this value is between 1 and {MAX_MONTE_CARLO}."]
+        variables = [
+            {"name": raw["name"], "variableType": raw.get("variableType") or "Param",
+             "displayOrder": as_int(raw.get("displayOrder"), index),
+             "valueGeneratorType": raw.get("valueGeneratorType") or "",
+             "valueGeneratorSettings": raw.get("valueGeneratorSettings") or {}}
+            for index, raw in enumerate(body.get("jobvariables") or [])
+        ]
+        names = [v["name"] for v in variables]
+        if len(set(names)) != len(names):
+            errors["jobvariables"] = ["Variable names must be unique."]
+        return {
+            "paramFile": dataclasses.asdict(param) if param else None,
+            "jobvariables": variables,
+            "includeNominalRun": as_bool(body.get("includeNominalRun")),
+            "monteCarloIterations": iterations,
+            "expectedRuns": 1,  # a sweep's count is set once its parameter file is read
         }
 
     def changes(self, body: dict[str, Any], find_files: FindFiles, definition_open: bool) -> dict[str, Any]:

@@ -36,6 +36,6 @@ class Settings:
         if tenant is None:
             self.server.update(known)
         else:
-            tenant.settings["modes"] = {**tenant.settings.get("modes", {}), **known}
-            self.tenants.save_settings(tenant)
+            modes = {**tenant.settings.get("modes", {}), **known}
+            self.tenants.save_settings(tenant, {**tenant.settings, "modes": modes})
         return self.view(tenant)

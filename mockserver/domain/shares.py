@@ -16,6 +16,7 @@ class Shares:
 
     def share_job(self, tenant: Tenant, job_id: str, doc: dict[str, Any], recipient: str) -> dict[str, Any]:
         inputs = [ref["file"]["id"] for ja in doc["jobanalyses"] for ref in ja.get("inputFiles") or []]
+        inputs += [f["id"] for f in _sweep_files(doc) if f]  # a sweep's parameter file, templates and scripts
         with self.db.transaction() as conn:
             conn.executemany("INSERT OR IGNORE INTO shares (tenant_id, object_id, recipient) VALUES (?, ?, ?)",
                              [(tenant.id, object_id, recipient) for object_id in (job_id, *inputs)])
@@ -33,3 +34,12 @@ class Shares:
     def forget(self, tenant: Tenant) -> None:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM shares WHERE tenant_id = ?", (tenant.id,))
+
+
+def _sweep_files(doc: dict[str, Any]) -> list[dict[str, Any] | None]:
+    """The files of a DOE job beyond its inputs (stored whole in the job, each with its `id`)."""
+    files: list[dict[str, Any] | None] = [doc.get("paramFile")]
+    for ja in doc["jobanalyses"]:
+        files += [task["templateFile"] for task in ja.get("templateTasks") or []]
+        files += [ja.get("preProcessScript"), ja.get("postProcessScript")]
+    return files

@@ -5,13 +5,12 @@ Keys are stored only as a SHA-256 digest, so they never sit in the database, a l
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..store.db import Database, to_json
+from ..store.db import Database, from_json, id_taken, to_json
 from .catalog import Catalog
 from .clock import Clock
 from .ids import IdFactory
@@ -51,11 +50,12 @@ class Tenants:
         # is the truth, and a settings change (the clock) is seen by the next request without a reload.
         self._by_digest: dict[str, Tenant] = {}
         self._by_id: dict[str, Tenant] = {}
+        self._seeded_ids: dict[str, IdFactory] = {}  # tenants that set a seed of their own (`/_fake/seed/`)
         self._lock = threading.Lock()
 
     def _cached(self, digest: str, tenant_id: str, settings: str) -> Tenant:
         with self._lock:
-            tenant = self._by_id.get(tenant_id) or Tenant(tenant_id, json.loads(settings))
+            tenant = self._by_id.get(tenant_id) or Tenant(tenant_id, from_json(settings))
             self._by_id[tenant_id] = self._by_digest[digest] = tenant
             return tenant
 
@@ -67,14 +67,17 @@ class Tenants:
             tenant = self._cached(digest, row["id"], row["settings"]) if row else None
         return tenant
 
-    def ensure(self, key: str) -> Tenant:
-        """The tenant of `key`, created on first use."""
+    def ensure(self, key: str, limit: int | None = None) -> Tenant | None:
+        """The tenant of `key`, created on first use; None when it is new and `limit` tenants exist already."""
         digest = key_digest(key)
         with self.db.transaction() as conn:
             row = conn.execute("SELECT id, settings FROM tenants WHERE key_digest = ?", (digest,)).fetchone()
             if row:
                 return self._cached(digest, row["id"], row["settings"])
-            tenant_id, settings = self.ids.new(), to_json({"clock": self._fresh_clock().to_dict()})
+            if limit is not None and conn.execute("SELECT COUNT(*) FROM tenants").fetchone()[0] >= limit:
+                return None
+            tenant_id = self.ids.fresh(id_taken(conn, "tenants"))
+            settings = to_json({"clock": self._fresh_clock().to_dict()})
             conn.execute("INSERT INTO tenants (id, key_digest, created, settings) VALUES (?, ?, ?, ?)",
                          (tenant_id, digest, self.real_time(), settings))
         return self._cached(digest, tenant_id, settings)
@@ -83,9 +86,29 @@ class Tenants:
         rows = self.db.query("SELECT id, key_digest, settings FROM tenants")
         return [self._cached(r["key_digest"], r["id"], r["settings"]) for r in rows]
 
-    def save_settings(self, tenant: Tenant) -> None:
+    def ids_for(self, tenant: Tenant) -> IdFactory:
+        """Where the tenant's new ids come from: its own seeded source, or the server's."""
+        return self._seeded_ids.get(tenant.id) or self.ids
+
+    def seed(self, tenant: Tenant | None, seed: int) -> None:
+        """Repeatable ids for one tenant, or (None) for the whole server, dropping the tenants' own seeds."""
+        with self._lock:
+            if tenant is None:
+                self._seeded_ids.clear()
+                self.ids.seed(seed)
+            else:
+                self._seeded_ids[tenant.id] = IdFactory(seed)
+
+    def save_settings(self, tenant: Tenant, settings: dict[str, Any]) -> None:
+        """Replace the tenant's settings: in memory only once the store took them, so a value the store refuses
+        leaves the tenant as it was (a NaN clock once broke every later call of its tenant)."""
         with self.db.transaction() as conn:
-            conn.execute("UPDATE tenants SET settings = ? WHERE id = ?", (to_json(tenant.settings), tenant.id))
+            conn.execute("UPDATE tenants SET settings = ? WHERE id = ?", (to_json(settings), tenant.id))
+        tenant.settings = settings
+
+    def restart(self, tenant: Tenant) -> None:
+        """Forget the tenant's settings; its clock starts afresh."""
+        self.save_settings(tenant, {"clock": self._fresh_clock().to_dict()})
 
     # -- the clock ---------------------------------------------------------------------------------------------
     def _fresh_clock(self) -> Clock:
@@ -106,8 +129,7 @@ class Tenants:
     def update_clock(self, tenant: Tenant, change: Callable[[Clock, float], None]) -> Clock:
         clock = self.clock(tenant)
         change(clock, self.real_time())
-        tenant.settings["clock"] = clock.to_dict()
-        self.save_settings(tenant)
+        self.save_settings(tenant, {**tenant.settings, "clock": clock.to_dict()})
         return clock
 
     def user(self, tenant: Tenant, catalog: Catalog | None = None) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from typing import Any
 
 from flask import Response, request, send_file
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
-from werkzeug.wsgi import wrap_file
 
 from .. import ranges
 from ..dispatch import Call, Reply
@@ -64,7 +63,8 @@ def delete_file(call: Call) -> Reply:
 
 @operation("downloadFile", "downloadFileV3")
 def download_file(call: Call) -> Response:
-    """Streams from disk; werkzeug answers Range (206, suffix, open-ended, end clamped), If-Range and ETags."""
+    """Streams from disk; werkzeug answers Range (206, suffix, open-ended, end clamped), If-Range and ETags. The
+    server's `wsgi.file_wrapper` reads 1 MiB at a time, whole files and ranges alike (see server.py)."""
     record = call.backend.files.get(call.tenant, call.params["file_id"])
     wanted = ranges.normalize(request.headers.get("Range"), record.size)
     if wanted is None:
@@ -77,20 +77,7 @@ def download_file(call: Call) -> Response:
                              conditional=True, etag=record.sha512[:40], max_age=None)
     except RequestedRangeNotSatisfiable:
         raise detail(416, "Requested range not satisfiable.", {"Content-Range": f"bytes */{record.size}"}) from None
-    if response.status_code == 206:
-        _serve_range_from_file(response, path)
     return response
-
-
-def _serve_range_from_file(response: Response, path: Any) -> None:
-    """werkzeug sends a range through a Python loop of 8 KiB reads; hand the server the file itself, positioned at
-    the range, so it streams it the way it streams whole files (waitress reads only Content-Length bytes)."""
-    start = int(response.headers["Content-Range"].split()[1].split("-")[0])
-    handle = open(path, "rb")  # noqa: SIM115 - closed by the server when the response is done
-    handle.seek(start)
-    response.response.close()  # type: ignore[union-attr]
-    wrapper = request.environ.get("wsgi.file_wrapper")
-    response.response = wrapper(handle, 1 << 20) if wrapper else wrap_file(request.environ, handle, 1 << 20)
 
 
 @operation("getFileLines", "getFileLinesV3")

@@ -9,6 +9,7 @@ from ..domain.errors import NotFound
 from ..domain.ids import stable_id
 from ..domain.jobs import Snapshot
 from ..domain.jobspec import as_bool
+from ..domain.sweeps import RUN_CASE, RunRow, is_sweep
 from ..timefmt import iso
 from ..views import JobContext, JobSummaryView, JobView, StatusView
 from .files import file_views
@@ -98,6 +99,8 @@ def list_job_cluster_statuses(call: Call) -> dict[str, Any]:
 @operation("listJobFiles", "listJobFilesV3")
 def list_job_files(call: Call) -> dict[str, Any]:
     snap = _snapshot(call)
+    if is_sweep(snap.doc):
+        call.backend.jobs.sweeps.settle(call.tenant, snap)  # runs completed so far have their files
 
     def fetch(offset: int, limit: int) -> tuple[int, list[Any]]:
         count, records = call.backend.files.page(call.tenant, offset, limit, search=call.params.get("search"),
@@ -128,8 +131,23 @@ def _runs(call: Call, snap: Snapshot) -> list[dict[str, Any]]:
     return [_run(call, snap)] if snap.run_started else []
 
 
+def _sweep_run(call: Call, row: RunRow) -> dict[str, Any]:
+    style = call.backend.config.date_style
+    return {
+        "id": str(row.number), "type": RUN_CASE, "displayOrder": row.number, "parent": None, "isOptimal": False,
+        "dateStarted": None if row.started is None else iso(row.started, "inserted", style),
+        "dateCompleted": None if row.completed is None else iso(row.completed, "inserted", style),
+        "outputFileCount": row.file_count, "outputFileSize": row.file_size, "variables": row.variables,
+    }
+
+
 def _one_run(call: Call) -> tuple[Snapshot, dict[str, Any]]:
     snap = _snapshot(call)
+    if is_sweep(snap.doc):
+        number = call.params["run_id"]
+        if not number.isdigit() or len(number) > 7:
+            raise NotFound("run")
+        return snap, _sweep_run(call, call.backend.jobs.sweeps.run(snap, int(number)))
     runs = {r["id"]: r for r in _runs(call, snap)}
     if call.params["run_id"] not in runs:
         raise NotFound("run")
@@ -138,8 +156,18 @@ def _one_run(call: Call) -> tuple[Snapshot, dict[str, Any]]:
 
 @operation("listJobRuns", "listJobRunsV3")
 def list_job_runs(call: Call) -> dict[str, Any]:
-    runs = _runs(call, _snapshot(call))
-    return call.page(lambda offset, limit: (len(runs), runs[offset:offset + limit]))
+    snap = _snapshot(call)
+    max_size = call.backend.config.max_runs_page_size
+    if is_sweep(snap.doc):
+        sweeps = call.backend.jobs.sweeps
+
+        def fetch(offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+            rows = sweeps.rows(snap, offset + 1, offset + limit)
+            return sweeps.count(snap), [_sweep_run(call, row) for row in rows]
+
+        return call.page(fetch, max_size)
+    runs = _runs(call, snap)
+    return call.page(lambda offset, limit: (len(runs), runs[offset:offset + limit]), max_size)
 
 
 @operation("getJobRun")
@@ -150,6 +178,8 @@ def get_job_run(call: Call) -> dict[str, Any]:
 @operation("listJobRunFiles", "listJobRunFilesV3")
 def list_job_run_files(call: Call) -> dict[str, Any]:
     snap, run = _one_run(call)
+    if is_sweep(snap.doc):
+        call.backend.jobs.sweeps.settle(call.tenant, snap, only=int(run["id"]))  # a completed run's files
 
     def fetch(offset: int, limit: int) -> tuple[int, list[Any]]:
         count, records = call.backend.files.page(call.tenant, offset, limit, job_id=snap.id, run_id=run["id"])
@@ -160,11 +190,16 @@ def list_job_run_files(call: Call) -> dict[str, Any]:
 
 @operation("tailJobRunFile")
 def tail_job_run_file(call: Call) -> Any:
-    """Only while the run is in progress (D16), and only the live `process_output.log`."""
-    snap, _ = _one_run(call)
-    if snap.finished or call.params["path"].strip("/") != "process_output.log":
+    """Only while the run is in progress (D16): the live `process_output.log`, or a sweep run's processed template."""
+    snap, run = _one_run(call)
+    if is_sweep(snap.doc):
+        text = call.backend.jobs.sweeps.live_file(snap, int(run["id"]), call.params["path"].strip("/"))
+        if text is None:
+            raise NotFound("tail")
+    elif snap.finished or call.params["path"].strip("/") != "process_output.log":
         raise NotFound("tail")
-    text = call.backend.jobs.live_log(snap)
+    else:
+        text = call.backend.jobs.live_log(snap)
     lines = text.splitlines()
     if "lines" in call.params:
         return {"fileType": "ASCII text", "lines": lines[-call.params["lines"]:]}

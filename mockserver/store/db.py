@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import re
 import sqlite3
 import threading
 from pathlib import Path
@@ -52,6 +54,13 @@ CREATE INDEX IF NOT EXISTS jobs_awaiting_outputs ON jobs (tenant_id)
 -- a job's own cluster, read under v3 clusters/{id}/ (python-sdk)
 CREATE INDEX IF NOT EXISTS jobs_by_own_cluster ON jobs (tenant_id, json_extract(state, '$.ownCluster'))
     WHERE json_extract(state, '$.ownCluster') IS NOT NULL;
+-- a parameter sweep's definition (CSV rows, templates), read once when its job is created
+CREATE TABLE IF NOT EXISTS sweeps (
+    job_id TEXT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+    tenant_id TEXT NOT NULL,
+    token TEXT NOT NULL,
+    definition TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS clusters (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT UNIQUE NOT NULL,
@@ -79,6 +88,26 @@ CREATE INDEX IF NOT EXISTS storage_devices_by_tenant ON storage_devices (tenant_
 """
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def from_json(text: str) -> Any:
+    """A stored column's JSON. Rows written by older versions may hold lone UTF-16 surrogates (`\\ud800`, which no
+    response can encode): they read back as U+FFFD, so such a row can still be listed, served and logged."""
+    value = json.loads(text)
+    return _scrubbed(value) if _SURROGATE_ESCAPE.search(text) else value
+
+
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {_scrubbed(k): _scrubbed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(v) for v in value]
+    return value
+
+
 def to_json(value: Any) -> str:
     """JSON for a stored column; SQLite's json functions reject Infinity and NaN, so they may never be written."""
     return json.dumps(value, allow_nan=False)
@@ -90,7 +119,12 @@ class Database:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        self.connection().executescript(SCHEMA)
+        if not path.exists():  # private from the start; SQLite gives its -wal and -shm files the same mode
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        conn = self.connection()
+        conn.executescript(SCHEMA)
+        conn.execute("BEGIN IMMEDIATE")  # proves now, not at the first write, that the database is writable
+        conn.execute("ROLLBACK")
 
     def connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -129,3 +163,9 @@ class Database:
                     conn.close()
             self._all.clear()
         self._local = threading.local()
+
+
+def id_taken(conn: sqlite3.Connection, table: str) -> Any:
+    """For `IdFactory.fresh`: whether `table` (tenants, files, jobs or clusters) already holds an id."""
+    assert table in ("tenants", "files", "jobs", "clusters")
+    return lambda candidate: conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (candidate,)).fetchone() is not None

@@ -1,0 +1,398 @@
+"""The supervisor of real runs: one thread that owns the jobs' processes. It starts a job's command once the job
+has reached Queued on its tenant's clock and a slot is free, watches for a stop, the walltime or the exit, and
+records each of these as a fact (`store/runs.py`); at the exit it lists the outputs and the end in one
+transaction. Statuses are never written here: reads compute them from the clock and these facts
+(`domain/executed.py`)."""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from ..domain.errors import NotFound
+from ..domain.executed import LOST_REASON
+from ..domain.jobspec import UNKNOWN_CORE_TYPE, nodes_for
+from ..domain.lifecycle import CLUSTER_STOPPED_REASON, QUEUED, WALLTIME_REASON
+from ..domain.tenants import Tenant
+from ..timefmt import iso
+from . import sandbox
+from .workdir import InputFile, changed, listing, load_listing, place_inputs, read_chunks, save_listing
+
+log = logging.getLogger("rescale_mock.runner")
+
+TICK = 0.05  # seconds between looks at the running processes
+STOP_GRACE = 3.0  # real seconds between SIGTERM and SIGKILL
+DEFAULT_ANALYSES = ("user_included",)
+NOT_ALLOWED_REASON = "A run failed: this server does not run commands (start it with --execute)"
+
+
+@dataclass
+class Run:
+    tenant: Tenant
+    job_id: str
+    process: subprocess.Popen | None = None
+    output: IO[bytes] | None = None
+    started_clock: float = 0.0
+    started_real: float = 0.0
+    term_sent: float | None = None
+    stop_note: str | None = None
+    home: Path | None = None  # set once its folders exist
+
+
+class Runner:
+    def __init__(self, jobs: Any, clusters: Any, files: Any, tenants: Any, root: Path, mode: str) -> None:
+        self.jobs, self.clusters, self.files, self.tenants = jobs, clusters, files, tenants
+        self.facts = jobs.run_facts
+        self.root = root  # <data dir>/execute
+        self.allowed = mode != "off"  # "on": every tenant runs commands; "opt-in": tenants that ask (control plane)
+        self.defaults: dict[str, Any] = {"enabled": mode == "on", "analyses": list(DEFAULT_ANALYSES),
+                                         "maxParallel": os.cpu_count() or 1}
+        self._runs: dict[str, Run] = {}  # job id -> run, in submission order (waiting or running)
+        self._lock = threading.RLock()
+        self._wake = threading.Event()
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self._recover()
+
+    # -- settings (control plane) -------------------------------------------------------------------------------
+    def settings(self, tenant: Tenant | None) -> dict[str, Any]:
+        own = tenant.settings.get("execute", {}) if tenant is not None else {}
+        merged = {**self.defaults, **{k: v for k, v in own.items() if v is not None}}
+        return {**merged, "enabled": bool(merged["enabled"]) and self.allowed}
+
+    def configure(self, tenant: Tenant | None, changes: dict[str, Any]) -> None:
+        if tenant is None:
+            self.defaults.update({k: v for k, v in changes.items() if v is not None})
+            return
+        execute = {**tenant.settings.get("execute", {}), **changes}
+        self.tenants.save_settings(tenant, {**tenant.settings, "execute": execute})
+
+    def status(self, tenant: Tenant | None) -> dict[str, Any]:
+        with self._lock:
+            runs = [r for r in self._runs.values() if tenant is None or r.tenant.id == tenant.id]
+        running = sum(1 for r in runs if r.process is not None)
+        return {**self.settings(tenant), "allowed": self.allowed, "sandbox": "bubblewrap" if sandbox.bwrap() else "none",
+                "running": running, "waiting": len(runs) - running}
+
+    # -- what Jobs asks ----------------------------------------------------------------------------------------
+    def wants(self, tenant: Tenant, doc: dict[str, Any]) -> bool:
+        settings = self.settings(tenant)
+        return settings["enabled"] and all(ja["analysis"]["code"] in settings["analyses"] for ja in doc["jobanalyses"])
+
+    def submitted(self, tenant: Tenant, job_id: str) -> None:
+        with self._lock:
+            self._runs.setdefault(job_id, Run(tenant, job_id))
+            self._ensure_thread()
+        self._wake.set()
+
+    def live_log(self, tenant_id: str, job_id: str) -> str:
+        try:
+            log_path = self._job_dir(tenant_id, job_id, create=False) / "process_output.log"
+            return log_path.read_text("utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    def forget(self, tenant_id: str, job_ids: list[str] | None = None) -> None:
+        """A deleted job, or (`job_ids` None) a reset tenant: its processes killed, its folders removed."""
+        with self._lock:
+            for run in list(self._runs.values()):
+                if run.tenant.id == tenant_id and (job_ids is None or run.job_id in job_ids):
+                    self._kill(run)
+                    del self._runs[run.job_id]
+        folder = self.root / tenant_id
+        if job_ids is None:
+            shutil.rmtree(folder, ignore_errors=True)
+            self.facts.forget_tenant(tenant_id)
+            return
+        for job_id in job_ids:
+            shutil.rmtree(folder / job_id, ignore_errors=True)
+        self.facts.forget(job_ids)
+
+    def close(self) -> None:
+        self._closing = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        with self._lock:
+            for run in self._runs.values():
+                self._kill(run)  # the next start finds them unfinished and ends them as lost runs
+
+    # -- the loop ----------------------------------------------------------------------------------------------
+    def _ensure_thread(self) -> None:
+        # One long-lived thread starts every process: the kernel's parent-death signal (launch.py) follows the
+        # thread that forked, so the thread must outlive its processes.
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="rescale-mock-runner", daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._closing:
+            with self._lock:
+                runs = list(self._runs.values())
+            for run in runs:
+                try:
+                    with self._lock:
+                        if run.job_id in self._runs:
+                            self._step(run)
+                except Exception:  # a broken run must not stop the others
+                    log.exception("run of job %s", run.job_id)
+            self._wake.wait(TICK if runs else None)
+            self._wake.clear()
+
+    def _step(self, run: Run) -> None:
+        if run.process is None and not self._slot_free(run.tenant):
+            return  # waits (in Queued) without a look at the store: nothing can start it before a slot frees
+        try:
+            record = self.jobs._load(run.tenant, run.job_id)
+        except NotFound:  # deleted meanwhile
+            self._kill(run)
+            del self._runs[run.job_id]
+            return
+        now = self.tenants.now(run.tenant)
+        if run.process is None:
+            self._maybe_start(run, record, now)
+        else:
+            self._watch(run, record, now)
+
+    def _maybe_start(self, run: Run, record: Any, now: float) -> None:
+        state = record.state
+        if not state.get("execute"):  # a crash between recording the run and saving the submission
+            self.facts.forget([run.job_id])
+            del self._runs[run.job_id]
+            return
+        if state.get("stopAt") is not None:
+            self._drop(run, now)  # stopped while waiting: the plan ends it, nothing ran
+            return
+        cluster_id = state.get("persistentCluster")
+        if cluster_id:
+            verdict = self._cluster_ready(run, cluster_id, now)
+            if verdict is None:
+                self._drop(run, now)  # its cluster stopped first: the plan ends it
+            if not verdict:
+                return
+        else:
+            # Queued as its readers see it (in the poll clock mode reads move a job ahead of the clock)
+            now = max(now, self.jobs.snapshot(run.tenant, run.job_id).now)
+            if now < state["submitted"] + QUEUED / state.get("pace", 1.0):
+                return
+        try:
+            self._start(run, record, now)
+        except Exception as error:  # a disk error, say: the job ends as a failed run rather than retrying forever
+            log.exception("job %s: could not start", run.job_id)
+            self._finish(run, None, f"A run failed: rescale-mock could not start the command ({error})")
+
+    def _drop(self, run: Run, now: float) -> None:
+        self.facts.record(run.job_id, {"endedAt": now})  # nothing ran; a restart need not look at it again
+        del self._runs[run.job_id]
+
+    def _slot_free(self, tenant: Tenant) -> bool:
+        running = [r for r in self._runs.values() if r.process is not None]
+        mine = sum(r.tenant.id == tenant.id for r in running)
+        return len(running) < self.defaults["maxParallel"] and mine < self.settings(tenant)["maxParallel"]
+
+    def _cluster_ready(self, run: Run, cluster_id: str, now: float) -> bool | None:
+        """True: its turn on a Started cluster; False: not yet; None: the cluster stopped before its turn."""
+        cluster = self.clusters.snapshot(run.tenant, cluster_id)
+        if cluster.plan.stops is not None and cluster.plan.stops <= now:
+            return None
+        if cluster.plan.started is None or cluster.plan.started > now:
+            return False
+        for entry in cluster.record.state["jobs"]:
+            if entry == run.job_id:
+                return True
+            if isinstance(entry, str) and not self.jobs.snapshot(run.tenant, entry).finished:
+                return False
+        return False
+
+    def _start(self, run: Run, record: Any, now: float) -> None:
+        doc, job_dir = record.doc, self._job_dir(run.tenant.id, run.job_id)
+        run.home = self.home_of(run.tenant.id, record)
+        work = run.home / "work"
+        work.mkdir(parents=True, exist_ok=True)
+        hardware = doc["jobanalyses"][0]["hardware"]
+        catalog = self.jobs.specs_for(run.tenant).catalog  # the tenant's catalog: its own core types too
+        core_type = catalog.core_type(hardware["coreType"]) or UNKNOWN_CORE_TYPE
+        if nodes_for(hardware, core_type) > 1:
+            (work / "shared").mkdir(exist_ok=True)
+        inputs = [InputFile(ref["file"]["name"], self.files.blobs.path(ref["file"]["blob"]), ref["decompress"])
+                  for ja in doc["jobanalyses"] for ref in ja["inputFiles"]]
+        notes = place_inputs(work, inputs)
+        save_listing(job_dir / "before.json", listing(work))
+        token = uuid.uuid4().hex
+        run.output = open(job_dir / "process_output.log", "ab")  # noqa: SIM115 - open while the process runs
+        run.output.write("".join(f"{note}\n" for note in notes).encode())
+        run.output.flush()
+        self.facts.record(run.job_id, {"startedAt": now, "token": token})  # before the fork: a crash finds it
+        run.started_clock, run.started_real = now, time.time()
+        extra = {"RESCALE_CORES_PER_SLOT": str(hardware["coresPerSlot"]),
+                 "RESCALE_NODES_PER_SLOT": str(nodes_for(hardware, core_type))}
+        for ja in doc["jobanalyses"]:
+            extra.update({str(k): str(v) for k, v in (ja.get("envVars") or {}).items()})
+        shim = sandbox.shims(self.root / "bin")
+        try:
+            run.process = subprocess.Popen(
+                sandbox.argv(run.home, work, compose(doc), limits(hardware, core_type), shim), cwd=work,
+                env=sandbox.environment(run.home, token, shim, extra), stdin=subprocess.DEVNULL, stdout=run.output,
+                stderr=subprocess.STDOUT, start_new_session=True)
+        except OSError as error:
+            run.output.write(f"rescale-mock could not start the command: {error}\n".encode())
+            self._finish(run, 127)
+            return
+        log.info("job %s: started process %s%s", run.job_id, run.process.pid,
+                 " in a bubblewrap sandbox" if sandbox.bwrap() else "")
+
+    def _watch(self, run: Run, record: Any, now: float) -> None:
+        assert run.process is not None
+        code = run.process.poll()
+        if code is not None:
+            self._finish(run, code if code >= 0 else 128 - code)
+            return
+        if run.term_sent is None:
+            reason = self._kill_reason(run, record, now)
+            if reason is not None:
+                if reason != "user":
+                    self.facts.record(run.job_id, {"killAt": now, "killReason": reason})
+                run.stop_note = {"user": "Job stopped by the user", WALLTIME_REASON: "Job exceeded its walltime",
+                                 CLUSTER_STOPPED_REASON: "The cluster was stopped"}[reason]
+                run.term_sent = time.time()
+                sandbox.terminate(run.process.pid)
+        elif time.time() - run.term_sent >= STOP_GRACE:
+            sandbox.kill(run.process.pid)
+
+    def _kill_reason(self, run: Run, record: Any, now: float) -> str | None:
+        if record.state.get("stopAt") is not None:
+            return "user"
+        hours = record.doc["jobanalyses"][0]["hardware"].get("walltime")
+        if hours is not None:
+            ran = max(now - run.started_clock, time.time() - run.started_real)
+            if ran >= hours * 3600.0:
+                return WALLTIME_REASON
+        cluster_id = record.state.get("persistentCluster")
+        if cluster_id:
+            stops = self.clusters.snapshot(run.tenant, cluster_id).plan.stops
+            if stops is not None and stops <= now:
+                return CLUSTER_STOPPED_REASON
+        return None
+
+    def _finish(self, run: Run, exit_code: int | None, lost: str | None = None) -> None:
+        """List the outputs and record the end, together: a file listing shows all of them or none."""
+        if run.process is not None:
+            sandbox.kill(run.process.pid)  # whatever the command left running in its group
+        job_dir = self._job_dir(run.tenant.id, run.job_id)
+        now = self.tenants.now(run.tenant)
+        trailer = [f"{run.stop_note} (SIGTERM sent to the command)."] if run.stop_note else []
+        if lost:
+            trailer.append("rescale-mock was restarted while the command ran; its process was lost.")
+        if exit_code is not None:
+            trailer.append(f"[{iso(now)}] Command exited with status {exit_code}")
+        # Rescale's log ends two lines after the command's output (the notebook's cell 80 reads its checksum line
+        # at lines[-3]); the second is this one.
+        trailer.append(f"[{iso(now)}] Uploading the output files of {work_name(run)}")
+        output = run.output or open(job_dir / "process_output.log", "ab")  # noqa: SIM115
+        output.write("".join(f"{line}\n" for line in trailer).encode())
+        output.close()
+        run.output = None
+        outputs = [("process_output.log", self.files.blobs.write(read_chunks(job_dir / "process_output.log")))]
+        work = run.home / "work" if run.home is not None else None
+        if work is not None and work.is_dir():
+            for rel in changed(load_listing(job_dir / "before.json"), listing(work)):
+                try:
+                    outputs.append((rel, self.files.blobs.write(read_chunks(work / rel))))
+                except OSError:
+                    continue  # removed while we looked
+        facts = {"endedAt": now, "exitCode": exit_code, "lost": lost}
+        self.files.add_stored_outputs(run.tenant, run.job_id, "1", outputs, now,
+                                      lambda conn: self.facts.record(run.job_id, facts, conn))
+        self._runs.pop(run.job_id, None)
+        log.info("job %s: ended (exit status %s%s)", run.job_id, exit_code, f", {lost}" if lost else "")
+
+    def _kill(self, run: Run) -> None:
+        if run.process is not None and run.process.poll() is None:
+            sandbox.kill(run.process.pid)
+            run.process.wait(timeout=10)
+        if run.output is not None:
+            run.output.close()
+            run.output = None
+
+    def home_of(self, tenant_id: str, record: Any) -> Path:
+        """The job's `$HOME` (its `work/` inside): the job's own, or its persistent cluster's, shared by the
+        cluster's jobs. (Where an SSH session into the job or cluster would start: issue 19.)"""
+        cluster_id = record.state.get("persistentCluster")
+        if cluster_id:
+            return self.root / tenant_id / f"cluster_{cluster_id}" / "home"
+        return self.root / tenant_id / record.id / "home"
+
+    def _job_dir(self, tenant_id: str, job_id: str, create: bool = True) -> Path:
+        folder = self.root / tenant_id / job_id
+        if create:
+            folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    # -- after a restart ---------------------------------------------------------------------------------------
+    def _recover(self) -> None:
+        """Runs that were going when the server stopped: their processes are gone (or killed now), so they end
+        as failed runs with what they wrote listed; runs still waiting for a slot wait on."""
+        unfinished = self.facts.unfinished()
+        if not unfinished:
+            return
+        tenants = {t.id: t for t in self.tenants.all()}
+        for tenant_id, job_id, facts in unfinished:
+            tenant = tenants.get(tenant_id)
+            if tenant is None:
+                self.facts.forget([job_id])
+                continue
+            run = Run(tenant, job_id)
+            if facts.get("startedAt") is None and self.allowed:
+                self.submitted(tenant, job_id)
+                continue
+            if facts.get("token"):
+                sandbox.kill_leftovers(facts["token"])
+            try:
+                record = self.jobs._load(tenant, job_id)
+            except NotFound:
+                self.facts.forget([job_id])
+                continue
+            run.home = self.home_of(tenant_id, record)
+            self._finish(run, None, LOST_REASON if facts.get("startedAt") is not None else NOT_ALLOWED_REASON)
+
+
+def work_name(run: Run) -> str:
+    return "the cluster's work directory" if run.home is not None and run.home.parent.name.startswith("cluster_") \
+        else "the work directory"
+
+
+def compose(doc: dict[str, Any]) -> str:
+    """The script `bash -c` runs: the analyses' commands in order, between the pre- and post-processing commands
+    when given (the post command runs whatever the command's status; the job exits with the command's)."""
+    command = "\n".join(ja["command"] for ja in doc["jobanalyses"])
+    pre = "\n".join(ja["preProcessScriptCommand"] for ja in doc["jobanalyses"] if ja["preProcessScriptCommand"].strip())
+    post = "\n".join(ja["postProcessScriptCommand"] for ja in doc["jobanalyses"]
+                     if ja["postProcessScriptCommand"].strip())
+    if not pre and not post:
+        return command
+    lines = ["__rescale_status=0"]
+    if pre:
+        lines.append(f"( {pre}\n) || __rescale_status=$?")
+    lines.append(f'if [ "$__rescale_status" -eq 0 ]; then ( {command}\n); __rescale_status=$?; fi')
+    if post:
+        lines.append(f"( {post}\n)")
+    lines.append('exit "$__rescale_status"')
+    return "\n".join(lines)
+
+
+def limits(hardware: dict[str, Any], core_type: dict[str, Any]) -> dict[str, int]:
+    """Per-process limits from the hardware asked for: CPU seconds (cores x walltime, a day without one), memory
+    (the core type's per core, 2 GiB at least), file size (its storage), open files."""
+    cores = int(hardware["coresPerSlot"]) * int(hardware.get("slots") or 1)
+    hours = hardware.get("walltime") or 24
+    memory_mb = max(int(core_type.get("memory") or 0) * cores, 2048)
+    storage_gb = int(core_type.get("storage") or 100)
+    return {"RLIMIT_CPU": int(cores * hours * 3600), "RLIMIT_AS": memory_mb << 20,
+            "RLIMIT_FSIZE": storage_gb * 10**9, "RLIMIT_NOFILE": 4096, "RLIMIT_CORE": 0}

@@ -1,0 +1,1 @@
+"""The OpenAPI documents, shipped as package data of `rescale_mock.openapi` (read through importlib.resources)."""
