@@ -12,7 +12,7 @@ from typing import Any, Literal, Self
 import requests
 from urllib3.util.retry import Retry
 
-from .api import CatalogApi, ClustersApi, FilesApi, JobsApi, MetaApi, RunsApi, UsersApi
+from .api import CatalogApi, ClustersApi, FilesApi, JobsApi, MetaApi, RunsApi, StorageApi, UsersApi
 from .config import Settings, resolve
 from .logs import follow_log
 from .models import File
@@ -56,6 +56,7 @@ class RescaleClient:
         self.jobs = JobsApi(self.session)
         self.runs = RunsApi(self.session)
         self.clusters = ClustersApi(self.session)
+        self.storage = StorageApi(self.session)
 
     @property
     def base_url(self) -> str:

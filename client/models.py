@@ -14,6 +14,15 @@ LooseBoolean: TypeAlias = bool | Literal['true', 'false', 'True', 'False']
 LooseInteger: TypeAlias = int | str
 
 
+# What an HTTP field value may hold (RFC 9110 5.5: visible characters, obs-text, space, tab); the server
+# refuses others (400, text/plain) before the API sees the request.
+HeaderValue: TypeAlias = str
+
+
+# A LooseInteger from 1 to 10^9.
+LoosePositiveInteger: TypeAlias = int | str
+
+
 # Cores per slot, 1 to 99999, as a number or a string of digits (checked against the core type).
 CoreCount: TypeAlias = int | str
 
@@ -105,16 +114,17 @@ class Storage(TypedDict, total=False):
     connectionSettings: dict[str, Any]
 
 
-class UserCompany(TypedDict, total=False):
-    """`UserCompany` schema."""
-    code: str
-    name: str
-
-
-class UserWorkspace(TypedDict, total=False):
-    """`UserWorkspace` schema."""
+class UserCompanyProjectsItem(TypedDict, total=False):
+    """`UserCompanyProjectsItem` schema."""
     id: str
     name: str
+
+
+class UserCompany(TypedDict, total=False):
+    """The user's company and its projects (`company.projects`, read by staff scripts; reference rescale-api-v3-and-catalog.md, "Catalog fields real clients read")."""
+    code: str
+    name: str
+    projects: list[UserCompanyProjectsItem]
 
 
 class User(TypedDict, total=False):
@@ -125,7 +135,7 @@ class User(TypedDict, total=False):
     firstName: str
     lastName: str
     company: UserCompany
-    workspace: UserWorkspace
+    workspace: UserCompanyProjectsItem
     defaultStorage: Storage
 
 
@@ -133,6 +143,7 @@ class Project(TypedDict, total=False):
     """`Project` schema."""
     id: str
     name: str
+    isDefault: bool
 
 
 class CoreTypeBase(TypedDict, total=False):
@@ -152,6 +163,7 @@ class CoreTypeBase(TypedDict, total=False):
     io: str
     storageIo: str
     cores: list[int]
+    gpuCounts: list[int]
     processorInfo: str
     categoryCodes: list[str]
 
@@ -173,6 +185,7 @@ class CoreTypeV3(TypedDict, total=False):
     io: str
     storageIo: str
     cores: list[int]
+    gpuCounts: list[int]
     processorInfo: str
     categoryCodes: list[str]
 
@@ -194,6 +207,7 @@ class CoreType(TypedDict, total=False):
     io: str
     storageIo: str
     cores: list[int]
+    gpuCounts: list[int]
     processorInfo: str
     categoryCodes: list[str]
     price: float
@@ -309,9 +323,13 @@ class ComputePriceValue(TypedDict, total=False):
 
 
 class ComputePrice(TypedDict, total=False):
-    """`ComputePrice` schema."""
+    """Plan vocabulary seen in real clients (reference rescale-api-v3-and-catalog.md, "Compute prices"): economy
+    (low priority) = planType `2019-on-demand`, planName `pay-as-you-go-on-demand`; priority = planType
+    `2019-on-demand-pro`, planName `pay-as-you-go-instant`. A catalog given with `--catalog` may add others.
+    """
     coreType: str
-    planType: Literal['economy-on-demand', 'on-demand-priority']
+    planName: str
+    planType: str
     os: Literal['linux', 'windows']
     isActive: bool
     value: ComputePriceValue
@@ -401,6 +419,8 @@ class HardwareCreate(TypedDict, total=False):
     coresPerSlot: CoreCount
     slots: SlotCount
     walltime: WalltimeHours | None
+    type: str
+    isReusable: LooseBoolean
 
 
 class JobAnalysisCreate(TypedDict, total=False):
@@ -489,6 +509,9 @@ class JobCreateV3(TypedDict, total=False):
     monteCarloIterations: LooseInteger | None
     clusterId: str | None
     tags: list[str]
+    autoTerminateCluster: LooseBoolean
+    inputFileParseTask: str | None
+    isTemplateDryRun: LooseBoolean
 
 
 class CoreSummary(TypedDict, total=False):
@@ -511,21 +534,34 @@ class HardwareBase(TypedDict, total=False):
 
 
 class Hardware(TypedDict, total=False):
-    """v2 job hardware; `coreType` is a code string."""
+    """v2 job hardware; `coreType` is a code string, or, with the `v2CoreType: object` setting (control plane,
+    `--v2-core-type object`), an object as Rescale staff material shows v2 job reads (reference
+    rescale-api-v3-and-catalog.md, "Catalog fields real clients read"). [U] The object's keys beyond `code`
+    and `compute`; the fake adds `name`.
+    """
     coresPerSlot: int
     slots: int
     walltime: int | None
-    coreType: str
+    coreType: str | JobCoreTypeObject
     coreSummary: CoreSummary
 
 
+class JobCoreTypeObject(TypedDict, total=False):
+    """`JobCoreTypeObject` schema."""
+    code: str
+    name: str
+    compute: str | None
+
+
 class HardwareV3(TypedDict, total=False):
-    """v3 job hardware; `coreType` is `{"code": ...}`."""
+    """v3 job hardware; `coreType` is `{"code": ...}`; `type` (default `compute`) and `isReusable` (default false) echo what was sent."""
     coresPerSlot: int
     slots: int
     walltime: int | None
     coreType: CoreTypeCode
     coreSummary: CoreSummary
+    type: str
+    isReusable: bool
 
 
 class ClusterHardware(TypedDict, total=False):
@@ -683,6 +719,9 @@ class JobV3(TypedDict, total=False):
     resourceFilters: list[ResourceFilter]
     archiveFilters: list[dict[str, Any]]
     jobanalyses: list[JobAnalysisV3]
+    autoTerminateCluster: bool
+    sharedWith: list[str]
+    inputFileParseTask: str | None
     clusterId: str | None
     tags: list[str]
 
@@ -996,12 +1035,165 @@ class InstancePage(TypedDict, total=False):
     results: list[Instance]
 
 
+class JobShare(TypedDict, total=False):
+    """v2 `{email, message}`; v3 also `{account, message}` (reference rescale-api-v3-and-catalog.md)."""
+    email: str
+    account: str
+    message: str
+
+
+class JobShareResult(TypedDict, total=False):
+    """`JobShareResult` schema."""
+    recipient: str
+    supportDesk: str | None
+
+
+class StorageRegion(TypedDict, total=False):
+    """`StorageRegion` schema."""
+    id: str
+    name: str
+
+
+class StorageDeviceHardwareCreateCoreType1(TypedDict, total=False):
+    """`StorageDeviceHardwareCreateCoreType1` schema."""
+    code: DeviceCoreTypeCode
+
+
+class StorageDeviceHardwareCreate(TypedDict, total=False):
+    """`StorageDeviceHardwareCreate` schema."""
+    walltime: LoosePositiveInteger | None
+    coresPerSlot: LoosePositiveInteger | None
+    coreType: DeviceCoreTypeCode | StorageDeviceHardwareCreateCoreType1 | None
+
+
+DeviceCoreTypeCode: TypeAlias = str
+
+
+class StorageDeviceCreateRegion(TypedDict, total=False):
+    """`StorageDeviceCreateRegion` schema."""
+    id: str
+
+
+class StorageDeviceCreate(TypedDict, total=False):
+    """`StorageDeviceCreate` schema."""
+    name: str
+    storageSize: LoosePositiveInteger
+    hardware: StorageDeviceHardwareCreate
+    firstAlert: LooseInteger | None
+    secondAlert: LooseInteger | None
+    autoextend: LooseBoolean
+    autoextendPercent: LooseInteger | None
+    walltimeAlert: LooseBoolean
+    walltimeAlertHours: LooseInteger | None
+    region: StorageDeviceCreateRegion | None
+    runLowPriority: LooseBoolean
+
+
+class StorageDeviceCreateV3(TypedDict, total=False):
+    """The python-sdk's snake_case body."""
+    name: str
+    storage_size_mb: LoosePositiveInteger
+    walltime: LoosePositiveInteger | None
+    cores_per_slot: LoosePositiveInteger | None
+    core_type: DeviceCoreTypeCode | None
+    run_low_priority: LooseBoolean
+
+
+class StorageDeviceHardware(TypedDict, total=False):
+    """`StorageDeviceHardware` schema."""
+    walltime: int | None
+    coresPerSlot: int | None
+    coreType: str | None
+
+
+class StorageDeviceUrls(TypedDict, total=False):
+    """`StorageDeviceUrls` schema."""
+    statuses: str
+    start: str
+    fileDownload: str
+
+
+class StorageDevice(TypedDict, total=False):
+    """A device as the reference shows it (`{id, name, clusterId, storageSize, dateInserted, owner, hardware,
+    urls}`) plus what was sent at create and the latest `status`. [U] v3 answers the same shape.
+    """
+    id: str
+    name: str
+    clusterId: str
+    storageSize: int
+    dateInserted: DateTime
+    owner: Email
+    hardware: StorageDeviceHardware
+    region: StorageRegion | None
+    firstAlert: int | None
+    secondAlert: int | None
+    autoextend: bool
+    autoextendPercent: int | None
+    walltimeAlert: bool
+    walltimeAlertHours: int | None
+    runLowPriority: bool
+    status: ClusterStatusValue
+    urls: StorageDeviceUrls
+
+
+class StorageDeviceFileDownload(TypedDict, total=False):
+    """`StorageDeviceFileDownload` schema."""
+    files: list[FileRef]
+    outputDir: str
+
+
+class StorageDeviceAttach(TypedDict, total=False):
+    """`StorageDeviceAttach` schema."""
+    storageDevice: FileRef
+
+
+class StorageDeviceAttachV3(TypedDict, total=False):
+    """`StorageDeviceAttachV3` schema."""
+    storage_device: FileRef
+    jobanalyses: list[dict[str, Any]]
+
+
+class StorageDeviceRef(TypedDict, total=False):
+    """`StorageDeviceRef` schema."""
+    id: str
+
+
+class StorageDevicePage(TypedDict, total=False):
+    """`StorageDevicePage` schema."""
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[StorageDevice]
+
+
+class ClusterRef(TypedDict, total=False):
+    """`ClusterRef` schema."""
+    id: str
+
+
+class ClusterRefPage(TypedDict, total=False):
+    """`ClusterRefPage` schema."""
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[ClusterRef]
+
+
+class JobLogEntry(TypedDict, total=False):
+    """`JobLogEntry` schema."""
+    message: str
+
+
 class ClusterPage(TypedDict, total=False):
     """`ClusterPage` schema."""
     count: int
     next: str | None
     previous: str | None
     results: list[Cluster]
+
+
+# Sort order of files; without it, newest first (`-dateUploaded`).
+FileOrdering: TypeAlias = Literal['dateUploaded', '-dateUploaded', 'name', '-name']
 
 
 # `completed`: jobs whose latest status is Completed or Force Stop; `not_completed`: the others.

@@ -12,23 +12,39 @@ from flask import Response
 
 from .config import Config
 from .control.faults import FaultRules, Journal
-from .domain.catalog import Catalog, load_catalog
+from .domain.catalog import read_catalog_file
+from .domain.catalogs import Catalogs
 from .domain.files import Files
 from .domain.ids import IdFactory
 from .domain.clusters import Clusters
+from .domain.devices import Devices
 from .domain.jobs import Jobs
 from .domain.jobspec import JobSpecs
+from .domain.settings import Settings
+from .domain.shares import Shares
 from .domain.sshkeys import SshKeys
 from .domain.tenants import ClockDefaults, Tenant, Tenants
 from .errors import unauthorized
 from .responses import json_response
 from .runner.supervisor import Runner
-from .spec import Operation
+from .spec import Operation, control_spec
 from .store import datadir
 from .store.blobs import BlobStore
 from .store.db import Database
 
 log = logging.getLogger("rescale_mock")
+
+
+def checked_catalog_file(path: Path) -> dict:
+    """A `--catalog` file, checked against the control plane's `CatalogOverlay` schema (the same check as
+    `POST /_fake/catalog/`); ValueError names what is wrong."""
+    raw = read_catalog_file(path)
+    errors = sorted(control_spec().validator("components", "schemas", "CatalogOverlay").iter_errors(raw),
+                    key=lambda e: list(e.absolute_path))
+    if errors:
+        where = [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in errors[:5]]
+        raise ValueError(f"catalog {path}: " + "; ".join(where))
+    return raw
 
 
 class Backend:
@@ -44,13 +60,19 @@ class Backend:
             raise datadir.DataDirError(f"data dir {self.data_dir}: its database cannot be used: {err}") from None
         self.blobs = BlobStore(self.data_dir)
         self.ids = IdFactory(config.seed)
-        self.catalog = Catalog(config.extra["catalog"]) if "catalog" in config.extra else load_catalog()
-        self.tenants = Tenants(self.db, self.ids, self.catalog, ClockDefaults(config.clock_mode, config.clock_factor))
+        overlays = [*config.catalogs, *(checked_catalog_file(path) for path in config.catalog_files)]
+        self.tenants = Tenants(self.db, self.ids, None, ClockDefaults(config.clock_mode, config.clock_factor))
+        self.settings = Settings(self.tenants, config.settings)
+        self.catalogs = Catalogs(self.tenants, self.settings, overlays)
+        self.catalog = self.tenants.catalog = self.catalogs.base  # the server's catalog (tenants may extend theirs)
         self.files = Files(self.db, self.blobs, self.ids, self.tenants)
         specs = JobSpecs(self.catalog)
-        self.clusters = Clusters(self.db, self.tenants, specs)
-        self.jobs = Jobs(self.db, self.tenants, self.files, specs, self.clusters, config.max_output_bytes)
+        self.clusters = Clusters(self.db, self.tenants, specs, self.catalogs.specs)
+        self.jobs = Jobs(self.db, self.tenants, self.files, specs, self.clusters, self.catalogs.specs,
+                         config.max_output_bytes)
         self.ssh_keys = SshKeys(self.tenants, config.ssh_authorized_keys)
+        self.shares = Shares(self.db)
+        self.devices = self.jobs.devices = Devices(self.db, self.tenants, self.catalogs.base_raw.get("storageRegions", []))
         self.runner = Runner(self.jobs, self.clusters, self.files, self.tenants, self.data_dir / "execute",
                              config.execute, self.ssh_keys)
         self.jobs.executor = self.runner
@@ -85,6 +107,8 @@ class Backend:
             with self.db.transaction() as conn:
                 conn.execute("DELETE FROM jobs WHERE tenant_id = ?", (one.id,))
                 conn.execute("DELETE FROM clusters WHERE tenant_id = ?", (one.id,))
+                conn.execute("DELETE FROM shares WHERE tenant_id = ?", (one.id,))
+                conn.execute("DELETE FROM storage_devices WHERE tenant_id = ?", (one.id,))
             self.tenants.restart(one)
 
     def check_response(self, op: Operation, response: Response) -> Response:

@@ -12,14 +12,12 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from . import __version__, admin
-from . import cli_guard as guard
-from . import cli_ssh
+from . import __version__, admin, cli_catalog, cli_guard, cli_ssh
 from .app import create_app
 from .config import DEMO_KEY, Config
 from .control.middleware import FaultInjected
 from .domain.clock import MODES
-from .proxy import register as register_proxy_commands, serve_extra
+from .proxy import register as register_proxy_commands, serve_catalogs
 from .server import make_server, return_freed_memory_to_the_os
 from .store.datadir import DataDirError
 from .timefmt import STYLES
@@ -79,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--execute", nargs="?", const="on", default="off", choices=("off", "on", "opt-in"),
                        help="run user_included jobs' commands for real ON THIS MACHINE (trusted code only)")
     serve.add_argument("--demo", action="store_true", help="run the walkthrough demo against the server, then keep serving")
-    guard.add_serve_options(serve)
+    cli_catalog.add_serve_options(serve)
+    cli_guard.add_serve_options(serve)
     cli_ssh.add_serve_options(serve)
     serve.set_defaults(run=serve_command)
     # Other commands live in modules of their own, each adding its subparser with `set_defaults(run=...)`.
@@ -102,11 +101,15 @@ def api_keys(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def config_from(args: argparse.Namespace) -> Config:
+    try:  # the recorded catalog (--catalog-from) first, --catalog files over it
+        catalog_options = cli_catalog.config_options(args, recorded=serve_catalogs(args))
+    except ValueError as err:
+        raise StartupError(str(err)) from None
     return Config(
         data_dir=args.data_dir, api_keys=api_keys(args) or (DEMO_KEY,), accept_any_key=args.accept_any_key,
         validate_responses=args.validate_responses, clock_mode=args.clock_mode, clock_factor=args.clock_factor,
-        date_style=args.date_style, seed=args.seed, extra=serve_extra(args), execute=args.execute,
-        **guard.config_options(args), **cli_ssh.config_options(args), max_runs_page_size=args.max_runs_page_size,
+        date_style=args.date_style, seed=args.seed, execute=args.execute, max_runs_page_size=args.max_runs_page_size,
+        **cli_guard.config_options(args), **cli_ssh.config_options(args), **catalog_options,
     )
 
 

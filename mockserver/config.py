@@ -18,6 +18,10 @@ class Config:
     date_style: str = "mixed"  # see timefmt.py
     seed: int | None = None  # ids and scenarios repeat for the same seed
     journal_size: int = 1000
+    catalogs: tuple[dict, ...] = ()  # catalog overlays (data/catalog.json shape) laid over the built-in catalog
+    # (`serve --catalog-from DIR`, then `--catalog FILE`s)
+    catalog_files: tuple[Path, ...] = ()  # the same from YAML or JSON files (`--catalog`)
+    settings: dict = field(default_factory=dict)  # server-wide behaviour settings (domain/settings.py)
     execute: str = "off"  # real runs of jobs' commands: off | on (every tenant) | opt-in (tenants that ask)
     max_json_body: int = 5 * 2**19  # bytes of a JSON request body (2.5 MiB, Django's DATA_UPLOAD_MAX_MEMORY_SIZE)
     max_tenants: int = 1000  # `accept_any_key` creates tenants only while fewer than this many exist

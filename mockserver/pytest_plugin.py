@@ -7,6 +7,11 @@ The clock starts in `manual` mode: move it with `fake.control.advance(seconds)` 
 Jobs are simulated; `fake.control.set_execute(True)` or `@pytest.mark.rescale_mock_execute` makes a test's
 `user_included` jobs run their commands for real (both servers are started with `--execute=opt-in`).
 Every response is validated against the spec; a violation fails the test.
+The catalog is the built-in one in the `strict` mode (unknown analyses and core types are refused). A test adds
+its own entries, or picks the `lenient` mode, with a marker:
+    @pytest.mark.rescale_catalog({"analyses": [{"code": "my_solver", "versions": [{"versionCode": "2.1"}]}]})
+    @pytest.mark.rescale_catalog(mode="lenient")
+or at run time with `fake.control.add_catalog({...})` and `fake.control.settings(catalogMode="lenient")`.
 """
 from __future__ import annotations
 
@@ -20,6 +25,8 @@ from .testing import Control, Fake, InProcessServer, ServedProcess
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "rescale_mock_execute: the test's jobs run their commands for real")
+    config.addinivalue_line("markers", "rescale_catalog(entries=None, mode=None): catalog entries (the shape of a "
+                                       "--catalog file) and/or the catalog mode (strict|lenient) for the test's tenant")
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +48,12 @@ def rescale_mock_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
 def _tenant_fake(request: pytest.FixtureRequest, base_url: str, mode: str, backend: object = None) -> Iterator[Fake]:
     key = Control(base_url).create_tenant()["apiKey"]
     fake = Fake(base_url, key, Control(base_url, key), mode, backend)
+    for marker in reversed(list(request.node.iter_markers("rescale_catalog"))):
+        entries = marker.args[0] if marker.args else marker.kwargs.get("entries")
+        if entries:
+            fake.control.add_catalog(entries)
+        if marker.kwargs.get("mode"):
+            fake.control.settings(catalogMode=marker.kwargs["mode"])
     if request.node.get_closest_marker("rescale_mock_execute"):
         fake.control.set_execute(True)
     yield fake

@@ -57,6 +57,14 @@ class Control:
         path = f"jobs/{job_id}/scenario/" if job_id else "scenario/"
         return self._call("PUT", path, json={"outcome": outcome, **options})
 
+    def settings(self, **changes: Any) -> dict[str, Any]:
+        """Read, or change, behaviour settings: `catalogMode`, `finishedJobChanges`, `v2CoreType`."""
+        return self._call("PUT", "settings/", json=changes) if changes else self._call("GET", "settings/")
+
+    def add_catalog(self, entries: dict[str, Any]) -> dict[str, Any]:
+        """Add catalog entries (the shape of a `--catalog` file: coreTypes, analyses, computePrices, projects)."""
+        return self._call("POST", "catalog/", json=entries)
+
     def execution(self) -> dict[str, Any]:
         return self._call("GET", "execute/")
 

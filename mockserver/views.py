@@ -22,6 +22,7 @@ class Context:
     host_url: str  # e.g. "http://127.0.0.1:8123/"
     date_style: str
     storage: dict[str, Any]
+    shared_with: Callable[..., list[str]] = lambda *ids: []  # recipients of a job or file (and the file's job)
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class FileView:
     is_uploaded = property(lambda self: True)
     is_deleted = property(lambda self: False)
     view_in_browser = property(lambda self: self.record.name.lower().endswith(TEXT_SUFFIXES))
-    shared_with = property(lambda self: [])
+    shared_with = property(lambda self: self.ctx.shared_with(self.record.id, self.record.job_id))
     encoded_encryption_key = property(lambda self: self.record.encryption_key)
     download_url = property(lambda self: f"{self.ctx.host_url}api/v2/files/{self.record.id}/contents/")
     file_checksums = property(lambda self: [{"hashFunction": "sha512", "fileHash": self.record.sha512}])
@@ -74,6 +75,7 @@ class JobContext:
     version: str  # v2 | v3: v3 writes coreType as {"code": ...}
     core_type: Callable[[str], dict[str, Any] | None]
     output_bytes: Callable[[str], int]  # a job's output size, for list items
+    v2_core_type: str = "string"  # string | object: how v2 job reads write hardware.coreType
 
 
 class HardwareView(DictView):
@@ -84,7 +86,15 @@ class HardwareView(DictView):
     @property
     def core_type(self) -> Any:
         code = self._raw["coreType"]
-        return {"code": code} if self.jc.version == "v3" else code
+        if self.jc.version == "v3":
+            return {"code": code}
+        if self.jc.v2_core_type == "object":
+            known = self.jc.core_type(code) or {}
+            return {"code": code, "name": known.get("name", code), "compute": known.get("compute")}
+        return code
+
+    type = property(lambda self: self._raw.get("type", "compute"))
+    is_reusable = property(lambda self: self._raw.get("isReusable", False))
 
     @property
     def core_summary(self) -> dict[str, int]:
@@ -125,7 +135,9 @@ class JobView(DictView):
     id = property(lambda self: self.snap.id)
     owner = property(lambda self: self.jc.ctx.tenant.email)
     date_inserted = property(lambda self: iso(self.snap.record.state["dateInserted"], "inserted", self.jc.ctx.date_style))
-    is_template_dry_run = property(lambda self: False)
+    is_template_dry_run = property(lambda self: self._raw.get("isTemplateDryRun", False))
+    auto_terminate_cluster = property(lambda self: self._raw.get("autoTerminateCluster", True))
+    input_file_parse_task = property(lambda self: self._raw.get("inputFileParseTask", ""))
     include_nominal_run = property(lambda self: self._raw.get("includeNominalRun", False))
     monte_carlo_iterations = property(lambda self: self._raw.get("monteCarloIterations"))
     expected_runs = property(lambda self: self._raw.get("expectedRuns", 1))
@@ -135,8 +147,9 @@ class JobView(DictView):
     remote_viz_config = property(lambda self: None)
     optimizer = property(lambda self: None)
     resource_filters = property(lambda self: RESOURCE_FILTERS)
-    archive_filters = property(lambda self: [])
+    archive_filters = property(lambda self: self._raw.get("archiveFilters", []))
     jobanalyses = property(lambda self: [JobAnalysisView(ja, self.jc) for ja in self._raw["jobanalyses"]])
+    shared_with = property(lambda self: self.jc.ctx.shared_with(self.snap.id))  # v3 jobs carry it
 
 
 def _badge(event: Any, with_reason: bool) -> dict[str, Any]:
@@ -150,7 +163,7 @@ class JobSummaryView(JobView):
     """A list item (`JobSummary`/`JobSummaryV3`)."""
 
     analysis_names = property(lambda self: [ja["analysis"]["name"] for ja in self._raw["jobanalyses"]])
-    shared_with = property(lambda self: [])
+    shared_with = property(lambda self: self.jc.ctx.shared_with(self.snap.id))
     is_visible = property(lambda self: True)
     storage = property(lambda self: self.jc.output_bytes(self.snap.id))
     job_status = property(lambda self: _badge(self.snap.status, self.jc.version == "v3"))

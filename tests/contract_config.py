@@ -10,11 +10,20 @@ SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
 STATEFUL_OR_CATALOG = [
     "createJob", "createJobV3", "updateJob", "deleteJob", "deleteJobV3", "createCluster", "startCluster",
     "stopCluster", "submitJobToCluster", "submitJobToClusterUnversioned", "getFileLines", "uploadFile",
-    "uploadFilePut", "updateFile", "setExecution", "setSshKeys",  # setSshKeys: a string that is no public key
+    "uploadFilePut", "updateFile", "setExecution", "submitJob", "submitJobV3", "getFileLinesV3", "uploadFileV3",
+    "uploadFilePutV3", "updateFileV3", "createStorageDevice", "submitStorageDevice", "submitStorageDeviceV3",
+    "shutdownStorageDevice", "shutdownStorageDeviceV3", "downloadFilesToStorageDevice",
+    "downloadFilesToStorageDeviceV3", "attachStorageDevice", "attachStorageDeviceV3",
+    "setSshKeys",  # setSshKeys: a string that is no public key
 ]
 ACCEPT_400 = {"checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "403", "404", "409"]}}}
 # Multipart: every part travels as bytes, so a "negative" upload (say, a `file` that is a number) reaches the server
 # as a valid form and the violation is lost in encoding. The server does check what it can see (a missing `file`
 # part, a bad `typeId`: tests/test_files.py).
-MULTIPART = ["uploadFile", "uploadFilePut"]
+MULTIPART = ["uploadFile", "uploadFilePut", "uploadFileV3", "uploadFilePutV3"]
 NO_NEGATIVE = {"checks": {"negative_data_rejection": {"enabled": False}}}
+# Catalog additions may be long (a workspace lists 700+ analyses): a body over a list's maxItems is often over the
+# server's JSON body limit too, and a 413 refuses it as well as a 400 does.
+BIG_BODIES = ["addCatalogEntries"]
+REJECT_413 = {"checks": {"negative_data_rejection": {"expected-statuses": [
+    "400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"]}}}

@@ -144,7 +144,8 @@ def test_cells_28_to_47_first_job_patch_resubmit_delete(client: RescaleClient, c
     # cells 41-42
     file1_id = client.upload_file("job_inputs/calculate_pi.py")["id"]
     file2_id = client.upload_file("job_inputs/range.inp")["id"]
-    # cell 44: PATCH and re-submit a Completed job: 200, and no effect (cell 45)
+    # cell 44: PATCH and re-submit a Completed job: 200, and no effect (cell 45), as the notebook observed it
+    fake.control.settings(finishedJobChanges="ignore")  # the default is the announced 400
     before = client.jobs.get_job(job_id=job_id)
     history = list(client.jobs.iter_job_statuses(job_id=job_id))
     definition["jobanalyses"][0]["inputFiles"] = [{"id": file1_id}, {"id": file2_id}]

@@ -84,7 +84,7 @@ def runs(fake: Fake, api: requests.Session, job_id: str) -> list[dict[str, Any]]
 def test_scenario_answers_what_is_in_force(fake: Fake, api: requests.Session) -> None:
     job_id = create(fake, api)
     assert fake.control.scenario(job_id, "fail", exitCode=2) == {
-        "outcome": "fail", "exitCode": 2, "reason": None, "runSeconds": None}
+        "outcome": "fail", "exitCode": 2, "reason": None, "runSeconds": None, "clusterStopSeconds": None}
 
 
 def test_succeed(fake: Fake, api: requests.Session) -> None:

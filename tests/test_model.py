@@ -119,10 +119,13 @@ class ClientAgainstModel(RuleBasedStateMachine):
         tenant = self.tenants[who]
         if job_id not in tenant.jobs:
             return
-        tenant.client.jobs.submit_job(job_id=job_id)
         model = tenant.jobs[job_id]
-        if model.submitted_at is None:
-            model.submitted_at = tenant.now
+        if model.submitted_at is not None:  # submitting again: 400, nothing changes (finishedJobChanges=refuse)
+            with pytest.raises(BadRequest):
+                tenant.client.jobs.submit_job(job_id=job_id)
+            return
+        tenant.client.jobs.submit_job(job_id=job_id)
+        model.submitted_at = tenant.now
 
     @rule(ref=jobs)
     def stop(self, ref: tuple[int, str]) -> None:

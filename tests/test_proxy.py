@@ -161,7 +161,8 @@ def test_replay_answers_the_recorded_bytes(drifted: dict[str, Any]) -> None:
 def test_serve_catalog_from_recordings(drifted: dict[str, Any]) -> None:
     args = build_parser().parse_args(["serve", "--catalog-from", str(drifted["recordings"]), "--api-key", KEY])
     config = config_from(args)
-    assert [c["code"] for c in config.extra["catalog"]["coreTypes"]] == ["onyx-real"]
+    recorded, = config.catalogs  # one overlay, replacing the bundled lists it holds (merge_catalogs)
+    assert [c["code"] for c in recorded["coreTypes"]] == ["onyx-real"] and "coreTypes" in recorded["replace"]
     app = create_app(config)
     try:
         client, headers = app.test_client(), {"Authorization": f"Token {KEY}"}
@@ -174,6 +175,28 @@ def test_serve_catalog_from_recordings(drifted: dict[str, Any]) -> None:
         assert client.post("/api/v2/jobs/", headers=headers, json={"name": "j", "jobanalyses": [{
             "analysis": {"code": "user_included", "version": "0"}, "command": "echo hi",
             "hardware": {"coreType": "granite", "coresPerSlot": 2}}]}).status_code == 400  # not in the real catalog
+    finally:
+        app.extensions["rescale_mock"].close()
+
+
+def test_serve_catalog_from_recordings_and_a_catalog_file_merge(drifted: dict[str, Any], tmp_path: Path) -> None:
+    """One mechanism (merge_catalogs): the recorded lists replace the bundled ones, a --catalog file adds to them."""
+    extra = tmp_path / "mine.yaml"
+    extra.write_text("coreTypes: [{code: ruby, cores: [1, 2]}]\n"
+                     "analyses: [{code: my_solver, versions: [{versionCode: '2.1'}]}]\n", encoding="utf-8")
+    args = build_parser().parse_args(["serve", "--catalog-from", str(drifted["recordings"]), "--catalog", str(extra),
+                                      "--api-key", KEY])
+    app = create_app(config_from(args))
+    try:
+        client, headers = app.test_client(), {"Authorization": f"Token {KEY}"}
+        page = client.get("/api/v2/coretypes/", headers=headers).get_json()
+        cores = {c["code"]: c["cores"][0] for c in page["results"]}
+        assert sorted(cores) == ["onyx-real", "ruby"]
+        for code, core in (("user_included", "onyx-real"), ("my_solver", "ruby"), ("my_solver", "onyx-real")):
+            job = client.post("/api/v2/jobs/", headers=headers, json={"name": "j", "jobanalyses": [{
+                "analysis": {"code": code, "version": "0" if code == "user_included" else "2.1"},
+                "command": "echo hi", "hardware": {"coreType": core, "coresPerSlot": cores[core]}}]})
+            assert job.status_code == 201, (code, core, job.get_json())
     finally:
         app.extensions["rescale_mock"].close()
 

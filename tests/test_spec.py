@@ -24,7 +24,7 @@ from referencing.jsonschema import DRAFT202012
 SPEC_PATH = Path(__file__).resolve().parents[1] / "openapi" / "rescale.yaml"
 SPEC_URI = "urn:rescale-spec"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-TAGS = {"meta", "users", "catalog", "files", "jobs", "runs", "clusters"}
+TAGS = {"meta", "users", "catalog", "files", "jobs", "runs", "clusters", "storage"}
 
 # Hard-coded on purpose: renaming an operation must fail here (server and client use these names).
 OPERATION_IDS = {
@@ -77,6 +77,42 @@ OPERATION_IDS = {
     ("post", "/api/v3/clusters/{cluster_id}/jobs/"): "submitJobToCluster",
     # unversioned
     ("post", "/api/clusters/{cluster_id}/jobs/"): "submitJobToClusterUnversioned",
+    # issue 13: v3 files and jobs, prices, storage devices, share
+    ("get", "/api/v3/files/"): "listFilesV3",
+    ("put", "/api/v3/files/contents/"): "uploadFilePutV3",
+    ("post", "/api/v3/files/contents/"): "uploadFileV3",
+    ("get", "/api/v3/files/{file_id}/"): "getFileV3",
+    ("delete", "/api/v3/files/{file_id}/"): "deleteFileV3",
+    ("patch", "/api/v3/files/{file_id}/"): "updateFileV3",
+    ("get", "/api/v3/files/{file_id}/contents/"): "downloadFileV3",
+    ("get", "/api/v3/files/{file_id}/lines/"): "getFileLinesV3",
+    ("post", "/api/v3/jobs/{job_id}/submit/"): "submitJobV3",
+    ("get", "/api/v3/jobs/{job_id}/files/"): "listJobFilesV3",
+    ("get", "/api/v3/jobs/{job_id}/runs/"): "listJobRunsV3",
+    ("get", "/api/v3/jobs/{job_id}/runs/{run_id}/files/"): "listJobRunFilesV3",
+    ("get", "/api/v3/jobs/{job_id}/clusters/"): "listJobClustersV3",
+    ("get", "/api/v3/jobs/{job_id}/logs/"): "listJobLogsV3",
+    ("get", "/api/v3/users/me/projects/"): "listProjectsV3",
+    ("get", "/api/v3/billing/computeprices/"): "listComputePricesV3",
+    ("post", "/api/v2/jobs/{job_id}/share/"): "shareJob",
+    ("post", "/api/v3/jobs/{job_id}/share/"): "shareJobV3",
+    ("get", "/api/v2/storage-devices/"): "listStorageDevices",
+    ("post", "/api/v2/storage-devices/"): "createStorageDevice",
+    ("get", "/api/v2/storage-devices/{device_id}/"): "getStorageDevice",
+    ("get", "/api/v2/storage-devices/{device_id}/statuses/"): "listStorageDeviceStatuses",
+    ("post", "/api/v2/storage-devices/{device_id}/submit/"): "submitStorageDevice",
+    ("post", "/api/v2/storage-devices/{device_id}/shutdown/"): "shutdownStorageDevice",
+    ("post", "/api/v2/storage-devices/{device_id}/file-downloads/"): "downloadFilesToStorageDevice",
+    ("post", "/api/v2/jobs/{job_id}/storage-devices/"): "attachStorageDevice",
+    ("get", "/api/v2/storage-devices/available-regions/"): "listStorageDeviceRegions",
+    ("get", "/api/v3/storage-devices/"): "listStorageDevicesV3",
+    ("post", "/api/v3/storage-devices/"): "createStorageDeviceV3",
+    ("get", "/api/v3/storage-devices/{device_id}/"): "getStorageDeviceV3",
+    ("get", "/api/v3/storage-devices/{device_id}/statuses/"): "listStorageDeviceStatusesV3",
+    ("post", "/api/v3/storage-devices/{device_id}/submit/"): "submitStorageDeviceV3",
+    ("post", "/api/v3/storage-devices/{device_id}/shutdown/"): "shutdownStorageDeviceV3",
+    ("post", "/api/v3/storage-devices/{device_id}/file-downloads/"): "downloadFilesToStorageDeviceV3",
+    ("post", "/api/v3/jobs/{job_id}/storage-devices/"): "attachStorageDeviceV3",
 }
 
 # Links that must exist on the 201 of create operations: {operationId: {link target operationIds}}.
@@ -366,7 +402,8 @@ def test_response_schemas_are_strict(spec: dict[str, Any]) -> None:
 
 def test_every_operation_with_path_id_documents_404(spec: dict[str, Any]) -> None:
     for path, method, _item, op in operations(spec):
-        if "{" in path or op["operationId"].startswith("list") and op["operationId"] != "listComputePrices":
+        bare_lists = ("listComputePrices", "listComputePricesV3", "listStorageDeviceRegions")  # not paged
+        if "{" in path or op["operationId"].startswith("list") and op["operationId"] not in bare_lists:
             assert "404" in op["responses"], f"{method.upper()} {path} lacks a 404 response"
 
 

@@ -12,7 +12,7 @@ from rescale_mock.testing import Fake
 PRICE_KEYS = {"price", "lowPriorityPrice", "walltimeRequired"}
 CORE_TYPE_KEYS = {
     "code", "name", "description", "displayOrder", "isPrimary", "isDeprecated", "isActive", "hasSsd", "compute",
-    "remoteVizAllowed", "storage", "memory", "io", "storageIo", "cores", "processorInfo", "categoryCodes",
+    "remoteVizAllowed", "storage", "memory", "io", "storageIo", "cores", "gpuCounts", "processorInfo", "categoryCodes",
 }
 VERSION_KEYS = {"version", "versionCode", "allowedCoreTypes", "stdCommand", "mpiCommand", "smpCommand", "eula"}
 
@@ -46,7 +46,8 @@ def test_current_user_shape(fake: Fake, api: requests.Session, version: str) -> 
     assert response.status_code == 200
     me = response.json()
     assert set(me) == {"id", "email", "fullName", "firstName", "lastName", "company", "workspace", "defaultStorage"}
-    assert set(me["company"]) == {"code", "name"}
+    assert set(me["company"]) == {"code", "name", "projects"}
+    assert all(set(p) == {"id", "name"} for p in me["company"]["projects"]) and me["company"]["projects"]
     assert set(me["workspace"]) == {"id", "name"}
     assert set(me["defaultStorage"]) == {"id", "storageType", "encryptionType", "connectionSettings"}
     assert me["defaultStorage"]["storageType"] in ("S3Storage", "AzureStorage")
@@ -64,7 +65,7 @@ def test_projects_list(fake: Fake, api: requests.Session) -> None:
     page = response.json()
     assert set(page) == {"count", "next", "previous", "results"}
     assert page["count"] == len(page["results"]) >= 1
-    assert all(set(p) == {"id", "name"} and p["id"] and p["name"] for p in page["results"])
+    assert all(set(p) == {"id", "name", "isDefault"} and p["id"] and p["name"] for p in page["results"])
     projects = get_all_result_pages(fake.url("/api/v2/users/me/projects/"), fake.headers)
     assert projects == page["results"]
 
@@ -163,7 +164,7 @@ def test_compute_prices_are_a_bare_array(fake: Fake, api: requests.Session) -> N
     prices = response.json()
     assert isinstance(prices, list) and prices
     for price in prices:
-        assert set(price) == {"coreType", "planType", "os", "isActive", "value"}
+        assert set(price) == {"coreType", "planName", "planType", "os", "isActive", "value"}
         assert set(price["value"]) == {"amount", "currency"}
         float(price["value"]["amount"])
 

@@ -10,6 +10,7 @@ from .files import FilesApi
 from .jobs import JobsApi
 from .meta import MetaApi
 from .runs import RunsApi
+from .storage import StorageApi
 from .users import UsersApi
 
 
@@ -51,16 +52,34 @@ OPERATIONS: dict[str, OperationInfo] = {
     "getJobRun": OperationInfo("runs", "get_job_run", "GET", "/api/v2/jobs/{job_id}/runs/{run_id}/", None),
     "listJobRunFiles": OperationInfo("runs", "list_job_run_files", "GET", "/api/v2/jobs/{job_id}/runs/{run_id}/files/", "iter_job_run_files"),
     "tailJobRunFile": OperationInfo("runs", "tail_job_run_file", "GET", "/api/v2/jobs/{job_id}/runs/{run_id}/tail/{path}", None),
+    "shareJob": OperationInfo("jobs", "share_job", "POST", "/api/v2/jobs/{job_id}/share/", None),
     "listJobInstances": OperationInfo("jobs", "list_job_instances", "GET", "/api/v2/jobs/{job_id}/instances/", "iter_job_instances"),
     "getCurrentUserV3": OperationInfo("users", "get_current_user_v3", "GET", "/api/v3/users/me/", None),
+    "listProjectsV3": OperationInfo("users", "list_projects_v3", "GET", "/api/v3/users/me/projects/", "iter_projects_v3"),
+    "listComputePricesV3": OperationInfo("catalog", "list_compute_prices_v3", "GET", "/api/v3/billing/computeprices/", None),
     "listCoreTypesV3": OperationInfo("catalog", "list_core_types_v3", "GET", "/api/v3/coretypes/", "iter_core_types_v3"),
     "listAnalysesV3": OperationInfo("catalog", "list_analyses_v3", "GET", "/api/v3/analyses/", "iter_analyses_v3"),
+    "listFilesV3": OperationInfo("files", "list_files_v3", "GET", "/api/v3/files/", "iter_files_v3"),
+    "uploadFileV3": OperationInfo("files", "upload_file_v3", "POST", "/api/v3/files/contents/", None),
+    "uploadFilePutV3": OperationInfo("files", "upload_file_put_v3", "PUT", "/api/v3/files/contents/", None),
+    "getFileV3": OperationInfo("files", "get_file_v3", "GET", "/api/v3/files/{file_id}/", None),
+    "updateFileV3": OperationInfo("files", "update_file_v3", "PATCH", "/api/v3/files/{file_id}/", None),
+    "deleteFileV3": OperationInfo("files", "delete_file_v3", "DELETE", "/api/v3/files/{file_id}/", None),
+    "downloadFileV3": OperationInfo("files", "download_file_v3", "GET", "/api/v3/files/{file_id}/contents/", None),
+    "getFileLinesV3": OperationInfo("files", "get_file_lines_v3", "GET", "/api/v3/files/{file_id}/lines/", None),
     "listJobsV3": OperationInfo("jobs", "list_jobs_v3", "GET", "/api/v3/jobs/", "iter_jobs_v3"),
     "createJobV3": OperationInfo("jobs", "create_job_v3", "POST", "/api/v3/jobs/", None),
     "getJobV3": OperationInfo("jobs", "get_job_v3", "GET", "/api/v3/jobs/{job_id}/", None),
     "deleteJobV3": OperationInfo("jobs", "delete_job_v3", "DELETE", "/api/v3/jobs/{job_id}/", None),
     "listJobStatusesV3": OperationInfo("jobs", "list_job_statuses_v3", "GET", "/api/v3/jobs/{job_id}/statuses/", "iter_job_statuses_v3"),
     "stopJobV3": OperationInfo("jobs", "stop_job_v3", "POST", "/api/v3/jobs/{job_id}/stop/", None),
+    "submitJobV3": OperationInfo("jobs", "submit_job_v3", "POST", "/api/v3/jobs/{job_id}/submit/", None),
+    "listJobFilesV3": OperationInfo("jobs", "list_job_files_v3", "GET", "/api/v3/jobs/{job_id}/files/", "iter_job_files_v3"),
+    "listJobRunsV3": OperationInfo("runs", "list_job_runs_v3", "GET", "/api/v3/jobs/{job_id}/runs/", "iter_job_runs_v3"),
+    "listJobRunFilesV3": OperationInfo("runs", "list_job_run_files_v3", "GET", "/api/v3/jobs/{job_id}/runs/{run_id}/files/", "iter_job_run_files_v3"),
+    "listJobClustersV3": OperationInfo("jobs", "list_job_clusters_v3", "GET", "/api/v3/jobs/{job_id}/clusters/", "iter_job_clusters_v3"),
+    "shareJobV3": OperationInfo("jobs", "share_job_v3", "POST", "/api/v3/jobs/{job_id}/share/", None),
+    "listJobLogsV3": OperationInfo("jobs", "list_job_logs_v3", "GET", "/api/v3/jobs/{job_id}/logs/", None),
     "listClusters": OperationInfo("clusters", "list_clusters", "GET", "/api/v3/clusters/", "iter_clusters"),
     "createCluster": OperationInfo("clusters", "create_cluster", "POST", "/api/v3/clusters/", None),
     "getCluster": OperationInfo("clusters", "get_cluster", "GET", "/api/v3/clusters/{cluster_id}/", None),
@@ -68,6 +87,23 @@ OPERATIONS: dict[str, OperationInfo] = {
     "stopCluster": OperationInfo("clusters", "stop_cluster", "POST", "/api/v3/clusters/{cluster_id}/stop/", None),
     "listClusterStatuses": OperationInfo("clusters", "list_cluster_statuses", "GET", "/api/v3/clusters/{cluster_id}/statuses/", "iter_cluster_statuses"),
     "submitJobToCluster": OperationInfo("clusters", "submit_job_to_cluster", "POST", "/api/v3/clusters/{cluster_id}/jobs/", None),
+    "listStorageDevices": OperationInfo("storage", "list_storage_devices", "GET", "/api/v2/storage-devices/", "iter_storage_devices"),
+    "createStorageDevice": OperationInfo("storage", "create_storage_device", "POST", "/api/v2/storage-devices/", None),
+    "getStorageDevice": OperationInfo("storage", "get_storage_device", "GET", "/api/v2/storage-devices/{device_id}/", None),
+    "listStorageDeviceStatuses": OperationInfo("storage", "list_storage_device_statuses", "GET", "/api/v2/storage-devices/{device_id}/statuses/", "iter_storage_device_statuses"),
+    "submitStorageDevice": OperationInfo("storage", "submit_storage_device", "POST", "/api/v2/storage-devices/{device_id}/submit/", None),
+    "shutdownStorageDevice": OperationInfo("storage", "shutdown_storage_device", "POST", "/api/v2/storage-devices/{device_id}/shutdown/", None),
+    "downloadFilesToStorageDevice": OperationInfo("storage", "download_files_to_storage_device", "POST", "/api/v2/storage-devices/{device_id}/file-downloads/", None),
+    "attachStorageDevice": OperationInfo("storage", "attach_storage_device", "POST", "/api/v2/jobs/{job_id}/storage-devices/", None),
+    "listStorageDeviceRegions": OperationInfo("storage", "list_storage_device_regions", "GET", "/api/v2/storage-devices/available-regions/", None),
+    "listStorageDevicesV3": OperationInfo("storage", "list_storage_devices_v3", "GET", "/api/v3/storage-devices/", "iter_storage_devices_v3"),
+    "createStorageDeviceV3": OperationInfo("storage", "create_storage_device_v3", "POST", "/api/v3/storage-devices/", None),
+    "getStorageDeviceV3": OperationInfo("storage", "get_storage_device_v3", "GET", "/api/v3/storage-devices/{device_id}/", None),
+    "listStorageDeviceStatusesV3": OperationInfo("storage", "list_storage_device_statuses_v3", "GET", "/api/v3/storage-devices/{device_id}/statuses/", "iter_storage_device_statuses_v3"),
+    "submitStorageDeviceV3": OperationInfo("storage", "submit_storage_device_v3", "POST", "/api/v3/storage-devices/{device_id}/submit/", None),
+    "shutdownStorageDeviceV3": OperationInfo("storage", "shutdown_storage_device_v3", "POST", "/api/v3/storage-devices/{device_id}/shutdown/", None),
+    "downloadFilesToStorageDeviceV3": OperationInfo("storage", "download_files_to_storage_device_v3", "POST", "/api/v3/storage-devices/{device_id}/file-downloads/", None),
+    "attachStorageDeviceV3": OperationInfo("storage", "attach_storage_device_v3", "POST", "/api/v3/jobs/{job_id}/storage-devices/", None),
     "submitJobToClusterUnversioned": OperationInfo("clusters", "submit_job_to_cluster_unversioned", "POST", "/api/clusters/{cluster_id}/jobs/", None),
 }
 
@@ -80,5 +116,6 @@ __all__ = [
     "MetaApi",
     "OperationInfo",
     "RunsApi",
+    "StorageApi",
     "UsersApi",
 ]

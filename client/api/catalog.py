@@ -76,13 +76,22 @@ class CatalogApi(ApiBase):
     def list_compute_prices(self) -> list[ComputePrice]:
         """List compute prices
 
-        A bare JSON array, NOT paged. [U] The real `planType` values are unknown; the fake uses
-        `economy-on-demand` (On-Demand Economy, so `planType.endswith("on-demand")` selects it as in the
-        notebook) and `on-demand-priority` (On-Demand Priority).
+        A bare JSON array, NOT paged, of `{coreType, planName, planType, os, isActive, value: {currency, amount}}`
+        with the plan vocabulary real clients pivot on (reference rescale-api-v3-and-catalog.md, "Compute
+        prices"): `planType.endswith("on-demand")` selects On-Demand Economy, as the seed notebook does.
 
         `GET /api/v2/billing/computeprices/` (operationId `listComputePrices`): 200 `list[ComputePrice]`.
         """
         return cast("list[ComputePrice]", self._call("GET", "/api/v2/billing/computeprices/"))
+
+    def list_compute_prices_v3(self) -> list[ComputePrice]:
+        """List compute prices (v3)
+
+        Same bare array as v2 `listComputePrices` (reference rescale-api-v3-and-catalog.md, "Compute prices").
+
+        `GET /api/v3/billing/computeprices/` (operationId `listComputePricesV3`): 200 `list[ComputePrice]`.
+        """
+        return cast("list[ComputePrice]", self._call("GET", "/api/v3/billing/computeprices/"))
 
     def list_core_types_v3(
         self,

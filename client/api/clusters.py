@@ -58,7 +58,9 @@ class ClustersApi(ApiBase):
     def get_cluster(self, *, cluster_id: str) -> Cluster:
         """Get a persistent cluster
 
-        `status` is the latest entry of `listClusterStatuses`.
+        `status` is the latest entry of `listClusterStatuses`. A job's own cluster (an id from
+        `listJobClustersV3`) reads here too, named after the job, with the job's hardware (python-sdk,
+        reference rescale-api-v3-and-catalog.md "v3 jobs").
 
         `GET /api/v3/clusters/{cluster_id}/` (operationId `getCluster`): 200 `Cluster`.
 

@@ -8,7 +8,15 @@ from urllib.parse import quote
 
 import requests
 
-from ..models import File, FileLines, FilePage, FileUpdate, FileUpload
+from ..models import (
+    File,
+    FileLines,
+    FileOrdering,
+    FilePage,
+    FileUpdate,
+    FileUpload,
+    HeaderValue,
+)
 from ..pagination import Paginator
 from ..session import ApiBase
 
@@ -131,9 +139,9 @@ class FilesApi(ApiBase):
         self,
         *,
         file_id: str,
-        range: str | None = None,
-        if_range: str | None = None,
-        if_none_match: str | None = None,
+        range: HeaderValue | None = None,
+        if_range: HeaderValue | None = None,
+        if_none_match: HeaderValue | None = None,
     ) -> requests.Response:
         """Download a file's decrypted bytes
 
@@ -176,3 +184,163 @@ class FilesApi(ApiBase):
             file_id: File id (e.g. `XkpTse`).
         """
         return cast("FileLines", self._call("GET", f"/api/v2/files/{quote(str(file_id), safe='')}/lines/"))
+
+    def list_files_v3(
+        self,
+        *,
+        page: int | None = None,
+        page_size: int | None = None,
+        search: str | None = None,
+        ordering: FileOrdering | None = None,
+        limit: int | None = None,
+    ) -> FilePage:
+        """List the user's files (v3)
+
+        Like v2 `listFiles` (File items, v2 shape). Rescale's python-sdk lists with `search`, `page_size`,
+        `ordering=-dateUploaded` (newest first) and `limit` (reference: rescale-api-v3-and-catalog.md, "v3 files").
+        [U] `limit` is read as the page size when `page_size` is absent; with both, the smaller wins.
+
+        `GET /api/v3/files/` (operationId `listFilesV3`): 200 `FilePage`.
+
+        Args:
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
+            page_size: Items per page; default 25 on v3. Clamped to 1000.
+            search: Keep files whose name contains this text (case-insensitive).
+            ordering: Sort order of files; without it, newest first (`-dateUploaded`).
+            limit: [U] At most this many items in the page (Rescale's python-sdk sends it with `page_size`).
+        """
+        return cast("FilePage", self._call(
+            "GET",
+            "/api/v3/files/",
+            params={"page": page, "page_size": page_size, "search": search, "ordering": ordering, "limit": limit},
+        ))
+
+    def iter_files_v3(
+        self,
+        *,
+        page_size: int | None = None,
+        search: str | None = None,
+        ordering: FileOrdering | None = None,
+        limit: int | None = None,
+    ) -> Paginator[File]:
+        """Every item of `list_files_v3`, page after page: lazy, it follows `next`."""
+        return Paginator(
+            self._session,
+            lambda: self.list_files_v3(page_size=page_size, search=search, ordering=ordering, limit=limit,
+        ))
+
+    def upload_file_v3(
+        self,
+        *,
+        fields: FileUpload | Mapping[str, Any],
+        progress: Callable[[int], None] | None = None,
+    ) -> File:
+        """Upload a file (v3)
+
+        Same as v2 `uploadFile` (multipart, part `file`, 201 with a v2-shaped File). Rescale's python-sdk and
+        Interlink upload here (reference: rescale-api-v3-and-catalog.md, "v3 files").
+
+        `POST /api/v3/files/contents/` (operationId `uploadFileV3`): 201 `File`.
+        `fields` are sent as a streamed multipart body, never retried by the transport.
+
+        Args:
+            fields: the multipart form (`FileUpload`); files as `(name, fileobj, type)`.
+            progress: called with the number of bytes sent so far.
+        """
+        return cast("File", self._call("POST", "/api/v3/files/contents/", multipart=fields, progress=progress))
+
+    def upload_file_put_v3(
+        self,
+        *,
+        fields: FileUpload | Mapping[str, Any],
+        progress: Callable[[int], None] | None = None,
+    ) -> File:
+        """Upload a file (v3, PUT form)
+
+        Same as `uploadFileV3`; Rescale's python-sdk uploads with PUT (reference, "v3 files").
+
+        `PUT /api/v3/files/contents/` (operationId `uploadFilePutV3`): 201 `File`.
+        `fields` are sent as a streamed multipart body, never retried by the transport.
+
+        Args:
+            fields: the multipart form (`FileUpload`); files as `(name, fileobj, type)`.
+            progress: called with the number of bytes sent so far.
+        """
+        return cast("File", self._call("PUT", "/api/v3/files/contents/", multipart=fields, progress=progress))
+
+    def get_file_v3(self, *, file_id: str) -> File:
+        """File metadata (v3)
+
+        Same as v2 `getFile` (reference, "v3 files").
+
+        `GET /api/v3/files/{file_id}/` (operationId `getFileV3`): 200 `File`.
+
+        Args:
+            file_id: File id (e.g. `XkpTse`).
+        """
+        return cast("File", self._call("GET", f"/api/v3/files/{quote(str(file_id), safe='')}/"))
+
+    def update_file_v3(self, *, file_id: str, body: FileUpdate | Mapping[str, Any]) -> File:
+        """Rename a file or change its type (v3)
+
+        Same as v2 `updateFile` (reference, "v3 files").
+
+        `PATCH /api/v3/files/{file_id}/` (operationId `updateFileV3`): 200 `File`.
+
+        Args:
+            file_id: File id (e.g. `XkpTse`).
+            body: the JSON body (`FileUpdate`).
+        """
+        return cast("File", self._call("PATCH", f"/api/v3/files/{quote(str(file_id), safe='')}/", json=body))
+
+    def delete_file_v3(self, *, file_id: str) -> None:
+        """Delete a file (v3)
+
+        Same as v2 `deleteFile` (204) (reference, "v3 files").
+
+        `DELETE /api/v3/files/{file_id}/` (operationId `deleteFileV3`): 204 `None`.
+
+        Args:
+            file_id: File id (e.g. `XkpTse`).
+        """
+        self._call("DELETE", f"/api/v3/files/{quote(str(file_id), safe='')}/", result="none")
+
+    def download_file_v3(
+        self,
+        *,
+        file_id: str,
+        range: HeaderValue | None = None,
+        if_range: HeaderValue | None = None,
+        if_none_match: HeaderValue | None = None,
+    ) -> requests.Response:
+        """Download a file's decrypted bytes (v3)
+
+        Same as v2 `downloadFile`, single byte ranges included (reference, "v3 files").
+
+        `GET /api/v3/files/{file_id}/contents/` (operationId `downloadFileV3`): 200 `requests.Response`.
+        The response streams: read it with `iter_content()` and close it (or use it in `with`).
+
+        Args:
+            file_id: File id (e.g. `XkpTse`).
+            range: A byte range, e.g. `bytes=0-1023`, `bytes=1024-`, `bytes=-500`.
+            if_range: Honour `Range` only if this ETag still matches; otherwise send the whole file.
+            if_none_match: 304 when this matches the file's ETag.
+        """
+        return cast("requests.Response", self._call(
+            "GET",
+            f"/api/v3/files/{quote(str(file_id), safe='')}/contents/",
+            headers={"Range": range, "If-Range": if_range, "If-None-Match": if_none_match},
+            result="response",
+        ))
+
+    def get_file_lines_v3(self, *, file_id: str) -> FileLines:
+        """A text file as lines (v3)
+
+        Same as v2 `getFileLines` (reference, "v3 files").
+
+        `GET /api/v3/files/{file_id}/lines/` (operationId `getFileLinesV3`): 200 `FileLines`.
+
+        Args:
+            file_id: File id (e.g. `XkpTse`).
+        """
+        return cast("FileLines", self._call("GET", f"/api/v3/files/{quote(str(file_id), safe='')}/lines/"))

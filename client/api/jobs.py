@@ -8,6 +8,8 @@ from urllib.parse import quote
 
 from ..models import (
     AnyObject,
+    ClusterRef,
+    ClusterRefPage,
     ClusterStatus,
     ClusterStatusPage,
     File,
@@ -17,6 +19,9 @@ from ..models import (
     Job,
     JobCreate,
     JobCreateV3,
+    JobLogEntry,
+    JobShare,
+    JobShareResult,
     JobState,
     JobStatus,
     JobStatusFilter,
@@ -110,9 +115,11 @@ class JobsApi(ApiBase):
     def update_job(self, *, job_id: str, body: JobUpdate | Mapping[str, Any]) -> Job:
         """Update a saved job
 
-        Partial update; `jobanalyses`, when given, replaces the analyses. A job that has been submitted
-        (including a Completed one) is left unchanged and still answers 200 (the real API says this will
-        become 400). The output-size bound of `createJob` applies to changed commands.
+        Partial update; `jobanalyses`, when given, replaces the analyses. A job that has been submitted keeps its
+        definition (only `name`, `description` and the project change). The output-size bound of
+        `createJob` applies to changed commands. A finished job: 400 `{"detail": ...}`
+        (default; the seed notebook announces this change) or, with the `finishedJobChanges: ignore` setting
+        (control plane, `--finished-job-changes ignore`), 200 and no change, as the notebook observed.
 
         `PATCH /api/v2/jobs/{job_id}/` (operationId `updateJob`): 200 `Job`.
 
@@ -146,7 +153,9 @@ class JobsApi(ApiBase):
 
         Starts the job. The body is optional (clients send none or `{}`); a JSON object is accepted and
         ignored, another Content-Type is 415 and malformed JSON 400.
-        [U] Re-submitting a job that was already submitted or finished: 200 and no effect.
+        Re-submitting a job that was already submitted or finished: 400 `{"detail": ...}` (default; the change
+        the seed notebook announces) or, with the `finishedJobChanges: ignore` setting, 200 and no effect (what
+        the notebook observed).
 
         `POST /api/v2/jobs/{job_id}/submit/` (operationId `submitJob`): 200 `None`.
 
@@ -256,6 +265,25 @@ class JobsApi(ApiBase):
     ) -> Paginator[File]:
         """Every item of `list_job_files`, page after page: lazy, it follows `next`."""
         return Paginator(self._session, lambda: self.list_job_files(job_id=job_id, page_size=page_size, search=search))
+
+    def share_job(self, *, job_id: str, body: JobShare | Mapping[str, Any]) -> JobShareResult:
+        """Share a job
+
+        `{email, message}`; the reply `{recipient, supportDesk}` follows the old API docs (reference
+        rescale-api-v3-and-catalog.md, "Job share"). The recipient then appears in the job's `sharedWith` (job
+        lists, v3 job reads) and in its input and output files' `sharedWith`. [U] The status code and
+        `supportDesk`'s type: the fake answers 200, with `supportDesk` the desk's code when the address is a support
+        desk's (`support@rescale.com`), else null. Sharing twice with the same address changes nothing.
+
+        `POST /api/v2/jobs/{job_id}/share/` (operationId `shareJob`): 200 `JobShareResult`.
+
+        Args:
+            job_id: Job id (5-6 letters, e.g. `QTVia`).
+            body: the JSON body (`JobShare`).
+        """
+        return cast("JobShareResult", self._call(
+            "POST", f"/api/v2/jobs/{quote(str(job_id), safe='')}/share/", json=body,
+        ))
 
     def list_job_instances(self, *, job_id: str, page: int | None = None, page_size: int | None = None) -> InstancePage:
         """Cluster instances of a job
@@ -397,3 +425,123 @@ class JobsApi(ApiBase):
             job_id: Job id (5-6 letters, e.g. `QTVia`).
         """
         self._call("POST", f"/api/v3/jobs/{quote(str(job_id), safe='')}/stop/", result="none")
+
+    def submit_job_v3(self, *, job_id: str, body: AnyObject | Mapping[str, Any] | None = None) -> None:
+        """Submit a saved job (v3)
+
+        Same as v2 `submitJob`: 200 with an empty body. Rescale's python-sdk posts here with
+        `Content-Type: application/json` and no body (reference: rescale-api-v3-and-catalog.md, "v3 jobs").
+
+        `POST /api/v3/jobs/{job_id}/submit/` (operationId `submitJobV3`): 200 `None`.
+
+        Args:
+            job_id: Job id (5-6 letters, e.g. `QTVia`).
+            body: the JSON body (`AnyObject`).
+        """
+        self._call("POST", f"/api/v3/jobs/{quote(str(job_id), safe='')}/submit/", json=body, result="none")
+
+    def list_job_files_v3(
+        self,
+        *,
+        job_id: str,
+        page: int | None = None,
+        page_size: int | None = None,
+        search: str | None = None,
+    ) -> FilePage:
+        """Output files of a job (v3)
+
+        Same as v2 `listJobFiles`; the python-sdk finds one by `search` (reference, "v3 jobs").
+
+        `GET /api/v3/jobs/{job_id}/files/` (operationId `listJobFilesV3`): 200 `FilePage`.
+
+        Args:
+            job_id: Job id (5-6 letters, e.g. `QTVia`).
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
+            page_size: Items per page; default 25 on v3. Clamped to 1000.
+            search: Keep files whose name contains this text (case-insensitive).
+        """
+        return cast("FilePage", self._call(
+            "GET",
+            f"/api/v3/jobs/{quote(str(job_id), safe='')}/files/",
+            params={"page": page, "page_size": page_size, "search": search},
+        ))
+
+    def iter_job_files_v3(
+        self,
+        *,
+        job_id: str,
+        page_size: int | None = None,
+        search: str | None = None,
+    ) -> Paginator[File]:
+        """Every item of `list_job_files_v3`, page after page: lazy, it follows `next`."""
+        return Paginator(
+            self._session, lambda: self.list_job_files_v3(job_id=job_id, page_size=page_size, search=search,
+        ))
+
+    def list_job_clusters_v3(
+        self,
+        *,
+        job_id: str,
+        page: int | None = None,
+        page_size: int | None = None,
+    ) -> ClusterRefPage:
+        """Clusters of a job (v3)
+
+        A page of `{id}`: the job's own cluster once submitted (the persistent cluster for a job run on one),
+        empty before. Rescale's python-sdk then polls `clusters/{id}/statuses/` until `Stopped`, so that id is
+        addressable under `getCluster` and `listClusterStatuses` (reference: rescale-api-v3-and-catalog.md,
+        "v3 jobs").
+
+        `GET /api/v3/jobs/{job_id}/clusters/` (operationId `listJobClustersV3`): 200 `ClusterRefPage`.
+
+        Args:
+            job_id: Job id (5-6 letters, e.g. `QTVia`).
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
+            page_size: Items per page; default 25 on v3. Clamped to 1000.
+        """
+        return cast("ClusterRefPage", self._call(
+            "GET",
+            f"/api/v3/jobs/{quote(str(job_id), safe='')}/clusters/",
+            params={"page": page, "page_size": page_size},
+        ))
+
+    def iter_job_clusters_v3(self, *, job_id: str, page_size: int | None = None) -> Paginator[ClusterRef]:
+        """Every item of `list_job_clusters_v3`, page after page: lazy, it follows `next`."""
+        return Paginator(self._session, lambda: self.list_job_clusters_v3(job_id=job_id, page_size=page_size))
+
+    def share_job_v3(self, *, job_id: str, body: JobShare | Mapping[str, Any]) -> JobShareResult:
+        """Share a job (v3)
+
+        `{account, message}` or `{email, message}` (python-sdk); as v2 `shareJob`, the reply `{recipient, supportDesk}` follows the old API docs (reference
+        rescale-api-v3-and-catalog.md, "Job share"). The recipient then appears in the job's `sharedWith` (job
+        lists, v3 job reads) and in its input and output files' `sharedWith`. [U] The status code and
+        `supportDesk`'s type: the fake answers 200, with `supportDesk` the desk's code when the address is a support
+        desk's (`support@rescale.com`), else null. Sharing twice with the same address changes nothing.
+
+        `POST /api/v3/jobs/{job_id}/share/` (operationId `shareJobV3`): 200 `JobShareResult`.
+
+        Args:
+            job_id: Job id (5-6 letters, e.g. `QTVia`).
+            body: the JSON body (`JobShare`).
+        """
+        return cast("JobShareResult", self._call(
+            "POST", f"/api/v3/jobs/{quote(str(job_id), safe='')}/share/", json=body,
+        ))
+
+    def list_job_logs_v3(self, *, job_id: str, limit: int | None = None) -> list[JobLogEntry]:
+        """Platform events of a job (v3)
+
+        A bare list of `{"message": ...}`, oldest first (reference: rescale-api-v3-and-catalog.md, "v3 jobs";
+        the python-sdk reads `?limit=10000` and looks for `Command: ssh -i </path/to/key> user@host;`).
+        [U] The real messages are unknown: the fake writes one per job and cluster status, and, once the cluster
+        is Started, one line with that SSH command. `limit` keeps the first N events.
+
+        `GET /api/v3/jobs/{job_id}/logs/` (operationId `listJobLogsV3`): 200 `list[JobLogEntry]`.
+
+        Args:
+            job_id: Job id (5-6 letters, e.g. `QTVia`).
+            limit: [U] At most this many items in the page (Rescale's python-sdk sends it with `page_size`).
+        """
+        return cast("list[JobLogEntry]", self._call(
+            "GET", f"/api/v3/jobs/{quote(str(job_id), safe='')}/logs/", params={"limit": limit},
+        ))

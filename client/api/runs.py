@@ -109,3 +109,55 @@ class RunsApi(ApiBase):
             params={"lines": lines},
             result="json_or_text",
         ))
+
+    def list_job_runs_v3(self, *, job_id: str, page: int | None = None, page_size: int | None = None) -> RunPage:
+        """Runs of a job (v3)
+
+        Same as v2 `listJobRuns` (reference, "v3 jobs").
+
+        `GET /api/v3/jobs/{job_id}/runs/` (operationId `listJobRunsV3`): 200 `RunPage`.
+
+        Args:
+            job_id: Job id (5-6 letters, e.g. `QTVia`).
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
+            page_size: Items per page; default 25 on v3. Clamped to 1000.
+        """
+        return cast("RunPage", self._call(
+            "GET", f"/api/v3/jobs/{quote(str(job_id), safe='')}/runs/", params={"page": page, "page_size": page_size},
+        ))
+
+    def iter_job_runs_v3(self, *, job_id: str, page_size: int | None = None) -> Paginator[Run]:
+        """Every item of `list_job_runs_v3`, page after page: lazy, it follows `next`."""
+        return Paginator(self._session, lambda: self.list_job_runs_v3(job_id=job_id, page_size=page_size))
+
+    def list_job_run_files_v3(
+        self,
+        *,
+        job_id: str,
+        run_id: str,
+        page: int | None = None,
+        page_size: int | None = None,
+    ) -> FilePage:
+        """Output files of a run (v3)
+
+        Same as v2 `listJobRunFiles` (reference, "v3 jobs").
+
+        `GET /api/v3/jobs/{job_id}/runs/{run_id}/files/` (operationId `listJobRunFilesV3`): 200 `FilePage`.
+
+        Args:
+            job_id: Job id (5-6 letters, e.g. `QTVia`).
+            run_id: Run id, a numeric string (`"1"` for a basic job).
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
+            page_size: Items per page; default 25 on v3. Clamped to 1000.
+        """
+        return cast("FilePage", self._call(
+            "GET",
+            f"/api/v3/jobs/{quote(str(job_id), safe='')}/runs/{quote(str(run_id), safe='')}/files/",
+            params={"page": page, "page_size": page_size},
+        ))
+
+    def iter_job_run_files_v3(self, *, job_id: str, run_id: str, page_size: int | None = None) -> Paginator[File]:
+        """Every item of `list_job_run_files_v3`, page after page: lazy, it follows `next`."""
+        return Paginator(
+            self._session, lambda: self.list_job_run_files_v3(job_id=job_id, run_id=run_id, page_size=page_size,
+        ))

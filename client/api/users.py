@@ -24,7 +24,8 @@ class UsersApi(ApiBase):
     def list_projects(self, *, page: int | None = None, page_size: int | None = None) -> ProjectPage:
         """Projects available to the user
 
-        [U] Keys beyond `id` and `name` are unknown; the fake returns only these.
+        Items carry `id`, `name` and `isDefault` (reference rescale-api-v3-and-catalog.md, "Catalog fields real
+        clients read"); the fake's first project is the default.
 
         `GET /api/v2/users/me/projects/` (operationId `listProjects`): 200 `ProjectPage`.
 
@@ -48,3 +49,22 @@ class UsersApi(ApiBase):
         `GET /api/v3/users/me/` (operationId `getCurrentUserV3`): 200 `User`.
         """
         return cast("User", self._call("GET", "/api/v3/users/me/"))
+
+    def list_projects_v3(self, *, page: int | None = None, page_size: int | None = None) -> ProjectPage:
+        """Projects available to the user (v3)
+
+        Like v2 `listProjects`, 25 a page; items carry `isDefault` (reference rescale-api-v3-and-catalog.md).
+
+        `GET /api/v3/users/me/projects/` (operationId `listProjectsV3`): 200 `ProjectPage`.
+
+        Args:
+            page: 1-based page number. A page past the end (or not a positive integer) is 404 `{"detail": "Invalid page."}`.
+            page_size: Items per page; default 25 on v3. Clamped to 1000.
+        """
+        return cast("ProjectPage", self._call(
+            "GET", "/api/v3/users/me/projects/", params={"page": page, "page_size": page_size},
+        ))
+
+    def iter_projects_v3(self, *, page_size: int | None = None) -> Paginator[Project]:
+        """Every item of `list_projects_v3`, page after page: lazy, it follows `next`."""
+        return Paginator(self._session, lambda: self.list_projects_v3(page_size=page_size))

@@ -131,7 +131,7 @@ def clear_journal(call: Call) -> Reply:
 
 def _scenario(body: dict[str, Any]) -> dict[str, Any]:
     return {"outcome": body["outcome"], "exitCode": body.get("exitCode"), "reason": body.get("reason"),
-            "runSeconds": body.get("runSeconds")}
+            "runSeconds": body.get("runSeconds"), "clusterStopSeconds": body.get("clusterStopSeconds")}
 
 
 @control("setDefaultScenario")
@@ -181,3 +181,6 @@ def set_ssh_keys(call: Call) -> dict[str, Any]:
     backend = call.backend
     backend.ssh_keys.set(call.tenant, call.body["publicKeys"])
     return backend.ssh_keys.view(call.tenant, backend.runner.ssh_available())
+
+
+from . import catalog_settings  # noqa: E402,F401  (registers its handlers in CONTROL_HANDLERS)

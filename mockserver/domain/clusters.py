@@ -3,7 +3,7 @@ one after another while it is Started, and it keeps running when they end."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from ..store.db import Database, from_json, id_taken, to_json
 from .clock import read_time
@@ -46,8 +46,10 @@ class ClusterSnapshot:
 
 
 class Clusters:
-    def __init__(self, db: Database, tenants: Tenants, specs: JobSpecs) -> None:
+    def __init__(self, db: Database, tenants: Tenants, specs: JobSpecs,
+                 specs_for: Callable[[Tenant], JobSpecs] | None = None) -> None:
         self.db, self.tenants, self.specs = db, tenants, specs
+        self.specs_for = specs_for or (lambda tenant: specs)  # the tenant's catalog and catalog mode
 
     def _load(self, tenant: Tenant, cluster_id: str) -> ClusterRecord:
         row = self.db.one("SELECT id, doc, state FROM clusters WHERE id = ? AND tenant_id = ?", (cluster_id, tenant.id))
@@ -85,13 +87,14 @@ class Clusters:
 
     def create(self, tenant: Tenant, body: dict[str, Any]) -> ClusterSnapshot:
         errors: dict[str, Any] = {}
-        hardware, hardware_errors = self.specs.hardware(body["hardware"], None)
+        specs = self.specs_for(tenant)
+        hardware, hardware_errors = specs.hardware(body["hardware"], None)
         if hardware_errors:
             errors["hardware"] = hardware_errors
         installed, installed_errors = [], []
         for item in body.get("installedAnalyses") or []:
             code, version = item["analysis"]["code"], str(item["analysis"]["version"])
-            found = self.specs.catalog.analysis_version(code, version)
+            found = specs.catalog.analysis_version(code, version)
             installed_errors.append({} if found else {"analysis": {"version": [f'"{code}" "{version}" is not an '
                                                                                "available analysis version."]}})
             installed.append({"analysis": {"code": code, "version": found["versionCode"] if found else version}})
@@ -99,6 +102,7 @@ class Clusters:
             errors["installedAnalyses"] = installed_errors
         if errors:
             raise InvalidInput(errors)
+        specs.commit_learned()
         doc = {"name": body["name"], "hardware": hardware, "installedAnalyses": installed,
                "runLowPriority": as_bool(body.get("runLowPriority"))}
         state = {"created": self.tenants.now(tenant), "jobs": []}

@@ -19,6 +19,8 @@ TYPE_IDS = (1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12)
 INPUT_FILE, OUTPUT_FILE = 1, 5
 MAX_NAME = 255
 TEXT_PROBE = 8192
+FILE_ORDERINGS = {"-dateUploaded": "seq DESC", "dateUploaded": "seq ASC",
+                  "name": "name ASC, seq DESC", "-name": "name DESC, seq DESC"}
 
 
 @dataclass(frozen=True)
@@ -178,8 +180,9 @@ class Files:
         return {r["id"]: FileRecord.from_row(r) for r in rows}
 
     def page(self, tenant: Tenant, offset: int, limit: int, search: str | None = None,
-             job_id: str | None = None, run_id: str | None = None) -> tuple[int, list[FileRecord]]:
-        """Newest first (`-dateUploaded`): the order Rescale's file browser shows; search is a name substring."""
+             job_id: str | None = None, run_id: str | None = None,
+             ordering: str | None = None) -> tuple[int, list[FileRecord]]:
+        """Newest first (`-dateUploaded`) unless `ordering` says otherwise; search is a name substring."""
         where, args = ["tenant_id = ?"], [tenant.id]
         if job_id is not None:
             where.append("job_id = ?")
@@ -193,7 +196,8 @@ class Files:
         clause = " AND ".join(where)
         count = self.db.one(f"SELECT COUNT(*) FROM files WHERE {clause}", tuple(args))[0]
         rows = self.db.query(
-            f"SELECT * FROM files WHERE {clause} ORDER BY seq DESC LIMIT ? OFFSET ?", (*args, limit, offset)
+            f"SELECT * FROM files WHERE {clause} ORDER BY {FILE_ORDERINGS[ordering or '-dateUploaded']} LIMIT ? OFFSET ?",
+            (*args, limit, offset)
         )
         return count, [FileRecord.from_row(r) for r in rows]
 

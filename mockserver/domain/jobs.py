@@ -13,6 +13,7 @@ from ..store.db import Database, from_json, id_taken, to_json
 from ..store.runs import RunFacts
 from .clock import read_time
 from .clusters import Clusters, ClusterSnapshot
+from .device_jobs import plan_with_device
 from .errors import InvalidInput, NotAllowed, NotFound
 from .executed import executed_plan
 from .ids import newest_first, stable_id
@@ -111,10 +112,12 @@ class Snapshot:
 
 class Jobs:
     def __init__(self, db: Database, tenants: Tenants, files: Files, specs: JobSpecs, clusters: Clusters,
-                 max_output_bytes: int = 2 << 30) -> None:
+                 specs_for: Callable[[Tenant], JobSpecs] | None = None, max_output_bytes: int = 2 << 30) -> None:
         self.db, self.tenants, self.files, self.clusters = db, tenants, files, clusters
         self.max_output_bytes = max_output_bytes  # a job's simulated outputs in all (`openssl rand`)
         self.specs, self.catalog = specs, specs.catalog
+        self.specs_for = specs_for or (lambda tenant: specs)  # the tenant's catalog and catalog mode
+        self.devices: Any = None  # storage devices (domain/devices.py), which attached jobs wait for
         # held while a job's outputs are written and while a job is stopped or its scenario set, so a stop never
         # saves a record read before the outputs (and the final status) were written; one per tenant, so writing
         # one tenant's big outputs never holds up another tenant
@@ -179,9 +182,17 @@ class Jobs:
         pace = record.state.get("pace", 1.0)
         if record.state.get("execute"):
             return executed_plan(submitted, pace, self.run_facts.get(record.id), record.state.get("stopAt"))
-        life = plan(submitted, self._scenario(record), float(record.state["runSeconds"]), self.walltime_seconds(record),
-                    stretch(submitted, pace, record.state.get("stopAt")))
-        return life.rescaled(submitted, pace)
+
+        def build(start: float) -> Plan:
+            life = plan(start, self._scenario(record), float(record.state["runSeconds"]),
+                        self.walltime_seconds(record), stretch(start, pace, record.state.get("stopAt")))
+            return life.rescaled(start, pace)
+
+        device = record.doc.get("storageDevice")
+        if device and self.devices is not None:  # the job waits for its storage device to be Started
+            ready, gone = self.devices.available(tenant, device)
+            return plan_with_device(submitted, ready, gone, record.state.get("stopAt"), build)
+        return build(submitted)
 
     def _cluster_schedule(self, tenant: Tenant, cluster: ClusterSnapshot) -> dict[str, Plan]:
         """Plans of the jobs queued on a persistent cluster: each starts once the cluster is Started and the job
@@ -210,8 +221,9 @@ class Jobs:
                 free = job_plan.finished if math.isfinite(job_plan.finished) else None
         return plans
 
-    def snapshot(self, tenant: Tenant, job_id: str, poll: bool = False) -> Snapshot:
-        """The job now. In the `poll` clock mode a status read (`poll=True`) moves it one step first."""
+    def snapshot(self, tenant: Tenant, job_id: str, poll: bool = False, settle: bool = True) -> Snapshot:
+        """The job now. In the `poll` clock mode a status read (`poll=True`) moves it one step first. A finished
+        job's outputs are written on its first read, unless `settle` is False (a request about to be refused)."""
         record = self._load(tenant, job_id)
         cluster_id = record.state.get("persistentCluster")
         cluster = self.clusters.snapshot(tenant, cluster_id) if cluster_id else None
@@ -221,7 +233,7 @@ class Jobs:
         if moved:
             self._save(record)
         snap = Snapshot(record, job_plan, now, cluster)
-        if job_plan is not None and snap.finished and not record.state.get("outputsWritten"):
+        if settle and job_plan is not None and snap.finished and not record.state.get("outputsWritten"):
             self._write_outputs(tenant, snap)
         return snap
 
@@ -248,6 +260,14 @@ class Jobs:
         chosen = matches[offset:offset + limit]
         return len(matches), [m if isinstance(m, Snapshot) else self.snapshot(tenant, m) for m in chosen]
 
+    def by_own_cluster(self, tenant: Tenant, cluster_id: str, poll: bool = False) -> Snapshot:
+        """The job whose own (non-persistent) cluster has this id; NotFound otherwise."""
+        row = self.db.one("SELECT id FROM jobs WHERE tenant_id = ? AND json_extract(state, '$.ownCluster') = ?",
+                          (tenant.id, cluster_id))
+        if row is None:
+            raise NotFound("cluster")
+        return self.snapshot(tenant, row["id"], poll=poll)
+
     def sync_outputs(self, tenant: Tenant) -> None:
         """Finished jobs whose outputs nobody has looked at yet get them now (file listings show them)."""
         rows = self.db.query(
@@ -258,7 +278,7 @@ class Jobs:
 
     # -- changing ----------------------------------------------------------------------------------------------
     def create(self, tenant: Tenant, body: dict[str, Any]) -> Snapshot:
-        doc = self.specs.build(body, self._find_files(tenant))
+        doc = self.specs_for(tenant).build(body, self._find_files(tenant))
         self._check_outputs(doc)
         sweep = self.sweeps.prepare(doc)
         if doc["clusterId"] is not None:
@@ -275,13 +295,16 @@ class Jobs:
                 self.sweeps.insert(conn, job_id, tenant.id, sweep)
         return self.snapshot(tenant, job_id)
 
-    def update(self, tenant: Tenant, job_id: str, body: dict[str, Any]) -> Snapshot:
-        """PATCH: a finished job answers 200 and keeps everything (the notebook, cell 45)."""
+    def update(self, tenant: Tenant, job_id: str, body: dict[str, Any], refuse_finished: bool = False) -> Snapshot:
+        """PATCH: a finished job keeps everything, answering 200 (the notebook, cell 45) or, when
+        `refuse_finished`, 400 (the change the notebook announces)."""
+        if refuse_finished and self.snapshot(tenant, job_id, settle=False).finished:
+            raise NotAllowed("A job that has finished cannot be changed.")  # a 400 stores nothing, outputs neither
         snap = self.snapshot(tenant, job_id)
         if snap.finished:
             return snap
         record = snap.record
-        changes = self.specs.changes(body, self._find_files(tenant), snap.plan is None)
+        changes = self.specs_for(tenant).changes(body, self._find_files(tenant), snap.plan is None)
         record.doc.update(changes)
         self._check_outputs(record.doc)
         sweep = self.sweeps.prepare(record.doc) if "jobanalyses" in changes else None  # templates read again
@@ -290,9 +313,11 @@ class Jobs:
             self.sweeps.replace(record.id, tenant.id, sweep)
         return self.snapshot(tenant, job_id)
 
-    def submit(self, tenant: Tenant, job_id: str) -> None:
-        """Submitting again, or submitting a finished job, changes nothing (and still answers 200)."""
+    def submit(self, tenant: Tenant, job_id: str, refuse_again: bool = False) -> None:
+        """Submitting again, or submitting a finished job, changes nothing: 200, or 400 when `refuse_again`."""
         record = self._load(tenant, job_id)
+        if record.state.get("submitted") is not None and refuse_again:
+            raise NotAllowed("The job has already been submitted.")
         if record.state.get("submitted") is not None:
             return
         if record.doc.get("clusterId"):
@@ -306,7 +331,10 @@ class Jobs:
             else program.run_seconds, exitCode=program.exit_code,
             pace=self.tenants.clock(tenant).pace, scenario=record.state.get("scenario") or self.scenario_for(tenant),
         )
-        if self.executor is not None and self.executor.wants(tenant, record.doc):
+        if not record.doc.get("clusterId"):
+            record.state["ownCluster"] = stable_id("cluster", record.id)  # readable as v3 clusters/{id}/
+        # a job on a storage device is simulated (it waits for the device, which no real process could mount)
+        if self.executor is not None and not record.doc.get("storageDevice") and self.executor.wants(tenant, record.doc):
             record.state["execute"] = True  # the command runs for real: decided once, at submission
             self.run_facts.open(tenant.id, record.id)
         self._save(record)
@@ -320,6 +348,18 @@ class Jobs:
                 return  # nothing running: 202 and no effect
             snap.record.state["stopAt"] = snap.now
             self._save(snap.record)
+
+    def attach_device(self, tenant: Tenant, job_id: str, device_id: str, copies: list[Any], field: str) -> None:
+        """POST jobs/{id}/storage-devices/: the saved job will wait for the device and see it mounted."""
+        record = self._load(tenant, job_id)
+        if record.state.get("submitted") is not None:
+            raise NotAllowed("The job has already been submitted.")
+        try:
+            self.devices.attach(tenant, device_id, job_id)
+        except NotFound:
+            raise InvalidInput({field: {"id": pk_error(device_id)}}) from None
+        record.doc.update(storageDevice=device_id, storageDeviceCopies=copies)
+        self._save(record)
 
     def attach(self, tenant: Tenant, cluster_id: str, job_id: str, submit: bool) -> str:
         """POST clusters/{id}/jobs/: run a saved job on a persistent cluster; returns the association id."""
@@ -425,9 +465,10 @@ class Jobs:
             return self.executor.ssh_ports(snap.id)
         return []
 
-    def cores(self, snap: Snapshot) -> tuple[dict[str, Any], int]:
+    def cores(self, snap: Snapshot, tenant: Tenant | None = None) -> tuple[dict[str, Any], int]:
         hardware = snap.doc["jobanalyses"][0]["hardware"]
-        core_type = self.catalog.core_type(hardware["coreType"]) or UNKNOWN_CORE_TYPE
+        catalog = self.specs_for(tenant).catalog if tenant is not None else self.catalog  # the tenant's own entries
+        core_type = catalog.core_type(hardware["coreType"]) or UNKNOWN_CORE_TYPE
         return hardware, nodes_for(hardware, core_type)
 
 

@@ -6,7 +6,7 @@ import dataclasses
 import math
 from typing import Any, Callable
 
-from .catalog import Catalog
+from .catalog import DEFAULT_CORES, Catalog, complete_core_type, complete_version, is_code, is_version
 from .errors import InvalidInput
 from .files import FileRecord
 
@@ -69,8 +69,31 @@ def pk_error(value: Any) -> list[str]:
 
 
 class JobSpecs:
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, lenient: bool = False,
+                 learn: Callable[[dict[str, Any]], Any] | None = None) -> None:
         self.catalog = catalog
+        # lenient catalog mode: a well-formed unknown analysis code/version or core type is accepted, and `learn`
+        # adds it to the tenant's catalog once the whole definition is valid
+        self.lenient, self.learn = lenient, learn
+        self.learned: dict[str, list[dict[str, Any]]] = {"analyses": [], "coreTypes": []}
+
+    def commit_learned(self) -> None:
+        if self.learn is not None and any(self.learned.values()):
+            self.learn(self.learned)
+        self.learned = {"analyses": [], "coreTypes": []}
+
+    def _lenient_version(self, code: str, version_code: str) -> dict[str, Any] | None:
+        if not (self.lenient and is_code(code) and is_version(version_code)):
+            return None
+        self.learned["analyses"].append({"code": code, "versions": [{"versionCode": version_code}]})
+        return complete_version({"versionCode": version_code}, [])
+
+    def _lenient_core_type(self, code: str, cores: Any) -> dict[str, Any] | None:
+        if not (self.lenient and is_code(code) and isinstance(cores, int) and 1 <= cores <= 100000):
+            return None
+        entry = {"code": code, "cores": sorted({*DEFAULT_CORES, cores})}
+        self.learned["coreTypes"].append(entry)
+        return complete_core_type(entry)
 
     def project(self, body: dict[str, Any], errors: dict[str, Any]) -> str | None:
         project = body.get("projectId", body.get("project_id"))
@@ -94,7 +117,9 @@ class JobSpecs:
         code, version_code = raw["analysis"]["code"], str(raw["analysis"]["version"])
         analysis = self.catalog.analysis(code)
         version = self.catalog.analysis_version(code, version_code) if analysis else None
-        if analysis is None:
+        if version is None:
+            version = self._lenient_version(code, version_code)
+        if version is None and analysis is None:
             errors["analysis"] = {"code": [f'"{code}" is not a valid analysis code.']}
         elif version is None:
             valid = [v["versionCode"] for v in analysis["versions"]]
@@ -166,9 +191,11 @@ class JobSpecs:
         code = core_type_code(raw["coreType"])
         core_type = self.catalog.core_type(code)
         cores = as_int(raw["coresPerSlot"])
+        if core_type is None:
+            core_type = self._lenient_core_type(code, cores)
         if core_type is None or not core_type["isActive"]:
             errors["coreType"] = [f'"{code}" is not a valid core type.']
-        elif version is not None and code not in version["allowedCoreTypes"]:
+        elif version is not None and code not in version["allowedCoreTypes"] and not self.lenient:
             errors["coreType"] = [f'Core type {code} is not allowed for this analysis version. '
                                   f'Allowed: {version["allowedCoreTypes"]}']
         elif cores not in core_type["cores"]:
@@ -176,7 +203,9 @@ class JobSpecs:
                                       f"Valid: {core_type['cores']}"]
         slots = as_int(raw.get("slots"), 1)  # the spec bounds counts (1 to a few digits) before they get here
         walltime = as_int(raw.get("walltime"))
-        return {"coreType": code, "coresPerSlot": cores, "slots": slots, "walltime": walltime}, errors
+        hardware = {"coreType": code, "coresPerSlot": cores, "slots": slots, "walltime": walltime,
+                    "type": raw.get("type") or "compute", "isReusable": as_bool(raw.get("isReusable"))}
+        return hardware, errors
 
     def build(self, body: dict[str, Any], find_files: FindFiles) -> dict[str, Any]:
         """A new job's document from a create body; raises InvalidInput with DRF-nested errors."""
@@ -188,6 +217,7 @@ class JobSpecs:
         doe = self.doe(body, find_files, errors)
         if errors:
             raise InvalidInput(errors)
+        self.commit_learned()
         return {
             "name": body["name"],
             "description": body.get("description") or "",
@@ -196,6 +226,11 @@ class JobSpecs:
             "jobanalyses": analyses,
             "clusterId": body.get("clusterId"),
             "tags": list(body.get("tags") or []),
+            # the rest of the python-sdk's full v3 template, stored to be echoed
+            "autoTerminateCluster": as_bool(body.get("autoTerminateCluster"), True),
+            "inputFileParseTask": body.get("inputFileParseTask") or "",
+            "isTemplateDryRun": as_bool(body.get("isTemplateDryRun")),
+            "archiveFilters": body.get("archiveFilters") or [],
             **doe,
         }
 
@@ -246,4 +281,5 @@ class JobSpecs:
                 changed["jobanalyses"] = analyses
         if errors:
             raise InvalidInput(errors)
+        self.commit_learned()
         return changed

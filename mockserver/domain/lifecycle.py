@@ -6,6 +6,7 @@ later: about two seconds of wall time at the default clock factor of 60.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Callable
@@ -44,11 +45,13 @@ class Scenario:
     exit_code: int | None = None
     reason: str | None = None
     run_seconds: float | None = None  # overrides what the command's `sleep`s add up to
+    cluster_stop_seconds: float | None = None  # from the job's final status to its cluster's Stopped
 
     @classmethod
     def from_dict(cls, raw: dict | None) -> "Scenario":
         raw = raw or {}
-        return cls(raw.get("outcome", "succeed"), raw.get("exitCode"), raw.get("reason"), raw.get("runSeconds"))
+        return cls(raw.get("outcome", "succeed"), raw.get("exitCode"), raw.get("reason"), raw.get("runSeconds"),
+                   raw.get("clusterStopSeconds"))
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,25 @@ def stretch(origin: float, pace: float, t: float | None) -> float | None:
 def plan(submitted: float, scenario: Scenario, run_seconds: float, walltime_seconds: float | None,
          stop_at: float | None = None) -> Plan:
     """The whole history of a job on a cluster of its own; `stop_at` is when the user asked it to stop."""
+    return _cluster_stop_after(_own_cluster_plan(submitted, scenario, run_seconds, walltime_seconds, stop_at),
+                               scenario.cluster_stop_seconds)
+
+
+def _cluster_stop_after(life: Plan, seconds: float | None) -> Plan:
+    """The scenario's `clusterStopSeconds`: the cluster's Stopping/Stopped moved to end that long after the job."""
+    if seconds is None or not math.isfinite(life.finished) or not life.cluster:
+        return life
+    kept = [e for e in life.cluster if e.at <= life.finished or e.status not in ("Stopping", "Stopped")]
+    stopping = life.finished + min(CLUSTER_STOP_DELAY, seconds / 2) + MIN_GAP
+    if kept[-1].status == "Not Started":
+        tail = [Event(life.finished + seconds + MIN_GAP, "Stopped")]
+    else:
+        tail = [Event(stopping, "Stopping"), Event(max(life.finished + seconds, stopping) + MIN_GAP, "Stopped")]
+    return dataclasses.replace(life, cluster=(*kept, *tail))
+
+
+def _own_cluster_plan(submitted: float, scenario: Scenario, run_seconds: float, walltime_seconds: float | None,
+                      stop_at: float | None) -> Plan:
     t = submitted
     head = [Event(t, "Pending"), Event(t + WAITING_FOR_QUEUE, "Waiting for Queue"), Event(t + QUEUED, "Queued")]
     cluster = [Event(t, "Not Started"), Event(t + CLUSTER_STARTING, "Starting")]

@@ -60,6 +60,8 @@ def process_output(snap: "Snapshot", program: Program, blobs: BlobStore, finishe
         "Software: " + ", ".join(f"{ja['analysis']['name']} {ja['analysis']['versionName']}"
                                   for ja in snap.doc["jobanalyses"]),
         f"Working directory: {WORK_DIR}",
+        *([f"Storage device {snap.doc['storageDevice']} mounted at ~/storage_{snap.doc['storageDevice']}/"]
+          if snap.doc.get("storageDevice") else []),
         "Input files:",
         *_inputs(snap, blobs),
     ]

@@ -41,7 +41,7 @@ class ClockDefaults:
 
 
 class Tenants:
-    def __init__(self, db: Database, ids: IdFactory, catalog: Catalog, clock_defaults: ClockDefaults,
+    def __init__(self, db: Database, ids: IdFactory, catalog: Catalog | None, clock_defaults: ClockDefaults,
                  real_time: Callable[[], float] = time.time) -> None:
         self.db, self.ids, self.catalog = db, ids, catalog
         self.clock_defaults = clock_defaults
@@ -132,6 +132,7 @@ class Tenants:
         self.save_settings(tenant, {**tenant.settings, "clock": clock.to_dict()})
         return clock
 
-    def user(self, tenant: Tenant) -> dict[str, Any]:
-        template = self.catalog.user_template
+    def user(self, tenant: Tenant, catalog: Catalog | None = None) -> dict[str, Any]:
+        """The user behind a key, from the catalog's user template (the tenant's own catalog when given)."""
+        template = (catalog or self.catalog).user_template  # type: ignore[union-attr]
         return {**template, "id": tenant.id, "email": tenant.email}

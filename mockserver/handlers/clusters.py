@@ -4,6 +4,8 @@ from typing import Any
 
 from ..dispatch import Call, Reply
 from ..domain.clusters import ClusterSnapshot
+from ..domain.errors import NotFound
+from ..domain.jobs import Snapshot
 from ..domain.jobspec import as_bool
 from ..timefmt import iso
 from .jobs import statuses_page
@@ -35,9 +37,28 @@ def list_clusters(call: Call) -> dict[str, Any]:
     return call.page(fetch)
 
 
+def job_cluster_view(call: Call, snap: Snapshot) -> dict[str, Any]:
+    """A job's own cluster as v3 `clusters/{id}/` shows it: named after the job, with the job's hardware."""
+    hardware = snap.doc["jobanalyses"][0]["hardware"]
+    events = snap.cluster_statuses()
+    started = snap.record.state.get("submitted") or snap.record.state["dateInserted"]
+    return {
+        "id": snap.cluster_id, "name": snap.doc["name"], "owner": call.tenant.email,
+        "dateInserted": iso(started, "inserted", call.backend.config.date_style),
+        "hardware": {**hardware, "coreType": {"code": hardware["coreType"]}},
+        "installedAnalyses": [{"analysis": {"code": ja["analysis"]["code"], "version": ja["analysis"]["version"]}}
+                              for ja in snap.doc["jobanalyses"]],
+        "runLowPriority": snap.doc["isLowPriority"],
+        "status": events[0][1].status if events else "Not Started",
+    }
+
+
 @operation("getCluster")
 def get_cluster(call: Call) -> dict[str, Any]:
-    return cluster_view(call, call.backend.clusters.snapshot(call.tenant, call.params["cluster_id"]))
+    try:
+        return cluster_view(call, call.backend.clusters.snapshot(call.tenant, call.params["cluster_id"]))
+    except NotFound:  # a job's own cluster (python-sdk: jobs/{id}/clusters/ then clusters/{id}/)
+        return job_cluster_view(call, call.backend.jobs.by_own_cluster(call.tenant, call.params["cluster_id"]))
 
 
 @operation("startCluster")
@@ -54,7 +75,11 @@ def stop_cluster(call: Call) -> Reply:
 
 @operation("listClusterStatuses")
 def list_cluster_statuses(call: Call) -> dict[str, Any]:
-    snap = call.backend.clusters.snapshot(call.tenant, call.params["cluster_id"], poll=True)
+    try:
+        snap = call.backend.clusters.snapshot(call.tenant, call.params["cluster_id"], poll=True)
+    except NotFound:
+        job = call.backend.jobs.by_own_cluster(call.tenant, call.params["cluster_id"], poll=True)
+        return statuses_page(call, job.cluster_statuses(), job.cluster_id, "cluster_status")
     return statuses_page(call, snap.statuses(), snap.id, "cluster_status")
 
 

@@ -18,17 +18,21 @@ def file_views(call: Call, records: list[Any]) -> list[FileView]:
     return [FileView(r, ctx) for r in records]
 
 
-@operation("listFiles")
+@operation("listFiles", "listFilesV3")
 def list_files(call: Call) -> dict[str, Any]:
     call.backend.jobs.sync_outputs(call.tenant)
+    if "limit" in call.params:  # the python-sdk's `limit`: a cap on the page size
+        call.params["page_size"] = min(call.params["limit"], call.params.get("page_size") or call.params["limit"])
+
     def fetch(offset: int, limit: int) -> tuple[int, list[FileView]]:
-        count, records = call.backend.files.page(call.tenant, offset, limit, search=call.params.get("search"))
+        count, records = call.backend.files.page(call.tenant, offset, limit, search=call.params.get("search"),
+                                                 ordering=call.params.get("ordering"))
         return count, file_views(call, records)
 
     return call.page(fetch)
 
 
-@operation("uploadFile", "uploadFilePut")
+@operation("uploadFile", "uploadFilePut", "uploadFileV3", "uploadFilePutV3")
 def upload_file(call: Call) -> Reply:
     part = call.files.get("file")
     if part is None:
@@ -40,24 +44,24 @@ def upload_file(call: Call) -> Reply:
     return Reply(201, FileView(record, view_context(call)))
 
 
-@operation("getFile")
+@operation("getFile", "getFileV3")
 def get_file(call: Call) -> FileView:
     return FileView(call.backend.files.get(call.tenant, call.params["file_id"]), view_context(call))
 
 
-@operation("updateFile")
+@operation("updateFile", "updateFileV3")
 def update_file(call: Call) -> FileView:
     record = call.backend.files.update(call.tenant, call.params["file_id"], call.body or {})
     return FileView(record, view_context(call))
 
 
-@operation("deleteFile")
+@operation("deleteFile", "deleteFileV3")
 def delete_file(call: Call) -> Reply:
     call.backend.files.delete(call.tenant, call.params["file_id"])
     return Reply(204)
 
 
-@operation("downloadFile")
+@operation("downloadFile", "downloadFileV3")
 def download_file(call: Call) -> Response:
     """Streams from disk; werkzeug answers Range (206, suffix, open-ended, end clamped), If-Range and ETags. The
     server's `wsgi.file_wrapper` reads 1 MiB at a time, whole files and ranges alike (see server.py)."""
@@ -76,6 +80,6 @@ def download_file(call: Call) -> Response:
     return response
 
 
-@operation("getFileLines")
+@operation("getFileLines", "getFileLinesV3")
 def file_lines(call: Call) -> dict[str, list[str]]:
     return {"lines": call.backend.files.lines(call.tenant, call.params["file_id"])}

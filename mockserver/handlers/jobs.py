@@ -19,8 +19,9 @@ from .registry import operation, view_context
 
 def job_context(call: Call) -> JobContext:
     backend = call.backend
-    return JobContext(view_context(call), call.op.version, backend.catalog.core_type,
-                      lambda job_id: backend.files.output_bytes(call.tenant, job_id))
+    return JobContext(view_context(call), call.op.version, backend.catalogs.for_tenant(call.tenant).core_type,
+                      lambda job_id: backend.files.output_bytes(call.tenant, job_id),
+                      backend.settings.get(call.tenant, "v2CoreType"))
 
 
 def job_view(call: Call, snap: Snapshot) -> JobView:
@@ -55,7 +56,8 @@ def get_job(call: Call) -> JobView:
 
 @operation("updateJob")
 def update_job(call: Call) -> JobView:
-    return job_view(call, call.backend.jobs.update(call.tenant, call.params["job_id"], call.body or {}))
+    refuse = call.backend.settings.get(call.tenant, "finishedJobChanges") == "refuse"
+    return job_view(call, call.backend.jobs.update(call.tenant, call.params["job_id"], call.body or {}, refuse))
 
 
 @operation("deleteJob", "deleteJobV3")
@@ -64,9 +66,10 @@ def delete_job(call: Call) -> Reply:
     return Reply(204)
 
 
-@operation("submitJob")
+@operation("submitJob", "submitJobV3")
 def submit_job(call: Call) -> Reply:
-    call.backend.jobs.submit(call.tenant, call.params["job_id"])
+    refuse = call.backend.settings.get(call.tenant, "finishedJobChanges") == "refuse"
+    call.backend.jobs.submit(call.tenant, call.params["job_id"], refuse)
     return Reply(200)
 
 
@@ -94,7 +97,7 @@ def list_job_cluster_statuses(call: Call) -> dict[str, Any]:
     return statuses_page(call, snap.cluster_statuses(), snap.cluster_id, "cluster_status")
 
 
-@operation("listJobFiles")
+@operation("listJobFiles", "listJobFilesV3")
 def list_job_files(call: Call) -> dict[str, Any]:
     snap = _snapshot(call)
     if is_sweep(snap.doc):
@@ -152,7 +155,7 @@ def _one_run(call: Call) -> tuple[Snapshot, dict[str, Any]]:
     return snap, runs[call.params["run_id"]]
 
 
-@operation("listJobRuns")
+@operation("listJobRuns", "listJobRunsV3")
 def list_job_runs(call: Call) -> dict[str, Any]:
     snap = _snapshot(call)
     max_size = call.backend.config.max_runs_page_size
@@ -173,7 +176,7 @@ def get_job_run(call: Call) -> dict[str, Any]:
     return _one_run(call)[1]
 
 
-@operation("listJobRunFiles")
+@operation("listJobRunFiles", "listJobRunFilesV3")
 def list_job_run_files(call: Call) -> dict[str, Any]:
     snap, run = _one_run(call)
     if is_sweep(snap.doc):
@@ -212,7 +215,7 @@ def list_job_instances(call: Call) -> dict[str, Any]:
 
 
 def _instances(call: Call, snap: Snapshot) -> list[dict[str, Any]]:
-    _, nodes = call.backend.jobs.cores(snap)
+    _, nodes = call.backend.jobs.cores(snap, call.tenant)
     started = next(e.at for _, e in snap.cluster_statuses() if e.status == "Started")
     roles = ["CUSTOM"] if nodes == 1 else ["MPI_MASTER"] + ["MPI_SLAVE"] * (nodes - 1)
     # A real run's instances answer SSH on loopback ports (runner/ssh.py); anything else has nothing to connect to,

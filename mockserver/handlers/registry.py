@@ -28,4 +28,5 @@ operation = registrar(HANDLERS)
 
 def view_context(call: Call) -> Context:
     backend = call.backend
-    return Context(call.tenant, call.host_url, backend.config.date_style, backend.catalog.user_template["defaultStorage"])
+    return Context(call.tenant, call.host_url, backend.config.date_style, backend.catalog.user_template["defaultStorage"],
+                   lambda *ids: backend.shares.of(call.tenant, *ids))

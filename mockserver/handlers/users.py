@@ -16,9 +16,9 @@ def api_root(call: Call) -> dict[str, str]:
 
 @operation("getCurrentUser", "getCurrentUserV3")
 def current_user(call: Call) -> dict[str, Any]:
-    return call.backend.tenants.user(call.tenant)
+    return call.backend.tenants.user(call.tenant, call.backend.catalogs.for_tenant(call.tenant))
 
 
-@operation("listProjects")
+@operation("listProjects", "listProjectsV3")
 def list_projects(call: Call) -> dict[str, Any]:
-    return call.page(from_list(call.backend.catalog.projects))
+    return call.page(from_list(call.backend.catalogs.for_tenant(call.tenant).projects))

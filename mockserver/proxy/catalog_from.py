@@ -1,12 +1,12 @@
 """The user's real catalog from recordings: core types, analyses and compute prices as the platform listed them,
-in the shape of `data/catalog.json`, so `rescale-mock serve --catalog-from DIR` serves them."""
+in the shape of `data/catalog.json`, so `rescale-mock serve --catalog-from DIR` serves them (an overlay that
+`domain.catalog.merge_catalogs` lays over the bundled catalog, before any `--catalog` file)."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
 
-from ..domain.catalog import builtin_catalog
 from .recording import body_bytes, read_recordings
 
 # operationId -> catalog key; v2 listings win over v3 ones for the same code (catalog.json holds the v2 shape)
@@ -45,25 +45,10 @@ def catalog_from_recordings(directory: Path) -> dict[str, list[dict[str, Any]]]:
     return {key: list(entries.values()) for key, entries in found.items()}
 
 
-def merge_catalog(base: dict[str, Any], overlay: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    """`base` with each list that `overlay` has replaced by it; an entry lacking a field the fake needs takes it
-    from the base's first entry of that list (and a display order from its position). When only core types were
-    recorded, the base's analyses allow them (their own lists name the base's core types)."""
-    merged = dict(base)
-    for key, entries in overlay.items():
-        template = (base.get(key) or [{}])[0]
-        merged[key] = [{**template, **({"displayOrder": index + 1} if key == "coreTypes" else {}), **entry}
-                       for index, entry in enumerate(entries)]
-    if "coreTypes" in overlay and "analyses" not in overlay:
-        codes = [c["code"] for c in merged["coreTypes"]]
-        merged["analyses"] = [{**a, "versions": [{**v, "allowedCoreTypes": codes} for v in a.get("versions", [])]}
-                              for a in base.get("analyses", [])]
-    return merged
-
-
 def serve_catalog(directory: Path) -> dict[str, Any]:
-    """The bundled catalog with the recorded lists in place of its own (for `serve --catalog-from DIR`)."""
+    """The recorded lists as a catalog overlay that replaces the bundled lists it has (for `serve --catalog-from
+    DIR`; merged with the other overlays by `merge_catalogs`, and completed like any other entry)."""
     overlay = catalog_from_recordings(directory)
     if not overlay:
         raise SystemExit(f"rescale-mock: no recorded core types, analyses or prices under {directory}")
-    return merge_catalog(builtin_catalog(), overlay)
+    return {**overlay, "replace": sorted(overlay)}

@@ -59,10 +59,10 @@ def _base_url(text: str) -> str:
     return text.rstrip("/")
 
 
-def serve_extra(args: argparse.Namespace) -> dict[str, Any]:
-    """What `serve`'s options add to the server's Config.extra: the recorded catalog, when asked for."""
+def serve_catalogs(args: argparse.Namespace) -> tuple[dict[str, Any], ...]:
+    """The catalog overlays `serve`'s options add to the server's Config.catalogs: the recorded one, when asked for."""
     directory = getattr(args, "catalog_from", None)
-    return {"catalog": serve_catalog(directory)} if directory else {}
+    return (serve_catalog(directory),) if directory else ()
 
 
 class ReportWriter:

@@ -231,7 +231,8 @@ class Runner:
         work = run.home / "work"
         work.mkdir(parents=True, exist_ok=True)
         hardware = doc["jobanalyses"][0]["hardware"]
-        core_type = self.jobs.catalog.core_type(hardware["coreType"]) or UNKNOWN_CORE_TYPE
+        catalog = self.jobs.specs_for(run.tenant).catalog  # the tenant's catalog: its own core types too
+        core_type = catalog.core_type(hardware["coreType"]) or UNKNOWN_CORE_TYPE
         if nodes_for(hardware, core_type) > 1:
             (work / "shared").mkdir(exist_ok=True)
         inputs = [InputFile(ref["file"]["name"], self.files.blobs.path(ref["file"]["blob"]), ref["decompress"])

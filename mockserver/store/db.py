@@ -51,6 +51,9 @@ CREATE INDEX IF NOT EXISTS jobs_by_tenant ON jobs (tenant_id, seq);
 -- submitted jobs whose outputs are not written yet: what a file listing must look at (see Jobs.sync_outputs)
 CREATE INDEX IF NOT EXISTS jobs_awaiting_outputs ON jobs (tenant_id)
     WHERE json_extract(state, '$.submitted') IS NOT NULL AND json_extract(state, '$.outputsWritten') IS NULL;
+-- a job's own cluster, read under v3 clusters/{id}/ (python-sdk)
+CREATE INDEX IF NOT EXISTS jobs_by_own_cluster ON jobs (tenant_id, json_extract(state, '$.ownCluster'))
+    WHERE json_extract(state, '$.ownCluster') IS NOT NULL;
 -- a parameter sweep's definition (CSV rows, templates), read once when its job is created
 CREATE TABLE IF NOT EXISTS sweeps (
     job_id TEXT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
@@ -66,6 +69,22 @@ CREATE TABLE IF NOT EXISTS clusters (
     state TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS clusters_by_tenant ON clusters (tenant_id, seq);
+-- who a job (and so its files) was shared with; a file is shared if it or its job is
+CREATE TABLE IF NOT EXISTS shares (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    UNIQUE (tenant_id, object_id, recipient)
+);
+CREATE TABLE IF NOT EXISTS storage_devices (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE NOT NULL,
+    tenant_id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS storage_devices_by_tenant ON storage_devices (tenant_id, seq);
 """
 
 
