@@ -373,3 +373,106 @@ def test_a_huge_integer_in_a_query_is_a_4xx_not_a_500(portal: Portal) -> None:
     assert response.status_code == 404 and response.json == {"detail": "Invalid page."}
     response = portal.api.get("/api/v2/files/?page_size=" + "9" * 5000, headers=portal.headers())
     assert response.status_code == 400 and "page_size" in response.json
+
+
+# -- storage devices -----------------------------------------------------------------------------------------------
+DEVICE = {"name": "portal scratch", "storageSize": 2, "hardware": {"walltime": 24, "coresPerSlot": 18,
+                                                                   "coreType": "hps-3"}}
+
+
+def create_device(portal: Portal, key: str = KEY_A, submit: bool = True, name: str = "portal scratch") -> str:
+    created = portal.api.post("/api/v2/storage-devices/", headers=portal.headers(key), json=DEVICE | {"name": name})
+    assert created.status_code == 201, created.text
+    device_id = str(created.json["id"])
+    if submit:
+        submitted = portal.api.post(f"/api/v2/storage-devices/{device_id}/submit/", headers=portal.headers(key))
+        assert submitted.status_code == 200, submitted.text
+    return device_id
+
+
+def device_timeline(page: str) -> list[str]:
+    return re.findall(r'data-status="([^"]+)"',
+                      re.search(r'<ol class="timeline" id="device-timeline">(.*?)</ol>', page, re.S)[1])
+
+
+def test_a_device_created_through_the_api_is_listed_with_its_status(signed_in: Portal) -> None:
+    device_id = create_device(signed_in)
+    idle = create_device(signed_in, submit=False, name="idle device")
+    page = signed_in.client.get("/portal/storage-devices").get_data(as_text=True)
+    assert 'href="/portal/storage-devices"' in page and 'aria-current="page">Storage devices' in page
+    assert "2 storage devices" in page and "portal scratch" in page and "idle device" in page
+    for found in (device_id, idle):
+        api = signed_in.api.get(f"/api/v2/storage-devices/{found}/", headers=signed_in.headers()).json
+        row = page[page.index(f'href="/portal/storage-devices/{found}"'):]
+        assert re.search(r'data-status="([^"]+)"', row)[1] == api["status"]
+    assert '<span class="badge" data-status="Not Started">Not Started</span>' in page
+
+
+def test_device_page_shows_its_definition_and_its_timeline_moves_with_the_clock(signed_in: Portal) -> None:
+    device_id = create_device(signed_in)
+    response = signed_in.client.get(f"/portal/storage-devices/{device_id}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "portal scratch" in page and "<code>hps-3</code>, 18 core(s) per slot, walltime 24 h" in page
+    assert "2 GB" in page and f"GET /api/v2/storage-devices/{device_id}/" in page and 'data-live="on"' in page
+    before = device_timeline(page)
+    assert "Started" not in before
+    signed_in.advance(3600)
+    page = signed_in.client.get(f"/portal/storage-devices/{device_id}").get_data(as_text=True)
+    statuses = signed_in.api.get(f"/api/v2/storage-devices/{device_id}/statuses/", headers=signed_in.headers()).json
+    assert device_timeline(page) == [s["status"] for s in reversed(statuses["results"])]  # oldest first
+    assert device_timeline(page)[-1] == "Started" and len(device_timeline(page)) > len(before)
+    assert 'id="device-status" data-status="Started"' in page
+    signed_in.api.post(f"/api/v2/storage-devices/{device_id}/shutdown/", headers=signed_in.headers())
+    signed_in.advance(3600)
+    page = signed_in.client.get(f"/portal/storage-devices/{device_id}").get_data(as_text=True)
+    assert device_timeline(page)[-1] == "Stopped" and 'data-live="off"' in page
+
+
+def test_device_scenario_form_goes_through_the_control_plane(signed_in: Portal) -> None:
+    device_id = create_device(signed_in, submit=False)
+    token = csrf(signed_in.client.get(f"/portal/storage-devices/{device_id}"))
+    for outcome, expected in (("explode", 'Refused (400): outcome: "explode" is not a valid choice.'),
+                              ("fail_to_start", "Scenario set for this storage device.")):
+        response = signed_in.client.post(f"/portal/storage-devices/{device_id}/scenario", follow_redirects=True,
+                                         data={"csrf": token, "outcome": outcome})
+        assert messages(response) == [expected], outcome
+    signed_in.api.post(f"/api/v2/storage-devices/{device_id}/submit/", headers=signed_in.headers())
+    signed_in.advance(3600)
+    page = signed_in.client.get(f"/portal/storage-devices/{device_id}").get_data(as_text=True)
+    assert device_timeline(page)[-2:] == ["Error", "Stopped"] and "The storage device failed to start" in page
+
+
+def test_job_page_shows_its_attached_device(signed_in: Portal) -> None:
+    device_id = create_device(signed_in, name="attached device")
+    job_id = signed_in.create_job(submit=False)
+    plain = signed_in.create_job()
+    attached = signed_in.api.post(f"/api/v2/jobs/{job_id}/storage-devices/", headers=signed_in.headers(),
+                                  json={"storageDevice": {"id": device_id}})
+    assert attached.status_code == 201, attached.text
+    page = signed_in.client.get(f"/portal/jobs/{job_id}").get_data(as_text=True)
+    device = re.search(r'<p id="job-device">(.*?)</p>', page, re.S)[1]
+    assert f'href="/portal/storage-devices/{device_id}"' in device and "attached device" in device
+    assert re.search(r'data-status="([^"]+)"', device)[1] == "Not Started"
+    assert 'id="job-device"' not in signed_in.client.get(f"/portal/jobs/{plain}").get_data(as_text=True)
+    device_page = signed_in.client.get(f"/portal/storage-devices/{device_id}").get_data(as_text=True)
+    assert f'href="/portal/jobs/{job_id}"' in device_page and f'href="/portal/jobs/{plain}"' not in device_page
+
+
+def test_no_page_shows_another_tenants_device(portal: Portal) -> None:
+    theirs = create_device(portal, KEY_B, name="secret device of b")
+    portal.sign_in(KEY_A)
+    mine = create_device(portal, KEY_A)
+    for path in ("/portal/storage-devices", f"/portal/storage-devices/{mine}"):
+        page = portal.client.get(path).get_data(as_text=True)
+        assert theirs not in page and "secret" not in page, path
+    assert portal.client.get(f"/portal/storage-devices/{theirs}").status_code == 404
+    token = csrf(portal.client.get("/portal/storage-devices/" + mine))
+    response = portal.client.post(f"/portal/storage-devices/{theirs}/scenario", follow_redirects=True,
+                                  data={"csrf": token, "outcome": "fail_to_start"})
+    assert messages(response) == ["Refused (404): Not found."]
+    for path in ("/portal/storage-devices/%ED%A0%80", "/portal/storage-devices/" + "a" * 5000):
+        assert portal.client.get(path).status_code == 404, path[:40]
+    portal.client.post("/portal/sign-out", data={"csrf": token})
+    for path in ("/portal/storage-devices", f"/portal/storage-devices/{mine}"):
+        assert portal.client.get(path, follow_redirects=True).request.path == "/portal/sign-in", path

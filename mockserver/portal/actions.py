@@ -63,6 +63,13 @@ def add_routes(bp: Blueprint) -> None:
         _act(wiring().control, "PUT", f"/_fake/jobs/{segment(job_id)}/scenario/", body, "Scenario set for this job.")
         return redirect(url_for("portal.job", job_id=job_id), 303)
 
+    @bp.post("/portal/storage-devices/<device_id>/scenario")
+    def device_scenario(device_id: str) -> Response:
+        body = internal.form_body(control_spec(), "setStorageDeviceScenario", request.form)
+        _act(wiring().control, "PUT", f"/_fake/storage-devices/{segment(device_id)}/scenario/", body,
+             "Scenario set for this storage device.")
+        return redirect(url_for("portal.device", device_id=device_id), 303)
+
     @bp.post("/portal/jobs/<job_id>/stop")
     def stop_job(job_id: str) -> Response:
         _act(wiring().api, "POST", f"/api/v2/jobs/{segment(job_id)}/stop/", None, "Stop requested.")

@@ -40,6 +40,18 @@ def job_status(snap: Snapshot) -> str:
     return snap.status.status if snap.status else "Not submitted"
 
 
+def _attached_device(snap: Snapshot) -> dict[str, Any] | None:
+    """The storage device a job is attached to (`POST jobs/{id}/storage-devices/`), with its status now."""
+    device_id = snap.doc.get("storageDevice")
+    if not isinstance(device_id, str):
+        return None
+    try:
+        device = wiring().backend.devices.snapshot(tenant(), device_id)
+    except NotFound:
+        return {"id": device_id, "name": "", "status": ""}
+    return {"id": device.id, "name": device.record.doc.get("name", ""), "status": device.status}
+
+
 def _page_number() -> int:
     raw = request.args.get("page", "1")
     return int(raw) if re.fullmatch(r"[0-9]{1,6}", raw) and int(raw) > 0 else 1
@@ -94,8 +106,9 @@ def add_routes(bp: Blueprint) -> None:
         if saved_log is not None:
             log = [line.rstrip("\r\n") for line in backend.files.lines(me, saved_log.id)[-LOG_LINES:]]
         definition = internal.payload(internal.call(wiring().api, "GET", f"/api/v2/jobs/{internal.segment(snap.id)}/"))
+        device = _attached_device(snap)
         return render_template(
-            "job.html", active="jobs", snap=snap, status=job_status(snap), running=running, log=log,
+            "job.html", active="jobs", snap=snap, status=job_status(snap), running=running, log=log, device=device,
             timeline=_timeline(snap.statuses(), "job_status"),
             cluster_timeline=_timeline(snap.cluster_statuses(), "cluster_status"),
             outputs=outputs, definition=definition, definition_json=json.dumps(definition, indent=2),
@@ -112,6 +125,31 @@ def add_routes(bp: Blueprint) -> None:
                  "timeline": _timeline(s.statuses(), "cluster_status"),
                  "jobs": [j for j in s.record.state.get("jobs", []) if isinstance(j, str)]} for s in snaps]
         return render_template("clusters.html", active="clusters", rows=rows, count=count)
+
+    @bp.get("/portal/storage-devices")
+    def devices() -> str:
+        backend, me = wiring().backend, tenant()
+        count, snaps = backend.devices.page(me, 0, 100, None)
+        rows = [{"id": s.id, "name": s.record.doc.get("name", ""), "status": s.status,
+                 "storageSize": s.record.doc.get("storageSize"), "coreType": s.record.doc["hardware"].get("coreType"),
+                 "created": iso(s.record.state["created"], "inserted", backend.config.date_style)} for s in snaps]
+        return render_template("devices.html", active="devices", rows=rows, count=count)
+
+    @bp.get("/portal/storage-devices/<device_id>")
+    def device(device_id: str) -> str:
+        backend, me = wiring().backend, tenant()
+        try:
+            snap = backend.devices.snapshot(me, device_id)
+        except NotFound:
+            abort(404, "No such storage device for this tenant.")
+        path = f"/api/v2/storage-devices/{internal.segment(snap.id)}/"
+        definition = internal.payload(internal.call(wiring().api, "GET", path))
+        return render_template(
+            "device.html", active="devices", snap=snap, definition=definition, api_path=path,
+            definition_json=json.dumps(definition, indent=2), timeline=_timeline(snap.statuses(), "cluster_status"),
+            jobs=[j for j in snap.record.state.get("jobs", []) if isinstance(j, str)], live=snap.active,
+            outcome=internal.field_schema(control_spec(), "setStorageDeviceScenario", "outcome"),
+        )
 
     @bp.get("/portal/control")
     def control() -> str:
