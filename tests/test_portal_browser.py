@@ -215,6 +215,31 @@ def test_job_created_through_the_api_appears_and_its_page_follows_the_clock(
     assert len(data) == 4096 and hashlib.sha512(data).hexdigest() == result["fileChecksums"][0]["fileHash"]
 
 
+def create_device(server: InProcessServer, api: requests.Session, name: str = "browser scratch") -> str:
+    body = {"name": name, "storageSize": 1, "hardware": {"walltime": 4, "coresPerSlot": 2, "coreType": "hps-3"}}
+    created = api.post(f"{server.base_url}/api/v2/storage-devices/", json=body, timeout=30)
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+def test_storage_device_appears_and_its_page_follows_the_clock(browser: Any, server: InProcessServer,
+                                                                api: requests.Session) -> None:
+    device_id = create_device(server, api)
+    page = browser.new_page()
+    sign_in(page, server.base_url, KEY_A)
+    page.get_by_role("link", name="Storage devices").click()
+    row = page.get_by_role("row", name=re.compile(device_id))
+    expect(row.locator(".badge")).to_have_text("Not Started")
+    row.get_by_role("link", name=device_id).click()
+    expect(page.get_by_role("heading", name=re.compile("browser scratch"))).to_be_visible()
+    expect(page.locator("#device-status")).to_have_text("Not Started")
+    assert api.post(f"{server.base_url}/api/v2/storage-devices/{device_id}/submit/", timeout=30).status_code == 200
+    Control(server.base_url, KEY_A).advance(3600)
+    expect(page.locator("#device-status")).to_have_text("Started", timeout=WAIT_MS)  # no reload: the live region
+    expect(page.locator("#device-timeline .badge").last).to_have_text("Started")
+    expect(page.locator("#device-timeline")).to_contain_text("Starting")
+
+
 def test_fault_added_in_the_portal_answers_the_next_api_call_and_shows_in_the_journal(
         browser: Any, server: InProcessServer, api: requests.Session, shots: Path) -> None:
     page = browser.new_page()
@@ -263,12 +288,14 @@ def test_no_page_shows_another_tenants_data(browser: Any, playwright: Any, serve
 def test_pages_work_without_javascript_and_fit_a_phone(playwright: Any, server: InProcessServer,
                                                        api: requests.Session, tmp_path: Path, shots: Path) -> None:
     job_id = create_job(server, api, "echo on a phone")
+    device_id = create_device(server, api, "phone device")
     context = _context(playwright, tmp_path / "phone", java_script_enabled=False,
                        viewport={"width": 390, "height": 844}, is_mobile=True)
     try:
         page = context.new_page()
         sign_in(page, server.base_url, KEY_A)
-        for path in ("/portal/jobs", f"/portal/jobs/{job_id}", "/portal/clusters", "/portal/control"):
+        for path in ("/portal/jobs", f"/portal/jobs/{job_id}", "/portal/clusters", "/portal/storage-devices",
+                     f"/portal/storage-devices/{device_id}", "/portal/control"):
             page.goto(f"{server.base_url}{path}")
             expect(page.get_by_text("a local fake of the Rescale API")).to_be_visible()
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
