@@ -5,6 +5,8 @@ time, with bounded timeouts; nothing sleeps blindly."""
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +15,9 @@ from typing import Any
 import pytest
 import requests
 from rescale_client import RescaleClient, RunProgress
-from rescale_mock.testing import Fake
+from rescale_mock.testing import Control, Fake, ServedProcess
+
+from .test_execute import _processes_with
 
 pytestmark = pytest.mark.rescale_mock_execute
 
@@ -104,6 +108,27 @@ def test_slots_bound_how_many_runs_go_at_a_time(client: RescaleClient, tmp_path:
     assert wait(client, job_id).succeeded
 
 
+def test_the_runners_parallel_limit_bounds_the_slots_too(fake: Fake, client: RescaleClient, tmp_path: Path) -> None:
+    fake.control.set_execute(True, maxParallel=1)
+    job_id = sweep(client, tmp_path, "sleep 0.2; " + ECHO, slots=3)
+    seen: list[RunProgress] = []
+    assert client.wait_for_runs(job_id, 3, delay=DELAY, timeout=TIMEOUT, on_progress=seen.append).completed == 3
+    assert max(p.running for p in seen) == 1
+    listed = runs(client, job_id)
+    assert all(a["dateCompleted"] <= b["dateStarted"] for a, b in zip(listed, listed[1:]))  # one after another
+
+
+def test_the_walltime_ends_the_sweep(fake: Fake, client: RescaleClient, tmp_path: Path) -> None:
+    job_id = sweep(client, tmp_path, "sleep inf", slots=2)
+    assert wait(client, job_id, until="Executing").status == "Executing"
+    fake.control.advance(3600)  # the job's one hour
+    result = wait(client, job_id)
+    assert (result.status, result.reason) == ("Completed", "Job exceeded its walltime")
+    listed = runs(client, job_id)
+    assert [bool(r["dateCompleted"]) for r in listed] == [True, True, False] and listed[2]["dateStarted"] is None
+    assert "Job exceeded its walltime" in text(client, run_files(client, job_id, 2)["process_output.log"])
+
+
 def test_a_failing_run_fails_the_job_and_the_others_still_run(client: RescaleClient, tmp_path: Path) -> None:
     job_id = sweep(client, tmp_path, "if grep -q label=b case/params.txt; then echo failing; exit 4; fi; " + ECHO)
     result = wait(client, job_id)
@@ -141,3 +166,37 @@ def test_stop_mid_sweep_ends_the_running_run_and_never_starts_the_rest(fake: Fak
     assert "Job stopped by the user" in log and "Command exited with status 143" in log
     assert run_files(client, job_id, 2) == {}
     assert fake.control.execution()["running"] == 0
+
+
+def test_a_restart_mid_sweep_ends_the_running_run_as_lost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESCALE_MOCK_SANDBOX", "none")  # commands outlive a killed server: found by their token
+    marker = f"{os.getpid()}{time.monotonic_ns() % 100000}"
+    key, args = "restart-key-0123456789", ("--clock-mode", "manual", "--execute")
+    server = ServedProcess(tmp_path / "data", (key,), *args)
+    try:
+        control = Control(server.base_url, key)
+        with RescaleClient(server.base_url, key, progress=False,
+                           sleep=lambda s: (control.advance(s), time.sleep(0.02))) as client:
+            job_id = sweep(client, tmp_path, f"cat case/params.txt > partial.txt; sleep {marker}", slots=1)
+            assert wait(client, job_id, until="Executing").status == "Executing"
+            deadline = time.monotonic() + 20
+            while not _processes_with(f"sleep\0{marker}") and time.monotonic() < deadline:
+                time.sleep(0.05)
+        server.process.send_signal(signal.SIGKILL)  # a crash: nothing is cleaned up by the server itself
+        server.process.wait(timeout=10)
+        assert _processes_with(f"sleep\0{marker}")
+        server = ServedProcess(tmp_path / "data", (key,), *args)
+        assert not _processes_with(f"sleep\0{marker}")  # the restart killed the run's leftovers
+        control = Control(server.base_url, key)
+        with RescaleClient(server.base_url, key, progress=False,
+                           sleep=lambda s: (control.advance(s), time.sleep(0.02))) as client:
+            result = wait(client, job_id)
+            assert result.status == "Completed" and "restarted" in result.reason
+            listed = runs(client, job_id)
+            assert listed[0]["dateCompleted"] and [r["dateStarted"] for r in listed[1:]] == [None, None]
+            found = run_files(client, job_id, 1)
+            assert set(found) == {"process_output.log", "partial.txt", "case/params.txt"}
+            assert text(client, found["partial.txt"]) == PROCESSED[1]
+            assert "its process was lost" in text(client, found["process_output.log"])
+    finally:
+        server.close()

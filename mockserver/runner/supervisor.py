@@ -427,7 +427,7 @@ class Runner(SweepSupervision):
                 continue
             run.home = self.home_of(tenant_id, record)
             if is_sweep(record.doc) and facts.get("startedAt") is not None:
-                self._lose_sweep(job_id, facts, self.tenants.now(tenant))
+                self._lose_sweep(tenant, run.home, job_id, facts)
                 continue
             self._finish(run, None, LOST_REASON if facts.get("startedAt") is not None else NOT_ALLOWED_REASON)
 

@@ -150,24 +150,31 @@ class SweepSupervision:
         if isinstance(child.process, subprocess.Popen):
             sandbox.kill(child.process.pid)  # whatever the command left running in its group
         now = self.tenants.now(run.tenant)
-        folder = run_dir(self._job_dir(run.tenant.id, run.job_id), child.number)
         trailer = [f"{state.stop_note} (SIGTERM sent to the command)."] if state.stop_note else []
-        trailer += [f"[{iso(now)}] Command exited with status {exit_code}",
-                    f"[{iso(now)}] Uploading the output files of the work directory"]
-        child.output.write("".join(f"{line}\n" for line in trailer).encode())
+        trailer.append(f"[{iso(now)}] Command exited with status {exit_code}")
         child.output.close()
-        outputs = [("process_output.log", self.files.blobs.write(read_chunks(folder / "process_output.log")))]
-        for rel in changed(load_listing(folder / "before.json"), listing(child.work)):
-            try:
-                outputs.append((rel, self.files.blobs.write(read_chunks(child.work / rel))))
-            except OSError:
-                continue
-        facts = {"runs": {str(child.number): {"endedAt": now, "exitCode": exit_code}}}
-        self.files.add_stored_outputs(run.tenant, run.job_id, str(child.number), outputs, now,
-                                      lambda conn: self.facts.record(run.job_id, facts, conn))
+        self._store_run(run.tenant, run.job_id, child.number, child.work, trailer, {"exitCode": exit_code}, now)
         state.exits[child.number] = exit_code
         del state.children[child.number]
         log.info("job %s run %s: ended (exit status %s)", run.job_id, child.number, exit_code)
+
+    def _store_run(self, tenant: Any, job_id: str, number: int, work: Path, trailer: list[str],
+                   facts: dict[str, Any], now: float) -> None:
+        """A run's end: the log's last lines, then its outputs listed under run<N>/ with its end, together."""
+        folder = run_dir(self._job_dir(tenant.id, job_id), number)
+        trailer = [*trailer, f"[{iso(now)}] Uploading the output files of the work directory"]
+        with open(folder / "process_output.log", "ab") as output:
+            output.write("".join(f"{line}\n" for line in trailer).encode())
+        outputs = [("process_output.log", self.files.blobs.write(read_chunks(folder / "process_output.log")))]
+        if work.is_dir():
+            for rel in changed(load_listing(folder / "before.json"), listing(work)):
+                try:
+                    outputs.append((rel, self.files.blobs.write(read_chunks(work / rel))))
+                except OSError:
+                    continue  # removed while we looked
+        ended = {"runs": {str(number): {"endedAt": now, **facts}}}
+        self.files.add_stored_outputs(tenant, job_id, str(number), outputs, now,
+                                      lambda conn: self.facts.record(job_id, ended, conn))
 
     def _end_sweep(self, run: Any) -> None:
         state: SweepState = run.sweep
@@ -184,16 +191,18 @@ class SweepSupervision:
             child.output.close()
         run.sweep.children.clear()
 
-    def _lose_sweep(self, job_id: str, facts: dict[str, Any], now: float) -> None:
-        """After a restart: the runs that were going are lost (their leftovers killed); the job ends with them."""
+    def _lose_sweep(self, tenant: Any, home: Path, job_id: str, facts: dict[str, Any]) -> None:
+        """After a restart: the runs that were going are lost (their leftovers killed, what they wrote listed); the
+        job ends with them, as a failed run."""
         from ..domain.executed import LOST_REASON
-        ended = {}
+        now = self.tenants.now(tenant)
         for number, run_facts in (facts.get("runs") or {}).items():
             if run_facts.get("endedAt") is None:
                 if run_facts.get("token"):
                     sandbox.kill_leftovers(run_facts["token"])
-                ended[number] = {"endedAt": now}
-        self.facts.record(job_id, {"runs": ended, "endedAt": now, "lost": LOST_REASON})
+                note = "rescale-mock was restarted while the command ran; its process was lost."
+                self._store_run(tenant, job_id, int(number), home / f"run{number}" / "work", [note], {}, now)
+        self.facts.record(job_id, {"endedAt": now, "lost": LOST_REASON})
 
     def live_run_log(self, tenant_id: str, job_id: str, number: int) -> str:
         try:
