@@ -128,7 +128,7 @@ class Jobs:
         # records what the processes did in `run_facts`, and the plans of executed jobs are computed from those.
         self.run_facts = RunFacts(db)
         self.executor: Any = None
-        self.sweeps = Sweeps(db, files, synthetic_content)  # DOE: runs, templates, per-run outputs
+        self.sweeps = Sweeps(db, files, synthetic_content, self.run_facts)  # DOE: runs, templates, per-run outputs
 
     # -- storage -----------------------------------------------------------------------------------------------
     def _settle_lock(self, tenant: Tenant) -> threading.RLock:
@@ -458,6 +458,16 @@ class Jobs:
         if snap.record.state.get("execute"):
             return self.executor.live_log(snap.record.tenant_id, snap.id)
         return process_output(snap, self.program(snap.record), self.files.blobs, finished=False)
+
+    def run_live_file(self, snap: Snapshot, number: int, path: str) -> str | None:
+        """A sweep's running run's live file: the real run's log or processed template, or the simulated one's."""
+        if not snap.record.state.get("execute"):
+            return self.sweeps.live_file(snap, number, path)
+        if not self.sweeps.executed_running(snap, number):
+            return None
+        if path == "process_output.log":
+            return self.executor.live_run_log(snap.record.tenant_id, snap.id, number)
+        return self.sweeps.workspace(snap.id, number)[1].get(path)
 
     def ssh_ports(self, snap: Snapshot) -> list[int]:
         """Loopback ports the job's instances answer SSH on: only while a real run's command runs (runner/ssh.py)."""

@@ -10,8 +10,10 @@ per run, runs executed `slots` at a time.
 - Outputs: each run's files (`process_output.log`, its processed templates, what the command writes) live under
   `run<N>/`; they are written once, when a read first needs a completed run's files.
 
-Seam for local execution (`--execute`): `workspace(job_id, run)` gives a run's variables and processed files; an
-executor runs the command in a directory holding them, then the post-process command.
+Executed sweeps (`--execute`, `runner/sweep_runs.py`): `workspace(job_id, run)` gives a run's variables and
+processed files, which the supervisor places in the run's own work directory before its command runs. Such a run's
+times are the facts the supervisor recorded (`store/runs.py`, per run), and its files are the ones it listed as the
+run ended: nothing here is computed from the schedule or written on a read.
 """
 from __future__ import annotations
 
@@ -128,8 +130,10 @@ def is_sweep(doc: dict[str, Any]) -> bool:
 
 
 class Sweeps:
-    def __init__(self, db: Database, files: Files, content: Callable[[str, int, str], Iterable[bytes]]) -> None:
+    def __init__(self, db: Database, files: Files, content: Callable[[str, int, str], Iterable[bytes]],
+                 facts: Any = None) -> None:
         self.db, self.files, self.content = db, files, content
+        self.facts = facts  # store/runs.py: what the supervisor saw of executed sweeps' runs
         self._settle_lock = threading.Lock()  # one writer of run files at a time
         self._cache_lock = threading.Lock()
         self._cache: dict[str, tuple[str, Sweep]] = {}  # job id -> (token, sweep), a few recent ones
@@ -285,6 +289,8 @@ class Sweeps:
         a completed run's file count and size are those its files have (or will have once written)."""
         if not snap.run_started:
             return []
+        if snap.record.state.get("execute"):
+            return self._executed_rows(snap, first, last)
         sweep, schedule = self.load(snap.id), self.schedule(snap)
         outputs = RunOutputs(snap, sweep, schedule, self.content)
         out = []
@@ -295,6 +301,24 @@ class Sweeps:
             count, size = outputs.totals(number) if completed is not None else (0, None)
             out.append(RunRow(number, started, completed, _variables(sweep, number), count, size))
         return out
+
+    def _executed_rows(self, snap: "Snapshot", first: int, last: int) -> list[RunRow]:
+        """Runs of a sweep that really runs: times from the supervisor's facts, files as it listed them."""
+        sweep, facts = self.load(snap.id), (self.facts.get(snap.id).get("runs") or {})
+        numbers = range(first, min(last, sweep.count) + 1)
+        totals = {r["run_id"]: (r["n"], r["size"]) for r in self.db.query(
+            "SELECT run_id, COUNT(*) AS n, SUM(size) AS size FROM files WHERE job_id = ? GROUP BY run_id", (snap.id,))}
+        out = []
+        for number in numbers:
+            seen = facts.get(str(number)) or {}
+            started, completed = seen.get("startedAt"), seen.get("endedAt")
+            count, size = totals.get(str(number), (0, None)) if completed is not None else (0, None)
+            out.append(RunRow(number, started, completed, _variables(sweep, number), count, size))
+        return out
+
+    def executed_running(self, snap: "Snapshot", number: int) -> bool:
+        seen = (self.facts.get(snap.id).get("runs") or {}).get(str(number)) or {}
+        return seen.get("startedAt") is not None and seen.get("endedAt") is None
 
     def count(self, snap: "Snapshot") -> int:
         return self.load(snap.id).count if snap.run_started else 0
@@ -325,6 +349,8 @@ class Sweeps:
         """Writes the files of the runs completed by now that have none yet (or of run `only`), in one
         transaction. A file per output makes this cost about a millisecond per file: thousands of runs take
         seconds, so it happens when a listing needs them, never when runs are merely listed."""
+        if snap.record.state.get("execute"):
+            return  # the supervisor listed each run's files as it ended
         schedule = self.schedule(snap)
         if schedule.start is None or schedule.start > snap.now:
             return

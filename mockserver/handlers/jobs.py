@@ -194,7 +194,7 @@ def tail_job_run_file(call: Call) -> Any:
     """Only while the run is in progress (D16): the live `process_output.log`, or a sweep run's processed template."""
     snap, run = _one_run(call)
     if is_sweep(snap.doc):
-        text = call.backend.jobs.sweeps.live_file(snap, int(run["id"]), call.params["path"].strip("/"))
+        text = call.backend.jobs.run_live_file(snap, int(run["id"]), call.params["path"].strip("/"))
         if text is None:
             raise NotFound("tail")
     elif snap.finished or call.params["path"].strip("/") != "process_output.log":

@@ -21,9 +21,11 @@ from ..domain.executed import LOST_REASON
 from ..domain.jobspec import UNKNOWN_CORE_TYPE, nodes_for
 from ..domain.lifecycle import CLUSTER_STOPPED_REASON, QUEUED, WALLTIME_REASON
 from ..domain.sshkeys import instance_username
+from ..domain.sweeps import is_sweep
 from ..domain.tenants import Tenant
 from ..timefmt import iso
 from . import sandbox, ssh
+from .sweep_runs import SweepSupervision
 from .workdir import InputFile, changed, listing, load_listing, place_inputs, read_chunks, save_listing
 
 log = logging.getLogger("rescale_mock.runner")
@@ -45,9 +47,10 @@ class Run:
     term_sent: float | None = None
     stop_note: str | None = None
     home: Path | None = None  # set once its folders exist
+    sweep: Any = None  # a parameter sweep's runs (sweep_runs.SweepState), once it started
 
 
-class Runner:
+class Runner(SweepSupervision):
     def __init__(self, jobs: Any, clusters: Any, files: Any, tenants: Any, root: Path, mode: str,
                  ssh_keys: Any = None) -> None:
         self.jobs, self.clusters, self.files, self.tenants = jobs, clusters, files, tenants
@@ -81,9 +84,10 @@ class Runner:
     def status(self, tenant: Tenant | None) -> dict[str, Any]:
         with self._lock:
             runs = [r for r in self._runs.values() if tenant is None or r.tenant.id == tenant.id]
-        running = sum(1 for r in runs if r.process is not None)
+        running = sum(self._busy(r) for r in runs)
+        waiting = sum(1 for r in runs if r.process is None and r.sweep is None)
         return {**self.settings(tenant), "allowed": self.allowed, "sandbox": "bubblewrap" if sandbox.bwrap() else "none",
-                "running": running, "waiting": len(runs) - running}
+                "running": running, "waiting": waiting}
 
     # -- what Jobs asks ----------------------------------------------------------------------------------------
     def wants(self, tenant: Tenant, doc: dict[str, Any]) -> bool:
@@ -161,7 +165,7 @@ class Runner:
             self._wake.clear()
 
     def _step(self, run: Run) -> None:
-        if run.process is None and not self._slot_free(run.tenant):
+        if run.process is None and run.sweep is None and not self._slot_free(run.tenant):
             return  # waits (in Queued) without a look at the store: nothing can start it before a slot frees
         try:
             record = self.jobs._load(run.tenant, run.job_id)
@@ -170,7 +174,9 @@ class Runner:
             del self._runs[run.job_id]
             return
         now = self.tenants.now(run.tenant)
-        if run.process is None:
+        if run.sweep is not None:
+            self.watch_sweep(run, record, now)
+        elif run.process is None:
             self._maybe_start(run, record, now)
         else:
             self._watch(run, record, now)
@@ -207,9 +213,14 @@ class Runner:
         del self._runs[run.job_id]
 
     def _slot_free(self, tenant: Tenant) -> bool:
-        running = [r for r in self._runs.values() if r.process is not None]
-        mine = sum(r.tenant.id == tenant.id for r in running)
-        return len(running) < self.defaults["maxParallel"] and mine < self.settings(tenant)["maxParallel"]
+        running = [(r, self._busy(r)) for r in self._runs.values()]
+        mine = sum(busy for r, busy in running if r.tenant.id == tenant.id)
+        return (sum(busy for _, busy in running) < self.defaults["maxParallel"]
+                and mine < self.settings(tenant)["maxParallel"])
+
+    def _busy(self, run: Run) -> int:
+        """Processes the job runs now: its command's, or its sweep's runs'."""
+        return int(run.process is not None) + self.sweep_busy(run)
 
     def _cluster_ready(self, run: Run, cluster_id: str, now: float) -> bool | None:
         """True: its turn on a Started cluster; False: not yet; None: the cluster stopped before its turn."""
@@ -226,6 +237,9 @@ class Runner:
         return False
 
     def _start(self, run: Run, record: Any, now: float) -> None:
+        if is_sweep(record.doc):
+            self.start_sweep(run, record, now)  # many runs, each in its own work directory (sweep_runs.py)
+            return
         doc, job_dir = record.doc, self._job_dir(run.tenant.id, run.job_id)
         run.home = self.home_of(run.tenant.id, record)
         work = run.home / "work"
@@ -364,6 +378,8 @@ class Runner:
 
     def _kill(self, run: Run) -> None:
         self._close_ssh(run)
+        if run.sweep is not None:
+            self.kill_sweep(run)
         if run.process is not None and run.process.poll() is None:
             sandbox.kill(run.process.pid)
             run.process.wait(timeout=10)
@@ -410,6 +426,9 @@ class Runner:
                 self.facts.forget([job_id])
                 continue
             run.home = self.home_of(tenant_id, record)
+            if is_sweep(record.doc) and facts.get("startedAt") is not None:
+                self._lose_sweep(tenant, run.home, job_id, facts)
+                continue
             self._finish(run, None, LOST_REASON if facts.get("startedAt") is not None else NOT_ALLOWED_REASON)
 
 
