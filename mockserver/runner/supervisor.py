@@ -25,13 +25,13 @@ from ..domain.sweeps import is_sweep
 from ..domain.tenants import Tenant
 from ..timefmt import iso
 from . import sandbox, ssh
+from .command import STOP_GRACE, compose, limits
 from .sweep_runs import SweepSupervision
 from .workdir import InputFile, changed, listing, load_listing, place_inputs, read_chunks, save_listing
 
 log = logging.getLogger("rescale_mock.runner")
 
 TICK = 0.05  # seconds between looks at the running processes
-STOP_GRACE = 3.0  # real seconds between SIGTERM and SIGKILL
 DEFAULT_ANALYSES = ("user_included",)
 NOT_ALLOWED_REASON = "A run failed: this server does not run commands (start it with --execute)"
 
@@ -435,33 +435,3 @@ class Runner(SweepSupervision):
 def work_name(run: Run) -> str:
     return "the cluster's work directory" if run.home is not None and run.home.parent.name.startswith("cluster_") \
         else "the work directory"
-
-
-def compose(doc: dict[str, Any]) -> str:
-    """The script `bash -c` runs: the analyses' commands in order, between the pre- and post-processing commands
-    when given (the post command runs whatever the command's status; the job exits with the command's)."""
-    command = "\n".join(ja["command"] for ja in doc["jobanalyses"])
-    pre = "\n".join(ja["preProcessScriptCommand"] for ja in doc["jobanalyses"] if ja["preProcessScriptCommand"].strip())
-    post = "\n".join(ja["postProcessScriptCommand"] for ja in doc["jobanalyses"]
-                     if ja["postProcessScriptCommand"].strip())
-    if not pre and not post:
-        return command
-    lines = ["__rescale_status=0"]
-    if pre:
-        lines.append(f"( {pre}\n) || __rescale_status=$?")
-    lines.append(f'if [ "$__rescale_status" -eq 0 ]; then ( {command}\n); __rescale_status=$?; fi')
-    if post:
-        lines.append(f"( {post}\n)")
-    lines.append('exit "$__rescale_status"')
-    return "\n".join(lines)
-
-
-def limits(hardware: dict[str, Any], core_type: dict[str, Any]) -> dict[str, int]:
-    """Per-process limits from the hardware asked for: CPU seconds (cores x walltime, a day without one), memory
-    (the core type's per core, 2 GiB at least), file size (its storage), open files."""
-    cores = int(hardware["coresPerSlot"]) * int(hardware.get("slots") or 1)
-    hours = hardware.get("walltime") or 24
-    memory_mb = max(int(core_type.get("memory") or 0) * cores, 2048)
-    storage_gb = int(core_type.get("storage") or 100)
-    return {"RLIMIT_CPU": int(cores * hours * 3600), "RLIMIT_AS": memory_mb << 20,
-            "RLIMIT_FSIZE": storage_gb * 10**9, "RLIMIT_NOFILE": 4096, "RLIMIT_CORE": 0}

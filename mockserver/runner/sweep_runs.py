@@ -22,6 +22,7 @@ from ..domain.jobspec import UNKNOWN_CORE_TYPE, nodes_for
 from ..domain.lifecycle import WALLTIME_REASON
 from ..timefmt import iso
 from . import sandbox
+from .command import STOP_GRACE, compose, limits
 from .workdir import InputFile, changed, listing, load_listing, place_inputs, read_chunks, save_listing
 
 log = logging.getLogger("rescale_mock.runner")
@@ -89,7 +90,7 @@ class SweepSupervision:
                 state.term_sent = time.time()
                 for child in state.children.values():
                     sandbox.terminate(child.process.pid)
-        elif time.time() - state.term_sent >= stop_grace():
+        elif time.time() - state.term_sent >= STOP_GRACE:
             for child in state.children.values():
                 sandbox.kill(child.process.pid)
         while (state.term_sent is None and state.next_run <= state.count and len(state.children) < state.slots
@@ -135,7 +136,7 @@ class SweepSupervision:
         env, bounds = sandbox.environment(home, token, shim, extra), run_limits(hardware, core_type)
         self.facts.record(run.job_id, {"runs": {str(number): {"startedAt": now, "token": token}}})
         try:
-            process = subprocess.Popen(sandbox.argv(home, work, compose_doc(doc), bounds, shim), cwd=work, env=env,
+            process = subprocess.Popen(sandbox.argv(home, work, compose(doc), bounds, shim), cwd=work, env=env,
                                        stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
                                        start_new_session=True)
         except OSError as error:
@@ -222,19 +223,6 @@ class _Exited:
         return self.code
 
 
-# supervisor.py imports this module (the Runner mixes it in): its helpers are imported when first used
-
-def stop_grace() -> float:
-    from .supervisor import STOP_GRACE
-    return STOP_GRACE
-
-
-def compose_doc(doc: dict[str, Any]) -> str:
-    from .supervisor import compose
-    return compose(doc)
-
-
 def run_limits(hardware: dict[str, Any], core_type: dict[str, Any]) -> dict[str, int]:
     """A run uses one slot: the limits of a one-slot job."""
-    from .supervisor import limits
     return limits({**hardware, "slots": 1}, core_type)
