@@ -177,6 +177,19 @@ def test_notebook_cells_63_to_68_quasi_persistent_cluster(notebook: tuple[str, d
     ssh_client.close()
 
 
+def test_the_jobs_platform_events_name_the_ssh_command(notebook: tuple[str, dict[str, str]],
+                                                        client: RescaleClient) -> None:
+    """What Rescale's python-sdk reads from `jobs/{id}/logs/` to reach the cluster, while the real run answers SSH."""
+    api_url, headers = notebook
+    job_id, instances, _definition = sleep_inf_job(api_url, headers)
+    logs = requests.get(f"{api_url}/api/v3/jobs/{job_id}/logs/", headers=headers, timeout=30)
+    logs.raise_for_status()
+    wanted = f"Command: ssh -i </path/to/key> -p {instances[0]['sshPort']} {instances[0]['username']}@127.0.0.1;"
+    assert any(wanted in entry["message"] for entry in logs.json()), logs.json()
+    client.jobs.stop_job(job_id=job_id)
+    client.wait_for_job(job_id, raise_on_failure=False, delay=0.2, timeout=60)
+
+
 def test_a_wrong_key_and_another_tenants_key_are_refused(fake: Fake, notebook: tuple[str, dict[str, str]],
                                                          client: RescaleClient) -> None:
     api_url, headers = notebook

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..dispatch import Call
 from ..domain.joblogs import event_messages
+from ..domain.sshkeys import instance_username
 from .registry import operation
 
 
@@ -19,7 +20,7 @@ def list_job_clusters(call: Call) -> dict[str, Any]:
 @operation("listJobLogsV3")
 def list_job_logs(call: Call) -> list[dict[str, str]]:
     snap = call.backend.jobs.snapshot(call.tenant, call.params["job_id"], poll=True)
-    messages = event_messages(snap, f"uprod_{call.tenant.id}")
+    messages = event_messages(snap, instance_username(call.tenant.id), call.backend.jobs.ssh_ports(snap))
     return [{"message": m} for m in messages[:call.params.get("limit", len(messages))]]
 
 
