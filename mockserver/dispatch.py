@@ -5,21 +5,18 @@ route (404/405) -> authenticate (401) -> parameters and body validated against t
 """
 from __future__ import annotations
 
-import functools
 import logging
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from flask import Request, Response
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from . import drf_errors, jsonbody
-from .control.middleware import OPERATION_KEY, TENANT_KEY
+from .call import Call, Handler, Reply
 from .domain import errors as domain
 from .domain.tenants import Tenant
 from .errors import INVALID_PAGE, INVALID_TOKEN, NO_CREDENTIALS, ApiError, detail, not_found, unauthorized
-from .pagination import Fetch, paginate
 from .responses import JSON, empty_response, error_response, json_response
 from .serialize import serialize
 from .spec import CompiledSpec, Operation, coerce_text
@@ -29,42 +26,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("rescale_mock")
 
-
-@dataclass
-class Call:
-    """Everything a handler may use: the tenant, validated parameters and body; nothing of HTTP beyond URLs."""
-
-    backend: "Backend"
-    tenant: Tenant | None
-    op: Operation
-    params: dict[str, Any]
-    body: Any
-    files: MultiDict
-    request: Request = field(repr=False)
-
-    @functools.cached_property
-    def url(self) -> str:
-        """The absolute request URL (built only when a page needs its `next`/`previous` links)."""
-        return self.request.url
-
-    @functools.cached_property
-    def host_url(self) -> str:
-        return self.request.host_url
-
-    def page(self, fetch: Fetch, max_size: int | None = None) -> dict[str, Any]:
-        if max_size is None:
-            return paginate(self.url, self.params, self.op.version, fetch)
-        return paginate(self.url, self.params, self.op.version, fetch, max_size)
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    payload: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-Handler = Callable[[Call], Any]
+# What the dispatcher learned, left in the WSGI environ for the journal (control/middleware) to record.
+OPERATION_KEY = "rescale_mock.operation"
+TENANT_KEY = "rescale_mock.tenant"
 
 
 class Dispatcher:
