@@ -52,7 +52,7 @@ class Dispatcher:
         except domain.DomainError as err:
             response = error_response(domain_to_http(err))
         if op is not None and self.validate_responses:
-            response = self.backend.check_response(op, response)
+            response = self._check(op, response)
         return response
 
     # -- steps -------------------------------------------------------------------------------------------------
@@ -178,6 +178,26 @@ class Dispatcher:
         body = op.responses.get(str(reply.status), {}).get(JSON)
         payload = serialize(reply.payload, body.schema if body else None, self.spec.resolve)
         return json_response(reply.status, payload, reply.headers)
+
+    def _check(self, op: Operation, response: Response) -> Response:
+        """Test mode: a response the spec does not allow becomes a loud 500 (and is recorded on the backend)."""
+        status = str(response.status_code)
+        documented = next((op.responses[k] for k in (status, status[0] + "XX", "default") if k in op.responses), None)
+        problems: list[str] = []
+        if documented is None:
+            problems.append(f"status {status} is not documented")
+        elif response.mimetype == "application/json" and documented.get("application/json"):
+            body = documented["application/json"]
+            if body.check is not None:
+                problems += body.check(response.get_json())
+        elif documented and response.mimetype and response.mimetype not in documented:
+            problems.append(f"content type {response.mimetype} is not documented")
+        if not problems:
+            return response
+        message = f"{op.id} {status}: " + "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else "")
+        self.backend.record_violation(message)
+        log.error("response violates the spec: %s", message)
+        return json_response(500, {"detail": f"rescale-mockkit response violates the spec: {message}"})
 
 
 FIELD_PART_LIMIT = 1024  # a form field sent as a file part (the DOE example's `typeId`) is short text
