@@ -98,7 +98,6 @@ REST = [
 @contextlib.contextmanager
 def _timers(totals: dict[str, float], app: Any) -> Iterator[None]:
     from rescale_mock import dispatch as dispatch_module
-    from rescale_mock.backend import Backend
     from rescale_mock.dispatch import Dispatcher
 
     def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -110,9 +109,8 @@ def _timers(totals: dict[str, float], app: Any) -> Iterator[None]:
                 totals[name] = totals.get(name, 0.0) + time.perf_counter() - started
         return wrapper
 
-    saved_class = {name: getattr(Dispatcher, name) for name in ("_route", "_tenant", "_params", "_handler")}
+    saved_class = {name: getattr(Dispatcher, name) for name in ("_route", "_tenant", "_params", "_handler", "_check")}
     saved_module = {name: getattr(dispatch_module, name) for name in ("serialize", "json_response")}
-    saved_check = Backend.check_response
     saved_call = Dispatcher.__call__
     middleware = getattr(app, "wsgi_app", None)
     saved_inner = getattr(middleware, "app", None)
@@ -123,7 +121,7 @@ def _timers(totals: dict[str, float], app: Any) -> Iterator[None]:
     Dispatcher._handler = lambda self, op: timed("handler", original_handler(self, op))  # type: ignore[method-assign]
     dispatch_module.serialize = timed("serialize", saved_module["serialize"])  # type: ignore[attr-defined]
     dispatch_module.json_response = timed("encode", saved_module["json_response"])  # type: ignore[attr-defined]
-    Backend.check_response = timed("validate", saved_check)  # type: ignore[method-assign]
+    Dispatcher._check = timed("validate", saved_class["_check"])  # type: ignore[method-assign]
     Dispatcher.__call__ = timed("dispatcher", saved_call)  # type: ignore[method-assign]
     if saved_inner is not None:
         middleware.app = timed("flaskWsgi", saved_inner)  # type: ignore[union-attr]
@@ -134,7 +132,6 @@ def _timers(totals: dict[str, float], app: Any) -> Iterator[None]:
             setattr(Dispatcher, name, fn)
         for name, fn in saved_module.items():
             setattr(dispatch_module, name, fn)
-        Backend.check_response = saved_check  # type: ignore[method-assign]
         Dispatcher.__call__ = saved_call  # type: ignore[method-assign]
         if saved_inner is not None:
             middleware.app = saved_inner  # type: ignore[union-attr]

@@ -11,9 +11,10 @@ from flask import Flask, Request, Response, g, redirect, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .backend import Backend
+from .call import handler_table
 from .config import Config
 from .control.guard import RequestGuard
-from .control.handlers import CONTROL_HANDLERS
+from .control import catalog_settings, handlers as control_handlers
 from .control.middleware import FaultsAndJournal
 from .dispatch import Dispatcher
 from .errors import not_found
@@ -73,7 +74,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.request_class = UploadRequest
     app.extensions["rescale_mock"] = backend
     api = Dispatcher(rescale_spec(), HANDLERS, backend, validate_responses=config.validate_responses)
-    control = Dispatcher(control_spec(), CONTROL_HANDLERS, backend, auth="optional",
+    control = Dispatcher(control_spec(), handler_table(control_handlers, catalog_settings), backend, auth="optional",
                          validate_responses=config.validate_responses)
 
     def dispatch(path: str = "") -> Response:

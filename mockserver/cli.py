@@ -12,7 +12,8 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from . import __version__, admin, cli_catalog, cli_guard, cli_ssh
+from . import admin, cli_catalog, cli_guard, cli_ssh
+from .version import __version__
 from .app import create_app
 from .config import DEMO_KEY, Config
 from .control.middleware import FaultInjected

@@ -5,21 +5,18 @@ route (404/405) -> authenticate (401) -> parameters and body validated against t
 """
 from __future__ import annotations
 
-import functools
 import logging
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from flask import Request, Response
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from . import drf_errors, jsonbody
-from .control.middleware import OPERATION_KEY, TENANT_KEY
+from .call import Call, Handler, Reply
 from .domain import errors as domain
 from .domain.tenants import Tenant
 from .errors import INVALID_PAGE, INVALID_TOKEN, NO_CREDENTIALS, ApiError, detail, not_found, unauthorized
-from .pagination import Fetch, paginate
 from .responses import JSON, empty_response, error_response, json_response
 from .serialize import serialize
 from .spec import CompiledSpec, Operation, coerce_text
@@ -29,42 +26,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("rescale_mock")
 
-
-@dataclass
-class Call:
-    """Everything a handler may use: the tenant, validated parameters and body; nothing of HTTP beyond URLs."""
-
-    backend: "Backend"
-    tenant: Tenant | None
-    op: Operation
-    params: dict[str, Any]
-    body: Any
-    files: MultiDict
-    request: Request = field(repr=False)
-
-    @functools.cached_property
-    def url(self) -> str:
-        """The absolute request URL (built only when a page needs its `next`/`previous` links)."""
-        return self.request.url
-
-    @functools.cached_property
-    def host_url(self) -> str:
-        return self.request.host_url
-
-    def page(self, fetch: Fetch, max_size: int | None = None) -> dict[str, Any]:
-        if max_size is None:
-            return paginate(self.url, self.params, self.op.version, fetch)
-        return paginate(self.url, self.params, self.op.version, fetch, max_size)
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    payload: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-Handler = Callable[[Call], Any]
+# What the dispatcher learned, left in the WSGI environ for the journal (control/middleware) to record.
+OPERATION_KEY = "rescale_mock.operation"
+TENANT_KEY = "rescale_mock.tenant"
 
 
 class Dispatcher:
@@ -88,7 +52,7 @@ class Dispatcher:
         except domain.DomainError as err:
             response = error_response(domain_to_http(err))
         if op is not None and self.validate_responses:
-            response = self.backend.check_response(op, response)
+            response = self._check(op, response)
         return response
 
     # -- steps -------------------------------------------------------------------------------------------------
@@ -214,6 +178,26 @@ class Dispatcher:
         body = op.responses.get(str(reply.status), {}).get(JSON)
         payload = serialize(reply.payload, body.schema if body else None, self.spec.resolve)
         return json_response(reply.status, payload, reply.headers)
+
+    def _check(self, op: Operation, response: Response) -> Response:
+        """Test mode: a response the spec does not allow becomes a loud 500 (and is recorded on the backend)."""
+        status = str(response.status_code)
+        documented = next((op.responses[k] for k in (status, status[0] + "XX", "default") if k in op.responses), None)
+        problems: list[str] = []
+        if documented is None:
+            problems.append(f"status {status} is not documented")
+        elif response.mimetype == "application/json" and documented.get("application/json"):
+            body = documented["application/json"]
+            if body.check is not None:
+                problems += body.check(response.get_json())
+        elif documented and response.mimetype and response.mimetype not in documented:
+            problems.append(f"content type {response.mimetype} is not documented")
+        if not problems:
+            return response
+        message = f"{op.id} {status}: " + "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else "")
+        self.backend.record_violation(message)
+        log.error("response violates the spec: %s", message)
+        return json_response(500, {"detail": f"rescale-mockkit response violates the spec: {message}"})
 
 
 FIELD_PART_LIMIT = 1024  # a form field sent as a file part (the DOE example's `typeId`) is short text

@@ -5,13 +5,16 @@ They hold what a response needs beyond the record itself: the tenant, the server
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .domain.files import FileRecord
 from .domain.jobspec import UNKNOWN_CORE_TYPE, core_summary
 from .domain.tenants import Tenant
 from .serialize import snake
 from .timefmt import iso
+
+if TYPE_CHECKING:
+    from .call import Call
 
 TEXT_SUFFIXES = (".log", ".txt", ".out", ".err", ".inp", ".py", ".sh", ".csv", ".json", ".jou", ".res")
 
@@ -187,3 +190,21 @@ class StatusView:
     status_reason = property(lambda self: self.event.reason)
     notify = property(lambda self: False)
     prevent_duplicates = property(lambda self: False)
+
+
+# -- views built from a call (shared by the handlers that show files or status histories) -------------------------
+def view_context(call: "Call") -> Context:
+    backend = call.backend
+    return Context(call.tenant, call.host_url, backend.config.date_style, backend.catalog.user_template["defaultStorage"],
+                   lambda *ids: backend.shares.of(call.tenant, *ids))
+
+
+def file_views(call: "Call", records: list[Any]) -> list[FileView]:
+    ctx = view_context(call)
+    return [FileView(r, ctx) for r in records]
+
+
+def statuses_page(call: "Call", pairs: list[tuple[str, Any]], owner: str, kind: str) -> dict[str, Any]:
+    style = call.backend.config.date_style
+    views = [StatusView(sid, owner, event, kind, style) for sid, event in pairs]
+    return call.page(lambda offset, limit: (len(views), views[offset:offset + limit]))

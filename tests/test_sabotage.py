@@ -45,7 +45,7 @@ def _shifted(header, size):
 ranges.normalize = _shifted
 ''',
     "last page loses an item": '''
-import rescale_mock.dispatch as dispatch
+import rescale_mock.call as call
 import rescale_mock.pagination as pagination
 _original = pagination.paginate
 
@@ -55,7 +55,7 @@ def _short(url, params, version, fetch):
         page["results"] = page["results"][:-1]
     return page
 
-dispatch.paginate = _short
+call.paginate = _short  # Call.page pages through call.py's name
 ''',
 }
 # Which of the suite's files each sabotage is run against.

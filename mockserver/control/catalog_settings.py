@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..dispatch import Call
+from ..call import Call, Handler, registrar
 from ..domain.catalog import Catalog
 from ..domain.errors import NotFound
-from .handlers import control
+
+OPERATIONS: dict[str, Handler] = {}
+control = registrar(OPERATIONS)
 
 
 @control("getSettings")

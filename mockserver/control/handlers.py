@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..dispatch import Call, Handler, Reply
-from ..handlers.registry import registrar
+from ..call import Call, Handler, Reply, registrar
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..timefmt import iso
+from ..version import __version__
 
-CONTROL_HANDLERS: dict[str, Handler] = {}
-control = registrar(CONTROL_HANDLERS)
+OPERATIONS: dict[str, Handler] = {}
+control = registrar(OPERATIONS)
 
 
 def _tenant_id(call: Call) -> str | None:
@@ -18,8 +18,6 @@ def _tenant_id(call: Call) -> str | None:
 
 @control("getHealth")
 def health(call: Call) -> dict[str, Any]:
-    from .. import __version__
-
     return {"status": "ok", "version": __version__, "tenants": len(call.backend.tenants.all())}
 
 
@@ -181,6 +179,3 @@ def set_ssh_keys(call: Call) -> dict[str, Any]:
     backend = call.backend
     backend.ssh_keys.set(call.tenant, call.body["publicKeys"])
     return backend.ssh_keys.view(call.tenant, backend.runner.ssh_available())
-
-
-from . import catalog_settings  # noqa: E402,F401  (registers its handlers in CONTROL_HANDLERS)

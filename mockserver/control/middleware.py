@@ -13,15 +13,12 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
+from ..dispatch import OPERATION_KEY, TENANT_KEY
 from ..spec import rescale_spec
 from .faults import Fault, JournalEntry
 
 if TYPE_CHECKING:
     from ..backend import Backend
-
-OPERATION_KEY = "rescale_mock.operation"
-TENANT_KEY = "rescale_mock.tenant"
-
 
 class FaultInjected(ConnectionAbortedError):
     """Raised inside a response body to make the server cut the connection."""

@@ -1,5 +1,7 @@
-"""Importing the handler modules registers them (see registry.py)."""
-from . import catalog, clusters, devices, files, jobs, jobs_v3, users  # noqa: F401
-from .registry import HANDLERS
+"""The Rescale API's handlers: each module files its own in `OPERATIONS` (see call.py); this is their one table."""
+from ..call import handler_table
+from . import catalog, clusters, devices, files, jobs, jobs_v3, users
+
+HANDLERS = handler_table(catalog, clusters, devices, files, jobs, jobs_v3, users)
 
 __all__ = ["HANDLERS"]

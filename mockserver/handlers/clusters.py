@@ -2,14 +2,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..dispatch import Call, Reply
+from ..call import Call, Handler, Reply, registrar
 from ..domain.clusters import ClusterSnapshot
 from ..domain.errors import NotFound
 from ..domain.jobs import Snapshot
 from ..domain.jobspec import as_bool
 from ..timefmt import iso
-from .jobs import statuses_page
-from .registry import operation
+from ..views import statuses_page
+
+OPERATIONS: dict[str, Handler] = {}
+operation = registrar(OPERATIONS)
 
 
 def cluster_view(call: Call, snap: ClusterSnapshot) -> dict[str, Any]:

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..dispatch import Call, Reply
+from ..call import Call, Handler, Reply, registrar
 from ..domain.devices import DeviceSnapshot
 from ..domain.jobspec import as_bool
 from ..timefmt import iso
-from .jobs import statuses_page
-from .registry import operation
+from ..views import statuses_page
+
+OPERATIONS: dict[str, Handler] = {}
+operation = registrar(OPERATIONS)
 
 
 def device_view(call: Call, snap: DeviceSnapshot) -> dict[str, Any]:

@@ -6,16 +6,13 @@ from flask import Response, request, send_file
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from .. import ranges
-from ..dispatch import Call, Reply
+from ..call import Call, Handler, Reply, registrar
 from ..domain.errors import InvalidInput
 from ..errors import detail
-from ..views import FileView
-from .registry import operation, view_context
+from ..views import FileView, file_views, view_context
 
-
-def file_views(call: Call, records: list[Any]) -> list[FileView]:
-    ctx = view_context(call)
-    return [FileView(r, ctx) for r in records]
+OPERATIONS: dict[str, Handler] = {}
+operation = registrar(OPERATIONS)
 
 
 @operation("listFiles", "listFilesV3")

@@ -4,7 +4,7 @@ from typing import Any
 
 from flask import Response
 
-from ..dispatch import Call, Reply
+from ..call import Call, Handler, Reply, registrar
 from ..domain.errors import NotFound
 from ..domain.ids import stable_id
 from ..domain.jobs import Snapshot
@@ -12,9 +12,10 @@ from ..domain.jobspec import as_bool
 from ..domain.sshkeys import instance_username
 from ..domain.sweeps import RUN_CASE, RunRow, is_sweep
 from ..timefmt import iso
-from ..views import JobContext, JobSummaryView, JobView, StatusView
-from .files import file_views
-from .registry import operation, view_context
+from ..views import JobContext, JobSummaryView, JobView, file_views, statuses_page, view_context
+
+OPERATIONS: dict[str, Handler] = {}
+operation = registrar(OPERATIONS)
 
 
 def job_context(call: Call) -> JobContext:
@@ -77,12 +78,6 @@ def submit_job(call: Call) -> Reply:
 def stop_job(call: Call) -> Reply:
     call.backend.jobs.stop(call.tenant, call.params["job_id"])
     return Reply(202)
-
-
-def statuses_page(call: Call, pairs: list[tuple[str, Any]], owner: str, kind: str) -> dict[str, Any]:
-    style = call.backend.config.date_style
-    views = [StatusView(sid, owner, event, kind, style) for sid, event in pairs]
-    return call.page(lambda offset, limit: (len(views), views[offset:offset + limit]))
 
 
 @operation("listJobStatuses", "listJobStatusesV3")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..dispatch import Call
+from ..call import Call, Handler, registrar
 from ..domain.joblogs import event_messages
 from ..domain.sshkeys import instance_username
-from .registry import operation
+
+OPERATIONS: dict[str, Handler] = {}
+operation = registrar(OPERATIONS)
 
 
 @operation("listJobClustersV3")

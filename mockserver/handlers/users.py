@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..dispatch import Call
+from ..call import Call, Handler, registrar
 from ..pagination import from_list
-from .registry import operation
+
+OPERATIONS: dict[str, Handler] = {}
+operation = registrar(OPERATIONS)
 
 
 @operation("getApiRoot")

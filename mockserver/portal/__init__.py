@@ -13,23 +13,15 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, Flask
 
+from . import actions, auth, docs, pages
+from .wiring import EXTENSION, Wiring
+
 if TYPE_CHECKING:
     from ..backend import Backend
     from ..dispatch import Dispatcher
 
-EXTENSION = "rescale_mock.portal"
-
-
-class Wiring:
-    """What the portal's views reach: the backend (reads) and the two dispatchers (writes, downloads)."""
-
-    def __init__(self, backend: "Backend", api: "Dispatcher", control: "Dispatcher") -> None:
-        self.backend, self.api, self.control = backend, api, control
-
 
 def register(app: Flask, backend: "Backend", api: "Dispatcher", control: "Dispatcher") -> None:
-    from . import actions, auth, docs, pages
-
     # A fresh secret per server: sessions (which hold the signed-in key) end when the server stops.
     app.secret_key = secrets.token_bytes(32)
     app.config.update(SESSION_COOKIE_NAME="rescale_mock_portal", SESSION_COOKIE_HTTPONLY=True,

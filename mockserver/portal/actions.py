@@ -9,8 +9,8 @@ from werkzeug.wrappers import Response
 
 from ..spec import control_spec
 from . import internal
-from .auth import wiring
 from .internal import segment
+from .wiring import wiring
 
 
 def _act(dispatcher: Any, method: str, path: str, body: Any, done: str) -> None:

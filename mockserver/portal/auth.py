@@ -7,18 +7,14 @@ import hmac
 import secrets
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from ..domain.tenants import Tenant
-from . import EXTENSION, Wiring
+from .wiring import wiring
 
 OPEN_ENDPOINTS = {"portal.sign_in", "portal.static"}
 MAX_KEY_LENGTH = 256
-
-
-def wiring() -> Wiring:
-    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
 
 
 def csrf_token() -> str:

@@ -14,7 +14,8 @@ from ..domain.jobs import JOB_STATUS_FILTER, Snapshot
 from ..spec import control_spec, rescale_spec
 from ..timefmt import iso
 from . import internal
-from .auth import tenant, wiring
+from .auth import tenant
+from .wiring import wiring
 
 PAGE_SIZE = 25
 LOG_LINES = 200
