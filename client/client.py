@@ -98,8 +98,10 @@ class RescaleClient:
         """Poll a job's runs (a DOE sweep's) until at least `completed` of them have completed, as Rescale's DOE
         example does before stopping the job. `WaitFailed` if the job ends short of it, `WaiterTimeout`."""
         def fetch() -> tuple[RunProgress, bool]:
-            progress = self.run_progress(job_id, page_size=page_size)
+            # The status first: runs read after it has ended are final (read before, a run that completes in
+            # between would be missed and the wait would fail with the job's last run done).
             status = self.jobs.list_job_statuses(job_id=job_id, page_size=1)["results"]
+            progress = self.run_progress(job_id, page_size=page_size)
             return progress, bool(status) and status[0]["status"] in JOB_TERMINAL
 
         return wait_for_runs(fetch, completed, what=f"runs of job {job_id}", delay=delay, timeout=timeout,

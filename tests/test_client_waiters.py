@@ -140,3 +140,28 @@ def test_verdicts() -> None:
     started = cluster_verdict("Started")
     assert started(history(("Not Started", None), ("Error", None))) is False
     assert started(history(("Starting", None))) is None
+
+
+def test_waiting_for_runs_reads_the_runs_after_the_jobs_status() -> None:
+    """The job's last run completes between two reads: the runs read after the status has ended are final, so the
+    wait succeeds (read before it, the wait failed with every run done)."""
+    from rescale_client.waiters import RunProgress
+
+    client = RescaleClient("http://127.0.0.1:9", "k" * 40, progress=False)
+    done = {"runs": 2}
+    order: list[str] = []
+
+    def statuses(**_: Any) -> dict[str, Any]:
+        order.append("status")
+        done["runs"] = 3  # the last run completes right after the status is read: the job has ended
+        return {"results": [{"status": "Completed"}]}
+
+    def progress(*_: Any, **__: Any) -> RunProgress:
+        order.append("runs")
+        completed = [{"dateStarted": "then", "dateCompleted": "now"}] * done["runs"]
+        return RunProgress.of(3, completed)
+
+    client.jobs.list_job_statuses = statuses  # type: ignore[method-assign]
+    client.run_progress = progress  # type: ignore[method-assign]
+    assert client.wait_for_runs("job", 3, delay=0, sleep=lambda _s: None).completed == 3
+    assert order[:2] == ["status", "runs"]
