@@ -244,7 +244,7 @@ def test_stop_and_scenario_from_the_job_page(signed_in: Portal) -> None:
 def test_clock_forms_move_and_switch_the_tenants_clock(signed_in: Portal) -> None:
     before = signed_in.api.get("/_fake/clock/", headers=signed_in.headers()).json
     page = signed_in.client.get("/portal/control")
-    assert f"Mode <strong>manual</strong>" in page.get_data(as_text=True)
+    assert "Mode <strong>manual</strong>" in page.get_data(as_text=True)
     response = signed_in.client.post("/portal/control/advance", data={"csrf": csrf(page), "seconds": "3600"},
                                      follow_redirects=True)
     assert messages(response) == ["Clock advanced by 3600 s."]

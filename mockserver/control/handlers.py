@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..call import Call, Handler, Reply, registrar
-from ..domain.errors import Conflict, InvalidInput, NotFound
+from ..domain.errors import InvalidInput, NotFound
 from ..timefmt import iso
 from ..version import __version__
 
