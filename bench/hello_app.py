@@ -13,7 +13,7 @@ import sys
 
 from flask import Flask, jsonify
 
-from rescale_mock.server import make_server, return_freed_memory_to_the_os
+from rescale_mock.server import make_server, return_freed_memory_to_the_os, serve_until_stopped
 
 
 def create_hello_app() -> Flask:
@@ -41,12 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     return_freed_memory_to_the_os()
     server = make_server(create_hello_app(), args.host, args.port, args.threads)
     print(f"ready: http://{args.host}:{server.effective_port}", flush=True)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
+    serve_until_stopped(server)
     return 0
 
 

@@ -19,7 +19,7 @@ from .config import DEMO_KEY, Config
 from .control.middleware import FaultInjected
 from .domain.clock import MODES
 from .proxy import register as register_proxy_commands, serve_catalogs
-from .server import make_server, return_freed_memory_to_the_os
+from .server import make_server, return_freed_memory_to_the_os, serve_until_stopped
 from .store.datadir import DataDirError
 from .timefmt import STYLES
 
@@ -179,11 +179,8 @@ def serve_command(args: argparse.Namespace) -> int:
 
         threading.Thread(target=run_demo, args=(base_url, config.api_keys[0]), daemon=True).start()
     try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
+        serve_until_stopped(server)
     finally:
-        server.close()
         backend.close()
     return 0
 

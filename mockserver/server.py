@@ -9,6 +9,8 @@ multipart file part once, into the blob store.
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from typing import Any
 
 from cheroot import server, wsgi
@@ -148,3 +150,19 @@ def return_freed_memory_to_the_os() -> None:
         ctypes.CDLL("libc.so.6").mallopt(-3, 256 * 1024)  # M_MMAP_THRESHOLD
     except (OSError, AttributeError):
         pass  # not glibc: nothing to tune
+
+
+def serve_until_stopped(httpd: Any) -> None:
+    """Run until Ctrl-C or SIGTERM (how a supervisor, a container or CI stops a process), then close the server, so
+    the caller's clean-up runs either way."""
+    def stop(*_: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
+    try:
+        httpd.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        httpd.close()

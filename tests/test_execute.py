@@ -8,7 +8,6 @@ import os
 import signal
 import struct
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from rescale_mock.runner import sandbox
 from rescale_mock.testing import Control, Fake, ServedProcess
 
 from .test_seeds import CALCULATE_PI as _SEEDS_PI
+from .real_runs import client, processes_with, ticking_sleep  # noqa: F401 (client: the fixture)
 
 pytestmark = pytest.mark.rescale_mock_execute
 
@@ -31,16 +31,6 @@ RANGE = "100000\n"
 PI = 4 * sum((-1) ** k / (2 * k + 1) for k in range(100000))
 WALLTIME_REASON = "Job exceeded its walltime"
 DELAY, TIMEOUT = 1.0, 900.0  # fake seconds per poll; at most TIMEOUT of them (about 30 s of real time)
-
-
-@pytest.fixture
-def client(fake: Fake) -> Iterator[RescaleClient]:
-    def tick(seconds: float) -> None:
-        fake.control.advance(seconds)
-        time.sleep(0.02)  # the poll interval: the supervisor thread gets the CPU
-
-    with RescaleClient(fake.base_url, fake.api_key, progress=False, sleep=tick) as c:
-        yield c
 
 
 @pytest.fixture
@@ -269,16 +259,6 @@ def test_a_server_without_execute_refuses_to_turn_it_on(tmp_path: Path) -> None:
     app.extensions["rescale_mock"].close()
 
 
-def _processes_with(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 @pytest.mark.served
@@ -295,24 +275,24 @@ def test_a_restart_mid_run_ends_the_job_as_a_failed_run(tmp_path: Path, monkeypa
     try:
         control = Control(server.base_url, "restart-key-0123456789")
         with RescaleClient(server.base_url, "restart-key-0123456789", progress=False,
-                           sleep=lambda s: (control.advance(s), time.sleep(0.02))) as client:
+                           sleep=ticking_sleep(control)) as client:
             job_id = job(client, f"echo written > partial.txt; echo started; sleep {marker}; echo never")
             assert wait(client, job_id, until="Executing").status == "Executing"
             assert "started" in wait_for_tail(client, job_id, "started")
         server.process.send_signal(signal.SIGKILL)  # a crash: nothing is cleaned up by the server itself
         server.process.wait(timeout=10)
         if box == "none":
-            assert _processes_with(f"sleep\0{marker}")  # bash died with the server, its child did not
+            assert processes_with(f"sleep\0{marker}")  # bash died with the server, its child did not
         else:  # the sandbox dies with the server, and everything in it (a bounded wait for the kernel)
             deadline = time.monotonic() + 10
-            while _processes_with(f"sleep\0{marker}") and time.monotonic() < deadline:
+            while processes_with(f"sleep\0{marker}") and time.monotonic() < deadline:
                 time.sleep(0.05)
-            assert not _processes_with(f"sleep\0{marker}")
+            assert not processes_with(f"sleep\0{marker}")
         server = ServedProcess(tmp_path / "data", ("restart-key-0123456789",), *args)
-        assert not _processes_with(f"sleep\0{marker}")  # no orphan once the server is back
+        assert not processes_with(f"sleep\0{marker}")  # no orphan once the server is back
         control = Control(server.base_url, "restart-key-0123456789")
         with RescaleClient(server.base_url, "restart-key-0123456789", progress=False,
-                           sleep=lambda s: (control.advance(s), time.sleep(0.02))) as client:
+                           sleep=ticking_sleep(control)) as client:
             result = wait(client, job_id)
             assert result.status == "Completed" and result.reason.startswith("A run failed")
             assert "restarted" in result.reason
@@ -328,13 +308,13 @@ def test_without_a_sandbox_limits_and_process_groups_still_hold(rescale_mock: Fa
     monkeypatch.setattr(sandbox, "bwrap", lambda: None)
     assert rescale_mock.control.execution()["sandbox"] == "none"
     with RescaleClient(rescale_mock.base_url, rescale_mock.api_key, progress=False,
-                       sleep=lambda s: (rescale_mock.control.advance(s), time.sleep(0.02))) as client:
+                       sleep=ticking_sleep(rescale_mock.control)) as client:
         marker = f"{os.getpid()}{time.monotonic_ns() % 100000}"
         command = f"ulimit -n > limits.txt; ulimit -c >> limits.txt; (sleep {marker} &); echo done"
         job_id = job(client, command)
         assert wait(client, job_id).succeeded
         assert text(client, outputs(client, job_id)["limits.txt"]).split() == ["4096", "0"]
-    assert not _processes_with(f"sleep\0{marker}")  # what the command left behind in its group is gone
+    assert not processes_with(f"sleep\0{marker}")  # what the command left behind in its group is gone
 
 
 def test_the_poll_clock_mode_moves_a_real_run_by_reads(fake: Fake) -> None:
@@ -363,7 +343,7 @@ def test_a_job_stopped_while_queued_never_runs(fake: Fake, client: RescaleClient
 def test_deleting_a_job_or_resetting_removes_its_folders(rescale_mock: Fake) -> None:
     root = rescale_mock.backend.data_dir / "execute"
     with RescaleClient(rescale_mock.base_url, rescale_mock.api_key, progress=False,
-                       sleep=lambda s: (rescale_mock.control.advance(s), time.sleep(0.02))) as client:
+                       sleep=ticking_sleep(rescale_mock.control)) as client:
         done = job(client, "echo hi > hi.txt")
         assert wait(client, done).succeeded
         running = job(client, "sleep inf")

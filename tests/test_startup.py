@@ -146,3 +146,11 @@ def test_a_public_address_warns_that_the_control_plane_is_open(tmp_path: Path) -
         assert any("warning" in line and "control plane" in line for line in server.output)
     finally:
         server.close()
+
+
+def test_sigterm_stops_the_server_cleanly(tmp_path: Path) -> None:
+    """How a supervisor, a container or CI stops it: exit 0, and its clean-up ran (the data dir's holder is gone)."""
+    server = ServedProcess(tmp_path / "data", ())
+    server.process.terminate()
+    assert server.process.wait(timeout=30) == 0
+    assert not (tmp_path / "data" / "server.pid").exists()

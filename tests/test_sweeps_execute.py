@@ -8,7 +8,6 @@ import hashlib
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,8 @@ import pytest
 import requests
 from rescale_client import RescaleClient, RunProgress
 from rescale_mock.testing import Control, Fake, ServedProcess
+from .real_runs import client, processes_with, ticking_sleep  # noqa: F401 (client: the fixture)
 
-from .test_execute import _processes_with
 
 pytestmark = pytest.mark.rescale_mock_execute
 
@@ -26,16 +25,6 @@ CSV = "speed,label\n1.5,a\n2.25,b\n3,c\n"
 TEMPLATE = 'speed=${speed?string("0.00")} label=${label}\n'
 PROCESSED = {1: "speed=1.50 label=a\n", 2: "speed=2.25 label=b\n", 3: "speed=3.00 label=c\n"}
 ECHO = "cat case/params.txt; cat case/params.txt > echoed.txt"
-
-
-@pytest.fixture
-def client(fake: Fake) -> Iterator[RescaleClient]:
-    def tick(seconds: float) -> None:
-        fake.control.advance(seconds)
-        time.sleep(0.02)  # the poll interval: the supervisor thread gets the CPU
-
-    with RescaleClient(fake.base_url, fake.api_key, progress=False, sleep=tick) as c:
-        yield c
 
 
 def sweep(client: RescaleClient, tmp_path: Path, command: str, slots: int = 3) -> str:
@@ -176,20 +165,20 @@ def test_a_restart_mid_sweep_ends_the_running_run_as_lost(tmp_path: Path, monkey
     try:
         control = Control(server.base_url, key)
         with RescaleClient(server.base_url, key, progress=False,
-                           sleep=lambda s: (control.advance(s), time.sleep(0.02))) as client:
+                           sleep=ticking_sleep(control)) as client:
             job_id = sweep(client, tmp_path, f"cat case/params.txt > partial.txt; sleep {marker}", slots=1)
             assert wait(client, job_id, until="Executing").status == "Executing"
             deadline = time.monotonic() + 20
-            while not _processes_with(f"sleep\0{marker}") and time.monotonic() < deadline:
+            while not processes_with(f"sleep\0{marker}") and time.monotonic() < deadline:
                 time.sleep(0.05)
         server.process.send_signal(signal.SIGKILL)  # a crash: nothing is cleaned up by the server itself
         server.process.wait(timeout=10)
-        assert _processes_with(f"sleep\0{marker}")
+        assert processes_with(f"sleep\0{marker}")
         server = ServedProcess(tmp_path / "data", (key,), *args)
-        assert not _processes_with(f"sleep\0{marker}")  # the restart killed the run's leftovers
+        assert not processes_with(f"sleep\0{marker}")  # the restart killed the run's leftovers
         control = Control(server.base_url, key)
         with RescaleClient(server.base_url, key, progress=False,
-                           sleep=lambda s: (control.advance(s), time.sleep(0.02))) as client:
+                           sleep=ticking_sleep(control)) as client:
             result = wait(client, job_id)
             assert result.status == "Completed" and "restarted" in result.reason
             listed = runs(client, job_id)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 import threading
 import time
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..server import make_server, return_freed_memory_to_the_os
+from ..server import make_server, return_freed_memory_to_the_os, serve_until_stopped
 from .catalog_from import serve_catalog
 from .forward import ProxyApp
 from .offline import check_recordings
@@ -91,17 +90,7 @@ def _serve(app: Any, args: argparse.Namespace, banner: str) -> Any:
     base_url = f"http://{args.host}:{server.effective_port}"
     print(f"{banner} on {base_url}", flush=True)
     print(f"ready: {base_url}", flush=True)
-
-    def stop(*_: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
+    serve_until_stopped(server)
     return server
 
 
