@@ -46,11 +46,13 @@ class Backend:
         self.config = config
         self._tmp = None if config.data_dir else tempfile.mkdtemp(prefix="rescale-mock-")
         self.data_dir = datadir.prepare(Path(config.data_dir or self._tmp))  # type: ignore[arg-type]
-        self.lock = datadir.DataDirLock(self.data_dir)
+        # one server per data dir, unless its processes share the store on purpose (`shared_store`)
+        self.lock = None if config.shared_store else datadir.DataDirLock(self.data_dir)
         try:
             self.db = Database(self.data_dir / "rescale-mock.sqlite3")
         except sqlite3.Error as err:
-            self.lock.release()
+            if self.lock is not None:
+                self.lock.release()
             raise datadir.DataDirError(f"data dir {self.data_dir}: its database cannot be used: {err}") from None
         self.blobs = BlobStore(self.data_dir)
         self.ids = IdFactory(config.seed)
@@ -113,6 +115,7 @@ class Backend:
     def close(self) -> None:
         self.runner.close()
         self.db.close()
-        self.lock.release()
+        if self.lock is not None:
+            self.lock.release()
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
