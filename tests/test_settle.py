@@ -270,3 +270,44 @@ def test_a_lost_claim_stops_a_long_write_early(monkeypatch: pytest.MonkeyPatch) 
     assert next(chunks) == b"a"
     with pytest.raises(ClaimLost):
         list(chunks)
+
+
+def test_two_servers_listing_a_sweeps_runs_at_once_list_each_runs_files_once(
+        open_server: Callable[[], Backend], monkeypatch: pytest.MonkeyPatch) -> None:
+    first = open_server()
+    tenant = first.tenants.by_key(KEY)
+    staged = first.blobs.stage()
+    staged.write(b"x\n1\n2\n3\n")
+    params = first.files.add_upload(tenant, "params.csv", staged, 3)
+    sweep = {**body("echo run; openssl rand -out r.bin 100"), "paramFile": {"id": params.id}}
+    sweep["jobanalyses"][0]["hardware"]["slots"] = 3
+    job_id = first.jobs.create(tenant, sweep).id
+    first.jobs.submit(tenant, job_id)
+    first.tenants.update_clock(tenant, lambda clock, real: clock.advance(STOPPED_AT, real))
+    servers = (first, open_server())
+    both_writing = threading.Barrier(2)  # each has found the runs without files before either lists its own
+    for server in servers:
+        real_write = server.files.blobs.write
+        calls: list[int] = []
+
+        def write(*args: Any, real_write: Any = real_write, calls: list[int] = calls, **kwargs: Any) -> Any:
+            calls.append(1)
+            if len(calls) == 1:
+                both_writing.wait(10)
+            return real_write(*args, **kwargs)
+
+        monkeypatch.setattr(server.files.blobs, "write", write)
+
+    def list_runs(server: Backend) -> None:
+        one = server.tenants.by_key(KEY)
+        server.jobs.sweeps.settle(one, server.jobs.snapshot(one, job_id))
+
+    threads = [threading.Thread(target=list_runs, args=(server,)) for server in servers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    rows = first.db.query("SELECT run_id, relative_path, blob FROM files WHERE job_id = ?", (job_id,))
+    assert sorted((r["run_id"], r["relative_path"]) for r in rows) == [
+        (run, path) for run in "123" for path in ("process_output.log", "r.bin")]
+    assert {r["blob"] for r in rows} | {params.blob} == {p.name for p in first.blobs.root.iterdir()}
