@@ -145,6 +145,10 @@ class Jobs:
         conn.execute("UPDATE jobs SET doc = ?, state = ? WHERE id = ?",
                      (to_json(record.doc), to_json(record.state), record.id))
 
+    def _save_doc(self, record: JobRecord) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE jobs SET doc = ? WHERE id = ?", (to_json(record.doc), record.id))
+
     @staticmethod
     def _save_state(conn: Any, record: JobRecord) -> None:
         conn.execute("UPDATE jobs SET state = ? WHERE id = ?", (to_json(record.state), record.id))
@@ -226,8 +230,10 @@ class Jobs:
         if poll and self.tenants.clock(tenant).mode == "poll":
             with self.db.transaction() as conn:
                 record = self._load(tenant, job_id, conn)
+                step = record.state.get("pollStep")
                 snap = self._snapshot_of(tenant, record, poll=True)
-                self._save_state(conn, record)
+                if record.state.get("pollStep") != step:
+                    self._save_state(conn, record)
             return snap
         return self._snapshot_of(tenant, self._load(tenant, job_id))
 
@@ -328,7 +334,7 @@ class Jobs:
         record.doc.update(changes)
         self._check_outputs(record.doc)
         sweep = self.sweeps.prepare(record.doc) if "jobanalyses" in changes else None  # templates read again
-        self._save(record)
+        self._save_doc(record)  # the definition only: a stop saved meanwhile stays
         if "jobanalyses" in changes:
             self.sweeps.replace(record.id, tenant.id, sweep)
         return self.snapshot(tenant, job_id)
