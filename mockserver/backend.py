@@ -5,6 +5,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from .config import Config
@@ -72,6 +73,8 @@ class Backend:
         self.runner = Runner(self.jobs, self.clusters, self.files, self.tenants, self.data_dir / "execute",
                              config.execute, self.ssh_keys)
         self.jobs.executor = self.runner
+        if self.lock is not None:  # the only server of this store: claims on outputs older than now are dead
+            self.jobs.alone_since = time.time()
         self.faults = FaultRules(config.seed)
         self.journal = Journal(config.journal_size)
         self.violations: list[str] = []

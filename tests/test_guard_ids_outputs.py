@@ -1,6 +1,6 @@
 """Issue 11, items 5-7: ids never collide and seeds are scoped to the caller's tenant; a finished job's outputs are
 written all or none (a crash halfway never lists a file twice); simulated outputs are bounded at create and written
-under a lock of the job's tenant only."""
+claimed for that job only."""
 from __future__ import annotations
 
 import signal

@@ -311,3 +311,24 @@ def test_two_servers_listing_a_sweeps_runs_at_once_list_each_runs_files_once(
     assert sorted((r["run_id"], r["relative_path"]) for r in rows) == [
         (run, path) for run in "123" for path in ("process_output.log", "r.bin")]
     assert {r["blob"] for r in rows} | {params.blob} == {p.name for p in first.blobs.root.iterdir()}
+
+
+def test_a_lone_server_restarted_after_a_crash_takes_a_dead_claim_at_once(tmp_path: Path) -> None:
+    """Without `shared_store` the server holds the data dir's lock: any claim older than its start is dead."""
+    config = Config(data_dir=tmp_path, api_keys=(KEY,), clock_mode="manual")
+    crashed = Backend(config)
+    try:
+        job_id = finished_in(crashed, "echo hi")
+        with crashed.db.transaction() as conn:  # claimed, then killed
+            record = crashed.jobs._load(crashed.tenants.by_key(KEY), job_id, conn)
+            record.state["outputsClaim"] = {"by": "the crashed server", "at": time.time(), "until": time.time() + 60}
+            crashed.jobs._save_state(conn, record)
+    finally:
+        crashed.close()
+    restarted, started = Backend(config), time.monotonic()
+    try:
+        snap = restarted.jobs.settle(restarted.tenants.by_key(KEY), job_id)
+        assert time.monotonic() - started < 5 and snap.record.state.get("outputsWritten")
+        assert outputs_of(restarted, job_id) == ["process_output.log"]
+    finally:
+        restarted.close()

@@ -120,6 +120,7 @@ class Jobs:
         self.specs, self.catalog = specs, specs.catalog
         self.specs_for = specs_for or (lambda tenant: specs)  # the tenant's catalog and catalog mode
         self.devices: Any = None  # storage devices (domain/devices.py), which attached jobs wait for
+        self.alone_since: float | None = None  # set when no other process serves the store (domain/settle.py)
         self.default_scenario: dict[str, Any] = {}
         # Real runs (`serve --execute`): the supervisor (runner/supervisor.py) is set here by the backend; it
         # records what the processes did in `run_facts`, and the plans of executed jobs are computed from those.
@@ -461,7 +462,7 @@ class Jobs:
                 snap = self._snapshot_of(tenant, record)  # as stored now: a stop saved since counts
                 if not self._unsettled(snap):
                     return snap
-                if claim_holder(record.state, time.time()) is None:  # nobody's, or its claimer died
+                if claim_holder(record.state, time.time(), self.alone_since) is None:  # nobody's, or died
                     take_claim(record.state, me, time.time())
                     self._save_state(conn, record)
                     break

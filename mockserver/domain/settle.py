@@ -2,12 +2,13 @@
 asks first. Reads never settle; the handlers that show outputs do (Jobs.settle).
 
 Several processes may serve one store, so a lock in one process's memory cannot make the write happen once. The
-job's state carries a claim instead: `outputsClaim = {by, until}`, taken in a store transaction (serialized across
+job's state carries a claim instead: `outputsClaim = {by, at, until}`, taken in a store transaction (serialized across
 processes). The claimer writes the blobs outside any transaction, renewing its lease as it goes, then records the
 files and `outputsWritten` in one transaction that first checks the claim is still its own. Others wait, polling
 the store with growing pauses, until the outputs are recorded, or take the claim over once its lease ran out (the
 claimer died). A claimer that lost its claim (its lease ran out while it stalled, or the job was deleted) throws
-its blobs away, so one set of files is listed whatever happens.
+its blobs away, so one set of files is listed whatever happens. A server that is the store's only one (it holds
+the data dir's lock) knows any claim older than its own start is a dead process's, and takes it at once.
 """
 from __future__ import annotations
 
@@ -27,14 +28,20 @@ def new_claimer() -> str:
     return uuid.uuid4().hex
 
 
-def claim_holder(state: dict[str, Any], real_now: float) -> str | None:
-    """Who holds a live claim on the job's outputs, None when nobody does."""
+def claim_holder(state: dict[str, Any], real_now: float, alone_since: float | None = None) -> str | None:
+    """Who holds a live claim on the job's outputs, None when nobody does. `alone_since`: when this process started
+    as the store's only server (it holds the data dir's lock); a claim taken or renewed before then is a dead
+    process's, whatever its lease says (a restart after `kill -9` need not wait for it)."""
     claim = state.get("outputsClaim")
-    return claim["by"] if claim and claim["until"] > real_now else None
+    if not claim or claim["until"] <= real_now:
+        return None
+    if alone_since is not None and claim.get("at", claim["until"] - LEASE_SECONDS) < alone_since:
+        return None
+    return claim["by"]
 
 
 def take_claim(state: dict[str, Any], me: str, real_now: float) -> None:
-    state["outputsClaim"] = {"by": me, "until": real_now + LEASE_SECONDS}
+    state["outputsClaim"] = {"by": me, "at": real_now, "until": real_now + LEASE_SECONDS}  # at: taken or renewed
 
 
 def check_claim(state: dict[str, Any] | None, me: str) -> None:
