@@ -20,7 +20,7 @@ from rescale_mock.domain import jobs as jobs_module
 from rescale_mock.domain import settle as settle_module
 from rescale_mock.domain.errors import NotFound
 from rescale_mock.domain.settle import ClaimLost
-from rescale_mock.testing import Fake
+from rescale_mock.testing import Fake, InProcessServer
 
 COMPLETED_AT = 80.0  # a 10-second command completes 70 s after submission; a little margin
 STOPPED_AT = 200.0  # its own cluster is Stopped by then
@@ -332,3 +332,32 @@ def test_a_lone_server_restarted_after_a_crash_takes_a_dead_claim_at_once(tmp_pa
         assert outputs_of(restarted, job_id) == ["process_output.log"]
     finally:
         restarted.close()
+
+
+def test_two_served_apps_over_one_store_list_a_finished_jobs_outputs_once(tmp_path: Path) -> None:
+    """Over HTTP: two servers (as `--workers` runs them) over one data dir, each asked for the job's files at once."""
+    config = Config(data_dir=tmp_path, api_keys=(KEY,), clock_mode="manual", shared_store=True)
+    first = InProcessServer(config)
+    servers = [first]
+    try:
+        job_id = finished_in(first.backend)
+        servers.append(InProcessServer(config))  # opened after the clock moved (tenants are cached per process)
+        start, listed = threading.Barrier(2), {}
+
+        def list_files(server: InProcessServer) -> None:
+            start.wait()
+            response = requests.get(f"{server.base_url}/api/v2/jobs/{job_id}/files/", headers={
+                "Authorization": f"Token {KEY}"}, timeout=60)
+            listed[server.base_url] = sorted((f["id"], f["name"]) for f in response.json()["results"])
+
+        threads = [threading.Thread(target=list_files, args=(server,)) for server in servers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        first_seen, second_seen = listed.values()
+        assert first_seen == second_seen and sorted(name for _, name in first_seen) == ["big.bin", "process_output.log"]
+        assert outputs_of(first.backend, job_id) == ["big.bin", "process_output.log"]
+    finally:
+        for server in reversed(servers):
+            server.close()
