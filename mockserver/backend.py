@@ -5,6 +5,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from .config import Config
@@ -46,11 +47,13 @@ class Backend:
         self.config = config
         self._tmp = None if config.data_dir else tempfile.mkdtemp(prefix="rescale-mock-")
         self.data_dir = datadir.prepare(Path(config.data_dir or self._tmp))  # type: ignore[arg-type]
-        self.lock = datadir.DataDirLock(self.data_dir)
+        # one server per data dir, unless its processes share the store on purpose (`shared_store`)
+        self.lock = None if config.shared_store else datadir.DataDirLock(self.data_dir)
         try:
             self.db = Database(self.data_dir / "rescale-mock.sqlite3")
         except sqlite3.Error as err:
-            self.lock.release()
+            if self.lock is not None:
+                self.lock.release()
             raise datadir.DataDirError(f"data dir {self.data_dir}: its database cannot be used: {err}") from None
         self.blobs = BlobStore(self.data_dir)
         self.ids = IdFactory(config.seed)
@@ -70,6 +73,8 @@ class Backend:
         self.runner = Runner(self.jobs, self.clusters, self.files, self.tenants, self.data_dir / "execute",
                              config.execute, self.ssh_keys)
         self.jobs.executor = self.runner
+        if self.lock is not None:  # the only server of this store: claims on outputs older than now are dead
+            self.jobs.alone_since = time.time()
         self.faults = FaultRules(config.seed)
         self.journal = Journal(config.journal_size)
         self.violations: list[str] = []
@@ -113,6 +118,7 @@ class Backend:
     def close(self) -> None:
         self.runner.close()
         self.db.close()
-        self.lock.release()
+        if self.lock is not None:
+            self.lock.release()
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)

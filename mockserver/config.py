@@ -31,4 +31,5 @@ class Config:
     control_token: str | None = None  # when set, server-wide control calls must carry it (X-Rescale-Mock-Control-Token)
     ssh_authorized_keys: tuple[str, ...] = ()  # public keys that may SSH into every tenant's running jobs
     max_runs_page_size: int = 10_000  # runs/ pages: real DOE clients ask for thousands (page_size=1848)
+    shared_store: bool = False  # other processes serve the same data dir (workers): no exclusive data dir lock
     extra: dict = field(default_factory=dict)

@@ -121,7 +121,8 @@ class Files:
     def add_run_outputs(self, tenant: Tenant, job_id: str,
                         items: Iterable[tuple[str, str, Iterable[bytes], float]]) -> int:
         """Many outputs of a sweep's runs at once, `(run_id, relative_path, chunks, uploaded)` each, listed in one
-        transaction; returns how many were written."""
+        transaction; returns how many were listed. A run whose files another worker listed meanwhile keeps those:
+        these are dropped, blobs and all, so each run's files are listed once."""
         rows: list[_Row] = []
         prefix = f"{tenant.storage_prefix}/output/job_{job_id}"
         try:
@@ -129,21 +130,30 @@ class Files:
                 info = self.blobs.write(chunks, durable=False)
                 rows.append(_Row(posixpath.basename(relative), OUTPUT_FILE, relative,
                                  f"{prefix}/run{run_id}/{relative}", info, run_id, uploaded))
-            self._insert(tenant, rows, job_id=job_id)
+            listed = self._insert(tenant, rows, job_id=job_id, skip_listed_runs=True)
         except BaseException:
             for row in rows:
                 self.blobs.delete(row.info.blob)
             raise
-        return len(rows)
+        kept = {record.blob for record in listed}
+        for row in rows:
+            if row.info.blob not in kept:
+                self.blobs.delete(row.info.blob)
+        return len(listed)
 
     def _insert(self, tenant: Tenant, rows: list["_Row"], job_id: str | None = None, run_id: str | None = None,
-                uploaded: float | None = None,
-                also: Callable[[sqlite3.Connection], None] | None = None) -> list[FileRecord]:
+                uploaded: float | None = None, also: Callable[[sqlite3.Connection], None] | None = None,
+                skip_listed_runs: bool = False) -> list[FileRecord]:
+        """Lists `rows` in one transaction; `skip_listed_runs`: not those of a run of the job that has files."""
         date = self.tenants.now(tenant) if uploaded is None else uploaded
         ids = self.tenants.ids_for(tenant)
         fields = FileRecord.__dataclass_fields__
         records = []
         with self.db.transaction() as conn:
+            if skip_listed_runs:
+                listed = {r["run_id"] for r in conn.execute("SELECT DISTINCT run_id FROM files WHERE job_id = ?",
+                                                            (job_id,)).fetchall()}
+                rows = [row for row in rows if row.run_id not in listed]
             for row in rows:
                 info = row.info
                 record = FileRecord(
