@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request, send_file
+from flask import Response, current_app, request, send_file
+from werkzeug.utils import send_file as send_stream
+from werkzeug.wsgi import FileWrapper
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from .. import ranges
@@ -60,21 +62,31 @@ def delete_file(call: Call) -> Reply:
 
 @operation("downloadFile", "downloadFileV3")
 def download_file(call: Call) -> Response:
-    """Streams from disk; werkzeug answers Range (206, suffix, open-ended, end clamped), If-Range and ETags. The
-    server's `wsgi.file_wrapper` reads 1 MiB at a time, whole files and ranges alike (see server.py)."""
+    """Streams the blob; werkzeug answers Range (206, suffix, open-ended, end clamped), If-Range and ETags. From the
+    folder store the server sends the file with sendfile, whole files and ranges alike (see server.py); from an
+    object store the bytes werkzeug will serve are fetched in one streamed ranged GET, 1 MiB at a time."""
     record = call.backend.files.get(call.tenant, call.params["file_id"])
     wanted = ranges.normalize(request.headers.get("Range"), record.size)
     if wanted is None:
         request.environ.pop("HTTP_RANGE", None)
     else:
         request.environ["HTTP_RANGE"] = wanted
-    path = call.backend.blobs.path(record.blob)
+    blobs = call.backend.blobs
+    options: dict[str, Any] = dict(mimetype="application/octet-stream", as_attachment=True,
+                                   download_name=record.name, conditional=True, etag=record.sha512[:40], max_age=None)
     try:
-        response = send_file(path, mimetype="application/octet-stream", as_attachment=True, download_name=record.name,
-                             conditional=True, etag=record.sha512[:40], max_age=None)
+        path = blobs.local_path(record.blob)
+        if path is not None:
+            return send_file(path, **options)
+        reader = blobs.open(record.blob, ranges.span(wanted, record.size))
+        environ = {**request.environ, "wsgi.file_wrapper": _chunks}  # not the server's sendfile: no real file
+        return send_stream(reader, environ, size=record.size, response_class=current_app.response_class, **options)
     except RequestedRangeNotSatisfiable:
         raise detail(416, "Requested range not satisfiable.", {"Content-Range": f"bytes */{record.size}"}) from None
-    return response
+
+
+def _chunks(reader: Any, _buffer_size: int) -> FileWrapper:
+    return FileWrapper(reader, ranges.CHUNK)
 
 
 @operation("getFileLines", "getFileLinesV3")
