@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
+from urllib.parse import quote
 
-from flask import Response, current_app, request, send_file
-from werkzeug.utils import send_file as send_stream
+from flask import Response, request, send_file
 from werkzeug.wsgi import FileWrapper
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
@@ -72,21 +73,36 @@ def download_file(call: Call) -> Response:
     else:
         request.environ["HTTP_RANGE"] = wanted
     blobs = call.backend.blobs
-    options: dict[str, Any] = dict(mimetype="application/octet-stream", as_attachment=True,
-                                   download_name=record.name, conditional=True, etag=record.sha512[:40], max_age=None)
     try:
         path = blobs.local_path(record.blob)
         if path is not None:
-            return send_file(path, **options)
-        reader = blobs.open(record.blob, ranges.span(wanted, record.size))
-        environ = {**request.environ, "wsgi.file_wrapper": _chunks}  # not the server's sendfile: no real file
-        return send_stream(reader, environ, size=record.size, response_class=current_app.response_class, **options)
+            return send_file(path, mimetype="application/octet-stream", as_attachment=True, download_name=record.name,
+                             conditional=True, etag=record.sha512[:40], max_age=None)
+        return _streamed(blobs.open(record.blob, ranges.span(wanted, record.size)), record)
     except RequestedRangeNotSatisfiable:
         raise detail(416, "Requested range not satisfiable.", {"Content-Range": f"bytes */{record.size}"}) from None
 
 
-def _chunks(reader: Any, _buffer_size: int) -> FileWrapper:
-    return FileWrapper(reader, ranges.CHUNK)
+def _streamed(reader: Any, record: Any) -> Response:
+    """What `send_file` answers for a file on disk (werkzeug's send_file takes a size only from a path), from a
+    seekable reader: werkzeug's range wrapper seeks it to the range's start and reads 1 MiB at a time."""
+    response = Response(FileWrapper(reader, ranges.CHUNK), mimetype="application/octet-stream",
+                        direct_passthrough=True)
+    try:
+        record.name.encode("ascii")
+        names = {"filename": record.name}
+    except UnicodeEncodeError:  # RFC 6266: an ASCII fallback and the UTF-8 name
+        plain = unicodedata.normalize("NFKD", record.name).encode("ascii", "ignore").decode("ascii")
+        names = {"filename": plain, "filename*": "UTF-8''" + quote(record.name, safe="!#$&+-.^_`|~")}
+    response.headers.set("Content-Disposition", "attachment", **names)
+    response.content_length = record.size
+    response.cache_control.no_cache = True
+    response.set_etag(record.sha512[:40])
+    try:
+        return response.make_conditional(request.environ, accept_ranges=True, complete_length=record.size)
+    except RequestedRangeNotSatisfiable:
+        reader.close()
+        raise
 
 
 @operation("getFileLines", "getFileLinesV3")
