@@ -99,10 +99,11 @@ def _streamed(reader: Any, record: Any) -> Response:
     response.cache_control.no_cache = True
     response.set_etag(record.sha512[:40])
     try:
-        return response.make_conditional(request.environ, accept_ranges=True, complete_length=record.size)
+        response.make_conditional(request.environ, accept_ranges=True, complete_length=record.size)
     except RequestedRangeNotSatisfiable:
         reader.close()
         raise
+    return response
 
 
 @operation("getFileLines", "getFileLinesV3")
