@@ -3,6 +3,7 @@ were placed in the work directory (zip and tar.gz archives unpacked unless `deco
 printed and its exit status."""
 from __future__ import annotations
 
+import contextlib
 import tarfile
 import zipfile
 from typing import TYPE_CHECKING, BinaryIO
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from .jobs import Snapshot
 
 WORK_DIR = "/enc/uprod_work/work"
+ARCHIVES = (".zip", ".tar.gz", ".tgz", ".tar", ".tar.bz2")
 
 
 def archive_members(source: BinaryIO, name: str) -> list[str] | None:
@@ -23,7 +25,7 @@ def archive_members(source: BinaryIO, name: str) -> list[str] | None:
         if name.lower().endswith(".zip"):
             with zipfile.ZipFile(source) as archive:
                 return [n for n in archive.namelist() if not n.endswith("/")]
-        if name.lower().endswith((".tar.gz", ".tgz", ".tar", ".tar.bz2")):
+        if name.lower().endswith(ARCHIVES):
             with tarfile.open(fileobj=source) as archive:
                 return [m.name for m in archive.getmembers() if m.isfile()]
     except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError):
@@ -36,12 +38,13 @@ def _inputs(snap: "Snapshot", blobs: Blobs) -> list[str]:
     for ja in snap.doc["jobanalyses"]:
         for ref in ja["inputFiles"]:
             record, name = ref["file"], ref["file"]["name"]
-            try:
-                with blobs.open(record["blob"]) as source:
-                    members = archive_members(source, name) if ref["decompress"] else None
-            except FileNotFoundError:
+            if not blobs.exists(record["blob"]):
                 lines.append(f"  {name}  (missing: the file was deleted)")
                 continue
+            members = None
+            if ref["decompress"] and name.lower().endswith(ARCHIVES):  # read (ranged, from S3) only archives
+                with contextlib.suppress(FileNotFoundError), blobs.open(record["blob"]) as source:
+                    members = archive_members(source, name)
             if members is None:
                 lines.append(f"  {name}")
                 continue

@@ -57,7 +57,11 @@ class S3BlobStore(Blobs):
 
     def _store(self, staged: Path, blob: str) -> None:
         try:
-            self.client.upload_file(str(staged), self.bucket, self.key(blob), Config=TRANSFER)
+            if staged.stat().st_size < TRANSFER.multipart_threshold:  # one PUT (a sweep writes thousands of these)
+                with open(staged, "rb") as body:
+                    self.client.put_object(Bucket=self.bucket, Key=self.key(blob), Body=body)
+            else:
+                self.client.upload_file(str(staged), self.bucket, self.key(blob), Config=TRANSFER)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 staged.unlink()
