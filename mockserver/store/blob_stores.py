@@ -10,6 +10,8 @@ def open_blob_store(location: str | None, data_dir: Path, endpoint_url: str | No
                     region: str | None = None) -> Blobs:
     """The store `--blobs` names: None for the data dir's folder, `s3://bucket/prefix` for an object store (staged
     in the data dir's `tmp/`), anything else a folder (e.g. on storage several hosts share)."""
+    if location is not None and not location.strip():
+        raise BlobStoreError("--blobs: empty; give a folder or s3://bucket/prefix")
     is_s3 = location is not None and location.lower().startswith("s3://")
     if (endpoint_url or region) and not is_s3:
         raise BlobStoreError("--s3-endpoint-url and --s3-region are for --blobs s3://bucket/prefix only")

@@ -141,9 +141,16 @@ def test_staged_uploads_are_swept_only_by_the_process_owning_the_data_dir(
 
 
 def test_a_folder_outside_the_data_dir_holds_the_blobs(tmp_path: Path) -> None:
+    """Other hosts may share such a folder: a server sweeps only staged uploads untouched for a day from it."""
     key, shared = "k" * 32, tmp_path / "shared"
+    (shared / "tmp").mkdir(parents=True)
+    stale, fresh = shared / "tmp" / "stale", shared / "tmp" / "fresh"
+    stale.write_bytes(b"cut off yesterday")
+    fresh.write_bytes(b"another host's upload in flight")
+    os.utime(stale, (time.time() - 2 * 86400,) * 2)
     served = ServedProcess(tmp_path / "data", (key,), "--blobs", str(shared))
     try:
+        assert not stale.exists() and fresh.exists()
         api = requests.Session()
         api.headers["Authorization"] = f"Token {key}"
         created = api.post(f"{served.base_url}/api/v2/files/contents/", files={"file": ("a.txt", b"abc")}).json()
@@ -157,6 +164,7 @@ def test_a_folder_outside_the_data_dir_holds_the_blobs(tmp_path: Path) -> None:
     (("--blobs", "s3://no-such-bucket/x"), "--blobs s3://no-such-bucket/x: the bucket cannot be used"),
     (("--blobs", "ftp://host/x"), "--blobs 'ftp://host/x': expected a folder or s3://bucket/prefix"),
     (("--blobs", "s3:///x"), "expected s3://bucket or s3://bucket/prefix"),
+    (("--blobs", " "), "--blobs: empty"),
     (("--s3-region", "eu-west-1"), "--s3-endpoint-url and --s3-region are for --blobs s3://bucket/prefix only"),
 ])
 def test_a_bad_blob_store_stops_serve_with_one_line(s3_endpoint: str, tmp_path: Path,
