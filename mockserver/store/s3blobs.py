@@ -67,7 +67,10 @@ class S3BlobStore(Blobs):
                 staged.unlink()
 
     def open(self, blob: str, span: tuple[int, int] | None = None) -> BinaryIO:
-        return io.BufferedReader(S3Reader(self.client, self.bucket, self.key(blob), span), MiB)  # type: ignore[return-value]
+        reader = S3Reader(self.client, self.bucket, self.key(blob), span)
+        # A download (a span) reads big chunks and stops at the span's end: unbuffered, so that nothing reads ahead
+        # past it into another GET. Other readers (archives, lines) read small pieces: buffered.
+        return reader if span else io.BufferedReader(reader, MiB)  # type: ignore[return-value]
 
     def copy_to(self, blob: str, destination: Path) -> None:
         try:

@@ -96,6 +96,29 @@ def test_a_big_upload_is_one_multipart_object_and_ranges_across_its_parts_are_ex
     assert set(objects(s3_endpoint, prefix_of(fake))) == set(before)
 
 
+def test_a_download_is_one_get_of_exactly_its_bytes(rescale_mock_s3: Fake, tmp_path: Path) -> None:
+    fake, api = rescale_mock_s3, requests.Session()
+    api.headers.update(rescale_mock_s3.headers)
+    source = tmp_path / "big.bin"
+    write_random(source, BIG)
+    url = upload_file(fake.base_url, api, source)["downloadUrl"]
+    ranges: list[str] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        ranges.append(params.get("Range"))
+
+    events = fake.backend.blobs.client.meta.events
+    events.register("provide-client-params.s3.GetObject", record)
+    try:
+        assert len(api.get(url, headers={"Range": "bytes=100-1500099"}).content) == 1_500_000
+        assert len(api.get(url).content) == BIG
+        api.head(url)
+        assert api.get(url, headers={"If-None-Match": api.head(url).headers["ETag"]}).status_code == 304
+    finally:
+        events.unregister("provide-client-params.s3.GetObject", record)
+    assert ranges == ["bytes=100-1500099", f"bytes=0-{BIG - 1}"]  # none for HEAD and 304
+
+
 def test_a_non_ascii_name_downloads_with_both_file_names(fake: Fake, api: requests.Session) -> None:
     created = api.post(fake.url("/api/v2/files/contents/"), files={"file": ("résumé ü.txt", b"x")}).json()
     disposition = api.get(created["downloadUrl"]).headers["Content-Disposition"]
