@@ -123,6 +123,7 @@ class Backend:
 
     def close(self) -> None:
         self.runner.close()
+        self.blobs.close()
         self.db.close()
         self.lock.release()
         if self._tmp:

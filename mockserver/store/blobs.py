@@ -163,6 +163,9 @@ class Blobs:
     def disk_usage(self) -> int:
         raise NotImplementedError
 
+    def close(self) -> None:
+        """Let go of connections (an object store's pool)."""
+
 
 class BlobStore(Blobs):
     """Blobs as files in `ROOT/blobs`, staged in `ROOT/tmp` (one file system, so committing is a rename). ROOT is

@@ -89,6 +89,9 @@ class S3BlobStore(Blobs):
     def delete(self, blob: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self.key(blob))  # no error for a missing key
 
+    def close(self) -> None:
+        self.client.close()
+
     def disk_usage(self) -> int:
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=f"{self.prefix}/" if self.prefix else "")
