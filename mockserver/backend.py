@@ -26,8 +26,11 @@ from .errors import unauthorized
 from .runner.supervisor import Runner
 from .spec import control_spec
 from .store import datadir
-from .store.blobs import BlobStore
+from .store.blob_stores import open_blob_store
 from .store.db import Database
+
+
+STALE_UPLOAD_SECONDS = 24 * 3600  # a staged upload untouched this long in a shared folder was cut off
 
 
 def checked_catalog_file(path: Path) -> dict:
@@ -55,7 +58,17 @@ class Backend:
             if self.lock is not None:
                 self.lock.release()
             raise datadir.DataDirError(f"data dir {self.data_dir}: its database cannot be used: {err}") from None
-        self.blobs = BlobStore(self.data_dir)
+        try:
+            self.blobs = open_blob_store(config.blobs, self.data_dir, config.s3_endpoint_url, config.s3_region)
+        except datadir.DataDirError:
+            self.db.close()
+            if self.lock is not None:
+                self.lock.release()
+            raise
+        if self.lock is not None:
+            # This process holds the data dir's exclusive lock, so nobody else is uploading: staged uploads left by
+            # a crash go now (only stale ones from a folder store outside the data dir, which other hosts may share).
+            self.blobs.sweep_leftovers(0 if self.blobs.tmp.parent == self.data_dir else STALE_UPLOAD_SECONDS)
         self.ids = IdFactory(config.seed)
         overlays = [*config.catalogs, *(checked_catalog_file(path) for path in config.catalog_files)]
         self.tenants = Tenants(self.db, self.ids, None, ClockDefaults(config.clock_mode, config.clock_factor))
@@ -117,6 +130,7 @@ class Backend:
 
     def close(self) -> None:
         self.runner.close()
+        self.blobs.close()
         self.db.close()
         if self.lock is not None:
             self.lock.release()

@@ -32,4 +32,9 @@ class Config:
     ssh_authorized_keys: tuple[str, ...] = ()  # public keys that may SSH into every tenant's running jobs
     max_runs_page_size: int = 10_000  # runs/ pages: real DOE clients ask for thousands (page_size=1848)
     shared_store: bool = False  # other processes serve the same data dir (workers): no exclusive data dir lock
+    # Where file contents live: None for the data dir's folder, `s3://bucket/prefix` for an S3-compatible store, or
+    # another folder (shared storage); S3 endpoint and region for `s3://` (None: boto3's usual configuration)
+    blobs: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
     extra: dict = field(default_factory=dict)

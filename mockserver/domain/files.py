@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import hashlib
 import posixpath
 import sqlite3
@@ -9,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from ..store.blobs import BlobInfo, BlobStore, StagedUpload
+from ..store.blobs import BlobInfo, Blobs, StagedUpload
 from ..store.db import Database, id_taken
 from .errors import InvalidInput, NotAllowed, NotFound
 from .ids import IdFactory
@@ -59,7 +60,7 @@ class _Row:
 
 
 class Files:
-    def __init__(self, db: Database, blobs: BlobStore, ids: IdFactory, tenants: Tenants) -> None:
+    def __init__(self, db: Database, blobs: Blobs, ids: IdFactory, tenants: Tenants) -> None:
         self.db, self.blobs, self.ids, self.tenants = db, blobs, ids, tenants
 
     # -- creating ----------------------------------------------------------------------------------------------
@@ -218,12 +219,11 @@ class Files:
 
     def lines(self, tenant: Tenant, file_id: str) -> list[str]:
         record = self.get(tenant, file_id)
-        path = self.blobs.path(record.blob)
-        with open(path, "rb") as fh:
+        with self.blobs.open(record.blob) as fh:
             if b"\0" in fh.read(TEXT_PROBE):
                 raise NotAllowed("File is not a text file.")
-        with open(path, encoding="utf-8", errors="replace", newline="") as fh:
-            return list(fh)
+            fh.seek(0)
+            return list(io.TextIOWrapper(fh, encoding="utf-8", errors="replace", newline=""))
 
     # -- changing ----------------------------------------------------------------------------------------------
     def update(self, tenant: Tenant, file_id: str, changes: dict[str, Any]) -> FileRecord:

@@ -249,9 +249,9 @@ class Runner(SweepSupervision):
         core_type = catalog.core_type(hardware["coreType"]) or UNKNOWN_CORE_TYPE
         if nodes_for(hardware, core_type) > 1:
             (work / "shared").mkdir(exist_ok=True)
-        inputs = [InputFile(ref["file"]["name"], self.files.blobs.path(ref["file"]["blob"]), ref["decompress"])
+        inputs = [InputFile(ref["file"]["name"], ref["file"]["blob"], ref["decompress"])
                   for ja in doc["jobanalyses"] for ref in ja["inputFiles"]]
-        notes = place_inputs(work, inputs)
+        notes = place_inputs(work, inputs, self.files.blobs)
         save_listing(job_dir / "before.json", listing(work))
         token = uuid.uuid4().hex
         run.output = open(job_dir / "process_output.log", "ab")  # noqa: SIM115 - open while the process runs
