@@ -123,7 +123,6 @@ class Jobs:
         # one tenant's big outputs never holds up another tenant
         self._settle_locks: dict[str, threading.RLock] = {}
         self._locks_lock = threading.Lock()
-        self.default_scenario: dict[str, Any] = {}
         # Real runs (`serve --execute`): the supervisor (runner/supervisor.py) is set here by the backend; it
         # records what the processes did in `run_facts`, and the plans of executed jobs are computed from those.
         self.run_facts = RunFacts(db)
@@ -408,6 +407,15 @@ class Jobs:
             raise InvalidInput({"jobanalyses": errors})
 
     # -- scenarios ---------------------------------------------------------------------------------------------
+    @property
+    def default_scenario(self) -> dict[str, Any]:
+        """Every tenant's scenario unless it set its own (`PUT /_fake/scenario/` without a token), in the store."""
+        return self.tenants.server.get("scenario") or {}
+
+    @default_scenario.setter
+    def default_scenario(self, scenario: dict[str, Any]) -> None:
+        self.tenants.server.set("scenario", scenario)
+
     def scenario_for(self, tenant: Tenant) -> dict[str, Any]:
         return tenant.settings.get("scenario") or self.default_scenario or {"outcome": "succeed"}
 
