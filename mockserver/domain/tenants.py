@@ -122,7 +122,8 @@ class Tenants:
 
     def restart(self, tenant: Tenant) -> None:
         """Forget the tenant's settings; its clock starts afresh."""
-        self.modify_settings(tenant, lambda _stored: {"clock": self._fresh_clock().to_dict()})
+        fresh = {"clock": self._fresh_clock().to_dict()}
+        self.modify_settings(tenant, lambda _stored: fresh)
 
     # -- the clock ---------------------------------------------------------------------------------------------
     @property
