@@ -261,3 +261,32 @@ def test_a_shared_store_takes_no_lock_but_a_second_server_is_still_refused(tmp_p
     finally:
         for app in (second, first):
             app.extensions["rescale_mock"].close()
+
+
+# -- two real processes ------------------------------------------------------------------------------------------------
+def test_a_served_process_and_an_app_joining_its_store_are_one_fake(tmp_path: Path) -> None:
+    """`rescale-mock serve` in a child process holds the data dir; an app in this process joins its store."""
+    import requests
+
+    from rescale_mock.testing import ServedProcess
+
+    served = ServedProcess(tmp_path, (KEY,), "--clock-mode", "manual")
+    joined = _app(tmp_path, shared=True)
+    try:
+        here, there = joined.test_client(), served.base_url
+        rule = _control(here, "POST", "faults/", {"action": "status", "status": 503, "path": "/api/v2/users/me/",
+                                                  "times": 3}, status=201)
+        codes = [requests.get(f"{there}/api/v2/users/me/", headers=AUTH, timeout=10).status_code if i % 2 else
+                 here.get("/api/v2/users/me/", headers=AUTH).status_code for i in range(6)]
+        assert codes == [503, 503, 503, 200, 200, 200]
+        advanced = requests.post(f"{there}/_fake/clock/advance/", json={"seconds": 600}, headers=AUTH, timeout=10)
+        assert _control(here, "GET", "clock/")["now"] == advanced.json()["now"]
+        journal = requests.get(f"{there}/_fake/journal/", headers=AUTH, timeout=10).json()["results"]
+        assert [e["fault"] for e in journal] == [None, None, None, rule["id"], rule["id"], rule["id"]]
+        file_id = _upload(here)
+        assert requests.get(f"{there}/api/v2/files/{file_id}/", headers=AUTH, timeout=10).status_code == 200
+        assert requests.post(f"{there}/_fake/reset/", json={}, headers=AUTH, timeout=10).status_code == 204
+        assert here.get(f"/api/v2/files/{file_id}/", headers=AUTH).status_code == 404
+    finally:
+        joined.extensions["rescale_mock"].close()
+        served.close()
