@@ -203,8 +203,13 @@ def test_journal_entries_from_both_apps_are_found_through_either(apps: tuple[Fla
         assert [e["id"] for e in found] == sorted((e["id"] for e in found), reverse=True)  # newest first
     assert [e["operationId"] for e in _control(second, "GET", "journal/?operationId=getCurrentUser")["results"]] == [
         "getCurrentUser"]
+    newest = found[0]["id"]
     _control(second, "DELETE", "journal/", status=204)
     assert _control(first, "GET", "journal/")["results"] == []
+    _control(first, "DELETE", "journal/", tenant=None, status=204)
+    first.get("/api/v2/users/me/", headers=AUTH)
+    [entry] = _control(second, "GET", "journal/")["results"]
+    assert entry["id"] > newest  # ids never go back, even after the journal was emptied
 
 
 def test_the_journal_keeps_the_newest_entries_only(tmp_path: Path) -> None:

@@ -168,7 +168,8 @@ class Journal:
 
     def find(self, tenant: str | None, method: str | None = None, path: str | None = None,
              operation_id: str | None = None, limit: int | None = None) -> list[JournalEntry]:
-        sql = f"SELECT {_ENTRY_COLUMNS} FROM journal WHERE id > (SELECT COALESCE(MAX(id), 0) FROM journal) - ?"
+        sql = (f"SELECT {_ENTRY_COLUMNS} FROM journal WHERE id > (SELECT COALESCE(MAX(id), 0) FROM journal) - ?"
+               " AND cleared = 0")
         args: list[Any] = [self.size]
         for column, value in (("tenant_id", tenant), ("method", method and method.upper()),
                               ("operation_id", operation_id)):
@@ -187,8 +188,10 @@ class Journal:
         return found[:limit] if limit else found
 
     def clear(self, tenant: str | None) -> None:
+        """Deletes the entries but keeps the newest row as a marker, so ids never go back (SQLite gives the next
+        insert the highest id + 1)."""
+        mine, args = ("", ()) if tenant is None else (" AND tenant_id = ?", (tenant,))
         with self.db.transaction() as conn:
-            if tenant is None:
-                conn.execute("DELETE FROM journal")
-            else:
-                conn.execute("DELETE FROM journal WHERE tenant_id = ?", (tenant,))
+            newest = "(SELECT MAX(id) FROM journal)"
+            conn.execute(f"DELETE FROM journal WHERE id < {newest}{mine}", args)
+            conn.execute(f"UPDATE journal SET cleared = 1 WHERE id = {newest}{mine}", args)

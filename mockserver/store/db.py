@@ -114,7 +114,8 @@ CREATE TABLE IF NOT EXISTS faults (
     spec TEXT NOT NULL
 );
 -- the request journal, trimmed to the newest `journal_size` ids; `id` is given by the engine on insert
--- (SQLite: the next rowid; PostgreSQL: an identity column), so ids grow across processes
+-- (SQLite: the next rowid; PostgreSQL: an identity column), so ids grow across processes; a cleared newest row stays
+-- as a `cleared` marker, so SQLite never gives its id again
 CREATE TABLE IF NOT EXISTS journal (
     id INTEGER PRIMARY KEY,
     time TEXT NOT NULL,
@@ -125,7 +126,8 @@ CREATE TABLE IF NOT EXISTS journal (
     duration_ms REAL NOT NULL,
     operation_id TEXT,
     tenant_id TEXT,
-    fault TEXT
+    fault TEXT,
+    cleared INTEGER NOT NULL DEFAULT 0
 );
 """
 
