@@ -10,6 +10,9 @@ DEMO_KEY = "demo-key-0123456789abcdef0123456789abcdef"
 @dataclass
 class Config:
     data_dir: Path | None = None  # None: a temporary folder removed on close (tests)
+    # Open the data dir without taking its exclusive server lock, joining the state other processes keep in the same
+    # store (workers of one server, or two apps in a test); such a backend never resets the server-wide state
+    shared_store: bool = False
     api_keys: tuple[str, ...] = ()  # each key is an isolated tenant
     accept_any_key: bool = False  # any well-formed key becomes a tenant on first use
     validate_responses: bool = False  # test mode: every response is checked against the spec

@@ -228,6 +228,7 @@ def test_a_stop_saved_before_a_racing_read_settles_the_job_wins(rescale_mock: Fa
     before_stop = jobs.snapshot(tenant, job_id)
     api.post(fake.url(f"/api/v2/jobs/{job_id}/stop/")).raise_for_status()
     fake.control.advance(STOPPED_AT + 600)
+    tenant = fake.backend.tenants.reload(tenant)  # the clock the control plane moved (tenants are read per request)
     late_read = dataclasses.replace(before_stop, now=fake.backend.tenants.now(tenant))
     assert late_read.status.status == "Force Stop"  # what the racing read saw
     jobs.settle(tenant, job_id)

@@ -121,7 +121,6 @@ class Jobs:
         self.specs_for = specs_for or (lambda tenant: specs)  # the tenant's catalog and catalog mode
         self.devices: Any = None  # storage devices (domain/devices.py), which attached jobs wait for
         self.alone_since: float | None = None  # set when no other process serves the store (domain/settle.py)
-        self.default_scenario: dict[str, Any] = {}
         # Real runs (`serve --execute`): the supervisor (runner/supervisor.py) is set here by the backend; it
         # records what the processes did in `run_facts`, and the plans of executed jobs are computed from those.
         self.run_facts = RunFacts(db)
@@ -436,6 +435,15 @@ class Jobs:
             raise InvalidInput({"jobanalyses": errors})
 
     # -- scenarios ---------------------------------------------------------------------------------------------
+    @property
+    def default_scenario(self) -> dict[str, Any]:
+        """Every tenant's scenario unless it set its own (`PUT /_fake/scenario/` without a token), in the store."""
+        return self.tenants.server.get("scenario") or {}
+
+    @default_scenario.setter
+    def default_scenario(self, scenario: dict[str, Any]) -> None:
+        self.tenants.server.set("scenario", scenario)
+
     def scenario_for(self, tenant: Tenant) -> dict[str, Any]:
         return tenant.settings.get("scenario") or self.default_scenario or {"outcome": "succeed"}
 
