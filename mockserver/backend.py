@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import tempfile
 import threading
 from pathlib import Path
@@ -26,7 +25,8 @@ from .runner.supervisor import Runner
 from .spec import control_spec
 from .store import datadir
 from .store.blobs import BlobStore
-from .store.db import Database
+from .store.db import DatabaseUnavailable
+from .store.engines import open_database
 
 
 def checked_catalog_file(path: Path) -> dict:
@@ -48,10 +48,10 @@ class Backend:
         self.data_dir = datadir.prepare(Path(config.data_dir or self._tmp))  # type: ignore[arg-type]
         self.lock = datadir.DataDirLock(self.data_dir)
         try:
-            self.db = Database(self.data_dir / "rescale-mock.sqlite3")
-        except sqlite3.Error as err:
+            self.db = open_database(config.database, self.data_dir)
+        except DatabaseUnavailable as err:
             self.lock.release()
-            raise datadir.DataDirError(f"data dir {self.data_dir}: its database cannot be used: {err}") from None
+            raise datadir.DataDirError(str(err)) from None
         self.blobs = BlobStore(self.data_dir)
         self.ids = IdFactory(config.seed)
         overlays = [*config.catalogs, *(checked_catalog_file(path) for path in config.catalog_files)]

@@ -10,6 +10,7 @@ DEMO_KEY = "demo-key-0123456789abcdef0123456789abcdef"
 @dataclass
 class Config:
     data_dir: Path | None = None  # None: a temporary folder removed on close (tests)
+    database: str | None = None  # None: SQLite in the data dir; else a postgresql:// URL (store/postgres.py)
     api_keys: tuple[str, ...] = ()  # each key is an isolated tenant
     accept_any_key: bool = False  # any well-formed key becomes a tenant on first use
     validate_responses: bool = False  # test mode: every response is checked against the spec
