@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
-import pwd
 import re
 import shutil
 import subprocess
@@ -47,9 +46,11 @@ class ThrowawayCluster:
                 "PostgreSQL is not installed, and the suite runs the fake on it too: install it "
                 "(Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql), or point "
                 f"{ENV} at a server you have (postgresql://user:password@host/database)")
-        self._root = os.geteuid() == 0
+        self._root = getattr(os, "geteuid", lambda: -1)() == 0
         self.folder = Path(tempfile.mkdtemp(prefix="rescale-mock-pg-"))
         if self._root:
+            import pwd  # Unix only, as root is
+
             try:
                 owner = pwd.getpwnam(OS_USER)
             except KeyError:

@@ -93,7 +93,7 @@ class PostgresDatabase:
     def __init__(self, url: str, migrate: Callable[[Any], Any]) -> None:
         self.url = url
         self._local = threading.local()
-        self._all: list[psycopg.Connection] = []
+        self._all: list[tuple[threading.Thread, psycopg.Connection]] = []  # each with the thread that uses it
         self._lock = threading.Lock()
         try:
             schema = self.connection().execute("SELECT current_schema()").fetchone()[0]
@@ -112,8 +112,12 @@ class PostgresDatabase:
             raw = psycopg.connect(self.url, autocommit=True, row_factory=_row_factory, connect_timeout=10)
             raw.adapters.register_loader("numeric", _NumericLoader)
             conn = self._local.conn = Connection(raw)
-            with self._lock:
-                self._all.append(raw)
+            with self._lock:  # a server process is a scarce resource: a thread that ended gives its own back
+                ended = [raw for thread, raw in self._all if not thread.is_alive()]
+                self._all = [(t, r) for t, r in self._all if t.is_alive()] + [(threading.current_thread(), raw)]
+            for old in ended:
+                with contextlib.suppress(psycopg.Error):
+                    old.close()
         return conn
 
     @contextlib.contextmanager
@@ -135,7 +139,7 @@ class PostgresDatabase:
 
     def close(self) -> None:
         with self._lock:
-            for raw in self._all:
+            for _thread, raw in self._all:
                 with contextlib.suppress(psycopg.Error):
                     raw.close()
             self._all.clear()
