@@ -23,4 +23,4 @@ def open_database(url: str | None, data_dir: Path) -> "Database":
                                   "(without --database: SQLite in the data dir)")
     from .postgres import PostgresDatabase  # psycopg is an optional extra: imported only when asked for
 
-    return PostgresDatabase(url, migrate)
+    return PostgresDatabase(url, migrate)  # type: ignore[return-value]  # the same interface, duck-typed

@@ -46,7 +46,8 @@ def migrations(engine: str, folder: Path = FOLDER) -> list[Migration]:
                              f"without gaps; found {sorted(p.name for p in files.values())}")
         path = files.get(None) or files[engine]
         sql = path.read_text(encoding="utf-8")
-        out.append(Migration(version, _NAME.match(path.name)[2], portable(sql, engine) if None in files else sql))
+        name = path.name.split("_", 1)[1].split(".", 1)[0]
+        out.append(Migration(version, name, portable(sql, engine) if None in files else sql))
     return out
 
 

@@ -96,7 +96,7 @@ class PostgresDatabase:
         self._all: list[tuple[threading.Thread, psycopg.Connection]] = []  # each with the thread that uses it
         self._lock = threading.Lock()
         try:
-            schema = self.connection().execute("SELECT current_schema()").fetchone()[0]
+            schema = self.connection().execute("SELECT current_schema()").fetchone()[0]  # type: ignore[index]
             # one lock per database and schema, so test sessions in schemas of their own do not wait on each other
             self._lock_key = zlib.crc32(f"rescale-mock:{schema}".encode())
             migrate(self)
