@@ -21,6 +21,8 @@ from urllib.parse import quote
 
 ENV = "RESCALE_MOCK_TEST_POSTGRES"
 OS_USER = "postgres"  # who runs the cluster when we are root (the Debian package's user)
+PREFIX = "rescale-mock-pg-"  # the temporary folders of the clusters
+OWNER = "owner.pid"  # in such a folder: the test process that started it
 
 
 class PostgresUnavailable(RuntimeError):
@@ -47,7 +49,10 @@ class ThrowawayCluster:
                 "(Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql), or point "
                 f"{ENV} at a server you have (postgresql://user:password@host/database)")
         self._root = getattr(os, "geteuid", lambda: -1)() == 0
-        self.folder = Path(tempfile.mkdtemp(prefix="rescale-mock-pg-"))
+        self._pg_ctl = str(binaries / "pg_ctl")
+        self._stop_orphans()
+        self.folder = Path(tempfile.mkdtemp(prefix=PREFIX))
+        (self.folder / OWNER).write_text(str(os.getpid()))
         if self._root:
             import pwd  # Unix only, as root is
 
@@ -58,7 +63,6 @@ class ThrowawayCluster:
                                           f"does not exist (apt-get install postgresql creates it), or set {ENV}") from None
             os.chown(self.folder, owner.pw_uid, owner.pw_gid)
         self.data = self.folder / "data"
-        self._pg_ctl = str(binaries / "pg_ctl")
         try:
             self._run(str(binaries / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
                       "--encoding=UTF8", "--locale=C", "--no-sync")
@@ -81,10 +85,26 @@ class ThrowawayCluster:
                                       + (f"\nserver log:\n{log.read_text()[-800:]}" if log.exists() else ""))
 
     def close(self) -> None:
-        if (self.data / "postmaster.pid").exists():
+        self._stop(self.folder)
+
+    def _stop(self, folder: Path) -> None:
+        if (folder / "data" / "postmaster.pid").exists():
+            argv = [self._pg_ctl, "-D", str(folder / "data"), "-m", "immediate", "-w", "stop"]
             with contextlib.suppress(Exception):
-                self._run(self._pg_ctl, "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(self.folder, ignore_errors=True)
+                subprocess.run(["runuser", "-u", OS_USER, "--", *argv] if self._root else argv, capture_output=True,
+                               timeout=60)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def _stop_orphans(self) -> None:
+        """Clusters left running by test processes that were killed (no clean-up ran): stopped and removed."""
+        for folder in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+            try:
+                owner = int((folder / OWNER).read_text())
+                os.kill(owner, 0)
+            except ProcessLookupError:
+                self._stop(folder)
+            except (OSError, ValueError):
+                continue  # not ours to judge (being created, or another user's)
 
 
 @contextlib.contextmanager

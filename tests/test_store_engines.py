@@ -20,7 +20,8 @@ from rescale_mock.store.db import Database
 from rescale_mock.store.engines import open_database
 from rescale_mock.store.postgres import placeholders
 from rescale_mock.testing import Control, ServedProcess
-from rescale_mock.testing_postgres import PostgresUnavailable, ThrowawayCluster, schema_of_its_own
+from rescale_mock.testing_postgres import (ENV, PostgresUnavailable, ThrowawayCluster, schema_of_its_own,
+                                          server_binaries)
 
 ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -188,3 +189,19 @@ def test_the_default_stays_sqlite_in_the_data_dir(tmp_path: Path) -> None:
         assert (tmp_path / "rescale-mock.sqlite3").exists()
     finally:
         app.extensions["rescale_mock"].close()
+
+
+@pytest.mark.postgres
+def test_a_cluster_left_by_a_killed_test_process_is_stopped_by_the_next(tmp_path: Path) -> None:
+    if server_binaries() is None and os.environ.get(ENV):
+        pytest.skip(f"PostgreSQL's server programs are not installed; the suite uses {ENV}'s server")
+    started = subprocess.Popen([sys.executable, "-c", "import time; from rescale_mock.testing_postgres import "
+                                "ThrowawayCluster as C; print(C().folder, flush=True); time.sleep(600)"],
+                               stdout=subprocess.PIPE, text=True)
+    assert started.stdout is not None
+    folder = Path(started.stdout.readline().strip())
+    assert (folder / "data" / "postmaster.pid").exists()
+    started.kill()  # no clean-up runs: its cluster goes on
+    started.wait(timeout=30)
+    ThrowawayCluster().close()
+    assert not folder.exists()
