@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from . import admin, cli_catalog, cli_guard, cli_ssh
+from . import admin, cli_catalog, cli_guard, cli_ssh, cli_store
 from .version import __version__
 from .app import create_app
 from .config import DEMO_KEY, Config
@@ -60,9 +60,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=_bounded_int(0, 65535), default=8123, help="0 picks a free port")
     serve.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
                        help=f"SQLite database and blobs; state survives restarts (default: {DEFAULT_DATA_DIR})")
-    serve.add_argument("--database", default=os.environ.get("RESCALE_MOCK_DATABASE") or None, metavar="URL",
-                       help="postgresql://... to keep state in PostgreSQL (pip install 'rescale-mockkit[postgres]'); "
-                            "default: SQLite in the data dir ($RESCALE_MOCK_DATABASE)")
     serve.add_argument("--api-key", action="append", default=[], dest="api_keys",
                        help="a tenant's API key (repeatable; visible in `ps`: prefer --api-key-file or "
                             f"{KEYS_ENV}); without any, the demo key is used")
@@ -84,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_catalog.add_serve_options(serve)
     cli_guard.add_serve_options(serve)
     cli_ssh.add_serve_options(serve)
+    cli_store.add_serve_options(serve)
     serve.set_defaults(run=serve_command)
     # Other commands live in modules of their own, each adding its subparser with `set_defaults(run=...)`.
     register_proxy_commands(sub)  # proxy, replay, check-spec; serve --catalog-from
@@ -110,10 +108,11 @@ def config_from(args: argparse.Namespace) -> Config:
     except ValueError as err:
         raise StartupError(str(err)) from None
     return Config(
-        data_dir=args.data_dir, database=args.database, api_keys=api_keys(args) or (DEMO_KEY,), accept_any_key=args.accept_any_key,
+        data_dir=args.data_dir, api_keys=api_keys(args) or (DEMO_KEY,), accept_any_key=args.accept_any_key,
         validate_responses=args.validate_responses, clock_mode=args.clock_mode, clock_factor=args.clock_factor,
         date_style=args.date_style, seed=args.seed, execute=args.execute, max_runs_page_size=args.max_runs_page_size,
         **cli_guard.config_options(args), **cli_ssh.config_options(args), **catalog_options,
+        **cli_store.config_options(args),
     )
 
 
