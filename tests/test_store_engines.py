@@ -19,7 +19,7 @@ from rescale_mock.store import migrate as migrations
 from rescale_mock.store.db import Database
 from rescale_mock.store.engines import open_database
 from rescale_mock.store.postgres import placeholders
-from rescale_mock.testing import Control, ServedProcess
+from rescale_mock.testing import Control, Fake, ServedProcess
 from rescale_mock.testing_postgres import (ENV, PostgresUnavailable, ThrowawayCluster, schema_of_its_own,
                                           server_binaries)
 
@@ -205,3 +205,18 @@ def test_a_cluster_left_by_a_killed_test_process_is_stopped_by_the_next(tmp_path
     started.wait(timeout=30)
     ThrowawayCluster().close()
     assert not folder.exists()
+
+
+def test_a_nul_in_a_name_or_a_scenario_reason_is_kept_on_every_engine(fake: Fake) -> None:
+    """SQLite keeps `\\u0000` in JSON text, PostgreSQL's json functions refuse it: the store's queries still work."""
+    api = requests.Session()
+    api.headers.update(fake.headers)
+    job = api.post(fake.url("api/v2/jobs/"), json=job_body("a\u0000b"), timeout=30).json()
+    fake.control.scenario(job["id"], "fail", exitCode=3, reason="bad\u0000input")
+    assert api.post(fake.url(f"api/v2/jobs/{job['id']}/submit/"), timeout=30).status_code == 200
+    fake.control.advance(3600)
+    for ordering in ("name", "-name"):
+        listed = api.get(fake.url(f"api/v3/jobs/?ordering={ordering}"), timeout=30)
+        assert listed.status_code == 200 and [j["name"] for j in listed.json()["results"]] == ["a\u0000b"]
+    assert api.get(fake.url("api/v2/jobs/?state=completed"), timeout=30).json()["count"] == 1
+    assert api.get(fake.url("api/v2/files/"), timeout=30).status_code == 200  # looks for unwritten outputs

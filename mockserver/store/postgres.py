@@ -85,10 +85,10 @@ class PostgresDatabase:
 
     @staticmethod
     def json_text(column: str, key: str) -> str:
-        """SQL for the top-level `key` of a JSON text column (NULL when missing or null). JSON stays TEXT (the
-        `json` type keeps a document as written, `\\u0000` too, which jsonb refuses); the store's partial indexes
-        use these very expressions."""
-        return f"({column}::json ->> '{key}')"
+        """SQL for the top-level `key` of a JSON text column (NULL when missing or null). JSON stays TEXT, and
+        PostgreSQL's json functions refuse a document holding `\\u0000` (which SQLite keeps, a name may hold it):
+        it reads as U+FFFD here. The store's partial indexes use these very expressions."""
+        return f"(replace({column}, '\\u0000', '\\ufffd')::json ->> '{key}')"
 
     def __init__(self, url: str, migrate: Callable[[Any], Any]) -> None:
         self.url = url

@@ -33,11 +33,13 @@ CREATE TABLE jobs (
     state TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX jobs_by_tenant ON jobs (tenant_id, seq);
--- the expressions are those of Database.json_text, so the planner matches them to the queries
+-- the expressions are those of PostgresDatabase.json_text, so the planner matches them to the queries (a \u0000 in
+-- a document reads as U+FFFD: PostgreSQL's json functions refuse it)
 CREATE INDEX jobs_awaiting_outputs ON jobs (tenant_id)
-    WHERE (state::json ->> 'submitted') IS NOT NULL AND (state::json ->> 'outputsWritten') IS NULL;
-CREATE INDEX jobs_by_own_cluster ON jobs (tenant_id, (state::json ->> 'ownCluster'))
-    WHERE (state::json ->> 'ownCluster') IS NOT NULL;
+    WHERE (replace(state, '\u0000', '\ufffd')::json ->> 'submitted') IS NOT NULL
+    AND (replace(state, '\u0000', '\ufffd')::json ->> 'outputsWritten') IS NULL;
+CREATE INDEX jobs_by_own_cluster ON jobs (tenant_id, (replace(state, '\u0000', '\ufffd')::json ->> 'ownCluster'))
+    WHERE (replace(state, '\u0000', '\ufffd')::json ->> 'ownCluster') IS NOT NULL;
 CREATE TABLE sweeps (
     job_id TEXT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
     tenant_id TEXT NOT NULL,
