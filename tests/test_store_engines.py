@@ -208,7 +208,7 @@ def test_a_cluster_left_by_a_killed_test_process_is_stopped_by_the_next(tmp_path
 
 
 def test_a_nul_in_a_name_or_a_scenario_reason_is_kept_on_every_engine(fake: Fake) -> None:
-    """SQLite keeps `\\u0000` in JSON text, PostgreSQL's json functions refuse it: the store's queries still work."""
+    """SQLite keeps `\\u0000` in JSON text and NUL in text, PostgreSQL refuses both: the store still works."""
     api = requests.Session()
     api.headers.update(fake.headers)
     job = api.post(fake.url("api/v2/jobs/"), json=job_body("a\u0000b"), timeout=30).json()
@@ -220,3 +220,8 @@ def test_a_nul_in_a_name_or_a_scenario_reason_is_kept_on_every_engine(fake: Fake
         assert listed.status_code == 200 and [j["name"] for j in listed.json()["results"]] == ["a\u0000b"]
     assert api.get(fake.url("api/v2/jobs/?state=completed"), timeout=30).json()["count"] == 1
     assert api.get(fake.url("api/v2/files/"), timeout=30).status_code == 200  # looks for unwritten outputs
+    # PostgreSQL's text holds no NUL at all: stored (and looked up) as U+FFFD there
+    assert api.post(fake.url(f"api/v2/jobs/{job['id']}/share/"), json={"email": "a\u0000@b.com"},
+                    timeout=30).status_code == 200
+    assert api.get(fake.url("api/v2/files/?search=a%00b"), timeout=30).json()["count"] == 0
+    assert api.get(fake.url("api/v2/jobs/a%00b/"), timeout=30).status_code == 404

@@ -5,7 +5,8 @@
 - `transaction()` takes a transaction-scoped advisory lock first, so read-modify-write sequences serialize across
   threads AND processes, as SQLite's BEGIN IMMEDIATE does; `append()` and reads do not take it.
 - SQL keeps SQLite's `?` placeholders (translated to `%s` here); rows read by name and by index; integral NUMERIC
-  results (SUM of BIGINT) come back as int, not Decimal, as SQLite's do.
+  results (SUM of BIGINT) come back as int, not Decimal, as SQLite's do; a NUL character, which PostgreSQL's text
+  cannot hold, is stored as U+FFFD.
 """
 from __future__ import annotations
 
@@ -69,12 +70,18 @@ class Connection:
     def execute(self, sql: str, args: Sequence[Any] = ()) -> psycopg.Cursor:
         if not args:  # without parameters psycopg reads no placeholders, so `%` stays as written
             return self.raw.execute(sql)  # type: ignore[arg-type]
-        return self.raw.execute(placeholders(sql), tuple(args))
+        return self.raw.execute(placeholders(sql), _storable(args))
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> psycopg.Cursor:
         cursor = self.raw.cursor()
-        cursor.executemany(placeholders(sql), [tuple(r) for r in rows])
+        cursor.executemany(placeholders(sql), [_storable(r) for r in rows])
         return cursor
+
+
+def _storable(args: Sequence[Any]) -> tuple[Any, ...]:
+    """PostgreSQL's text holds no NUL character (SQLite's does): it is stored, and looked up, as U+FFFD, as lone
+    surrogates read back (db.from_json)."""
+    return tuple(a.replace("\0", "\ufffd") if isinstance(a, str) and "\0" in a else a for a in args)
 
 
 class PostgresDatabase:
