@@ -50,8 +50,9 @@ def rescale_mock_postgres_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def rescale_mock_postgres_server(tmp_path_factory: pytest.TempPathFactory,
                                  rescale_mock_postgres_url: str) -> Iterator[InProcessServer]:
-    server = InProcessServer(Config(data_dir=tmp_path_factory.mktemp("rescale-mock-pg"), database=rescale_mock_postgres_url,
-                                    validate_responses=True, clock_mode="manual", execute="opt-in"))
+    server = InProcessServer(Config(data_dir=tmp_path_factory.mktemp("rescale-mock-pg"),
+                                    database=rescale_mock_postgres_url, validate_responses=True, clock_mode="manual",
+                                    execute="opt-in"))
     yield server
     server.close()
 
@@ -92,7 +93,8 @@ def rescale_mock(request: pytest.FixtureRequest, rescale_mock_server: InProcessS
 
 
 @pytest.fixture
-def rescale_mock_postgres(request: pytest.FixtureRequest, rescale_mock_postgres_server: InProcessServer) -> Iterator[Fake]:
+def rescale_mock_postgres(request: pytest.FixtureRequest,
+                          rescale_mock_postgres_server: InProcessServer) -> Iterator[Fake]:
     violations = rescale_mock_postgres_server.backend.violations
     violations.clear()
     yield from _tenant_fake(request, rescale_mock_postgres_server.base_url, "postgres",

@@ -59,8 +59,8 @@ class ThrowawayCluster:
             try:
                 owner = pwd.getpwnam(OS_USER)
             except KeyError:
-                raise PostgresUnavailable(f"running as root, PostgreSQL must run as the OS user {OS_USER!r}, which "
-                                          f"does not exist (apt-get install postgresql creates it), or set {ENV}") from None
+                raise PostgresUnavailable(f"running as root, PostgreSQL must run as the OS user {OS_USER!r}, which does "
+                                          f"not exist (apt-get install postgresql creates it), or set {ENV}") from None
             os.chown(self.folder, owner.pw_uid, owner.pw_gid)
         self.data = self.folder / "data"
         try:

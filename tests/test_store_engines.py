@@ -37,8 +37,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 def job_body(name: str) -> dict[str, Any]:
-    return {"name": name, "jobanalyses": [{"analysis": {"code": "user_included", "version": "0"},
-                                           "command": "echo hi", "hardware": {"coreType": "emerald", "coresPerSlot": 1}}]}
+    return {"name": name, "jobanalyses": [{"analysis": {"code": "user_included", "version": "0"}, "command": "echo hi",
+                                           "hardware": {"coreType": "emerald", "coresPerSlot": 1}}]}
 
 
 @pytest.mark.parametrize("database_url", ENGINES, indirect=True)
