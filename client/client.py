@@ -10,12 +10,12 @@ from types import TracebackType
 from typing import Any, Literal, Self
 
 import requests
-from urllib3.util.retry import Retry
 
 from .api import CatalogApi, ClustersApi, FilesApi, JobsApi, MetaApi, RunsApi, StorageApi, UsersApi
 from .config import Settings, resolve
 from .logs import follow_log
 from .models import File
+from .retry import RetryPolicy
 from .session import DEFAULT_TIMEOUT, ApiSession, Timeout
 from .transfers import (
     download_file,
@@ -35,14 +35,15 @@ class RescaleClient:
 
     Configuration: `base_url` and `api_key`, else a `profile` of the Rescale CLI's apiconfig file, else
     `RESCALE_API_BASE_URL` / `RESCALE_API_KEY`, else the file's `[default]` profile (see `config`).
-    `timeout` is (connect, read) seconds; `retries` replaces the transport retry (`session.default_retry`);
-    `progress` shows transfer progress bars (None: only on a terminal); `sleep` is what waiters, log following
-    and retries wait with (tests pass one that moves a fake clock).
+    `timeout` is (connect, read) seconds; `retries` replaces the one retry policy of every call, upload and
+    download (`retry.RetryPolicy`, or an int: that many retries, 0 for none); `progress` shows transfer progress
+    bars (None: only on a terminal); `sleep` is what waiters, log following and retries wait with (tests pass one
+    that moves a fake clock).
     """
 
     def __init__(self, base_url: str | None = None, api_key: str | None = None, *, profile: str | None = None,
                  config_file: PathLike | None = None, timeout: Timeout = DEFAULT_TIMEOUT,
-                 retries: Retry | int | None = None, progress: bool | None = None, sleep: Sleep = time.sleep,
+                 retries: RetryPolicy | int | None = None, progress: bool | None = None, sleep: Sleep = time.sleep,
                  http: requests.Session | None = None) -> None:
         self.settings: Settings = resolve(base_url, api_key, profile, config_file=config_file)
         self.progress = progress
@@ -128,27 +129,29 @@ class RescaleClient:
                     attempts: int = 4) -> File:
         """Upload a file (streamed, retried without duplicates, see `transfers`); returns the stored `File`."""
         return upload_file(self.files, path, name=name, type_id=type_id, attempts=attempts, progress=self.progress,
-                           sleep=self.sleep)
+                           sleep=self.sleep, retry=self.session.retry)
 
     def upload_directory(self, path: PathLike, *, format: Literal["zip", "tar.gz"] = "zip", name: str | None = None,
                          include_root: bool = True, attempts: int = 4) -> File:
         """Upload a directory as one zip or tar.gz archive (unpacked by Rescale when used as a job input)."""
         return upload_directory(self.files, path, fmt=format, name=name, include_root=include_root,
-                                attempts=attempts, progress=self.progress, sleep=self.sleep)
+                                attempts=attempts, progress=self.progress, sleep=self.sleep,
+                                retry=self.session.retry)
 
     def download_file(self, file_id: str, dest: PathLike, *, workers: int = 8, chunk_size: int | None = None,
                       attempts: int = 5, verify: bool = True, file: File | None = None) -> Path:
         """Download a file by concurrent ranges into `dest` (a path or a directory), resumable, sha512-checked
         (unless `verify=False`); ranges grow with the file unless `chunk_size` is given."""
         return download_file(self.files, file_id, dest, file=file, workers=workers, chunk_size=chunk_size,
-                             attempts=attempts, verify=verify, progress=self.progress, sleep=self.sleep)
+                             attempts=attempts, verify=verify, progress=self.progress, sleep=self.sleep,
+                             retry=self.session.retry)
 
     def download_job_outputs(self, job_id: str, dest_dir: PathLike, pattern: str = "*", *, workers: int = 8,
                              chunk_size: int | None = None, attempts: int = 5, verify: bool = True) -> list[Path]:
         """Download the job's output files matching the glob `pattern` into `dest_dir` (relative paths kept)."""
         return download_job_outputs(self.jobs, self.files, job_id, dest_dir, pattern, workers=workers,
                                     chunk_size=chunk_size, attempts=attempts, verify=verify,
-                                    progress=self.progress, sleep=self.sleep)
+                                    progress=self.progress, sleep=self.sleep, retry=self.session.retry)
 
     # -- logs ------------------------------------------------------------------------------------------------------
     def follow_log(self, job_id: str, *, run_id: str = "1", path: str = "process_output.log", delay: float = 5.0,
