@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -23,7 +23,16 @@ from .transfers import (
     upload_directory,
     upload_file,
 )
-from .waiters import JOB_TERMINAL, RunProgress, WaitResult, cluster_verdict, job_verdict, wait, wait_for_runs
+from .waiters import (
+    JOB_TERMINAL,
+    RunProgress,
+    Verdict,
+    WaitResult,
+    cluster_verdict,
+    job_verdict,
+    wait,
+    wait_for_runs,
+)
 
 PathLike = str | os.PathLike[str]
 Sleep = Callable[[float], None]
@@ -76,16 +85,47 @@ class RescaleClient:
                  trace: TracebackType | None) -> None:
         self.close()
 
-    # -- waiters ---------------------------------------------------------------------------------------------------
+    # -- waiters: one loop (`waiters.poll`), told what to fetch and how to judge it ------------------------------
+    def _wait(self, fetch: Callable[[], Iterable[Mapping[str, Any]]], verdict: Verdict, what: str, delay: float,
+              timeout: float | None, on_status: OnStatus | None, sleep: Sleep | None,
+              raise_on_failure: bool) -> WaitResult:
+        return wait(fetch, verdict, what=what, delay=delay, timeout=timeout, on_status=on_status,
+                    sleep=sleep or self.sleep, raise_on_failure=raise_on_failure)
+
     def wait_for_job(self, job_id: str, *, until: str | None = None, delay: float = 10.0,
                      timeout: float | None = 3600.0, on_status: OnStatus | None = None, sleep: Sleep | None = None,
                      raise_on_failure: bool = True) -> WaitResult:
         """Poll the job's statuses until it ends (or reaches `until`, e.g. "Executing"). Returns a `WaitResult`;
         a failure end raises `WaitFailed` (unless `raise_on_failure=False`), the timeout `WaiterTimeout`.
         `on_status(status)` is called once per new status, oldest first."""
-        return wait(lambda: self.jobs.iter_job_statuses(job_id=job_id, page_size=100), job_verdict(until),
-                    what=f"job {job_id}", delay=delay, timeout=timeout, on_status=on_status,
-                    sleep=sleep or self.sleep, raise_on_failure=raise_on_failure)
+        return self._wait(lambda: self.jobs.iter_job_statuses(job_id=job_id, page_size=100), job_verdict(until),
+                          f"job {job_id}", delay, timeout, on_status, sleep, raise_on_failure)
+
+    def wait_for_cluster(self, cluster_id: str, *, until: Literal["Started", "Stopped"] | str = "Started",
+                         delay: float = 10.0, timeout: float | None = 3600.0, on_status: OnStatus | None = None,
+                         sleep: Sleep | None = None, raise_on_failure: bool = True) -> WaitResult:
+        """Poll a persistent (v3) cluster's statuses until it reaches `until` ("Started" or "Stopped")."""
+        return self._wait(lambda: self.clusters.iter_cluster_statuses(cluster_id=cluster_id, page_size=100),
+                          cluster_verdict(until), f"cluster {cluster_id}", delay, timeout, on_status, sleep,
+                          raise_on_failure)
+
+    def wait_for_job_cluster(self, job_id: str, *, until: Literal["Started", "Stopped"] | str = "Stopped",
+                             delay: float = 10.0, timeout: float | None = 3600.0, on_status: OnStatus | None = None,
+                             sleep: Sleep | None = None, raise_on_failure: bool = True) -> WaitResult:
+        """Poll the cluster of a job until it reaches `until`: "Stopped" before deleting the job."""
+        return self._wait(lambda: self.jobs.iter_job_cluster_statuses(job_id=job_id, page_size=100),
+                          cluster_verdict(until), f"cluster of job {job_id}", delay, timeout, on_status, sleep,
+                          raise_on_failure)
+
+    def wait_for_storage_device(self, device_id: str, *, until: Literal["Started", "Stopped"] | str = "Started",
+                                delay: float = 10.0, timeout: float | None = 3600.0,
+                                on_status: OnStatus | None = None, sleep: Sleep | None = None,
+                                raise_on_failure: bool = True) -> WaitResult:
+        """Poll a high-performance storage device's statuses until it reaches `until`: "Started" before attaching
+        jobs to it (a device lives as a persistent cluster does, and is judged alike)."""
+        return self._wait(lambda: self.storage.iter_storage_device_statuses(device_id=device_id, page_size=100),
+                          cluster_verdict(until), f"storage device {device_id}", delay, timeout, on_status, sleep,
+                          raise_on_failure)
 
     def run_progress(self, job_id: str, *, page_size: int = 1000) -> RunProgress:
         """How many of the job's runs have started and completed (every page of `runs/`, `page_size` at a time)."""
@@ -107,22 +147,6 @@ class RescaleClient:
 
         return wait_for_runs(fetch, completed, what=f"runs of job {job_id}", delay=delay, timeout=timeout,
                              on_progress=on_progress, sleep=sleep or self.sleep)
-
-    def wait_for_cluster(self, cluster_id: str, *, until: Literal["Started", "Stopped"] | str = "Started",
-                         delay: float = 10.0, timeout: float | None = 3600.0, on_status: OnStatus | None = None,
-                         sleep: Sleep | None = None, raise_on_failure: bool = True) -> WaitResult:
-        """Poll a persistent (v3) cluster's statuses until it reaches `until` ("Started" or "Stopped")."""
-        return wait(lambda: self.clusters.iter_cluster_statuses(cluster_id=cluster_id, page_size=100),
-                    cluster_verdict(until), what=f"cluster {cluster_id}", delay=delay, timeout=timeout,
-                    on_status=on_status, sleep=sleep or self.sleep, raise_on_failure=raise_on_failure)
-
-    def wait_for_job_cluster(self, job_id: str, *, until: Literal["Started", "Stopped"] | str = "Stopped",
-                             delay: float = 10.0, timeout: float | None = 3600.0, on_status: OnStatus | None = None,
-                             sleep: Sleep | None = None, raise_on_failure: bool = True) -> WaitResult:
-        """Poll the cluster of a job until it reaches `until`: "Stopped" before deleting the job."""
-        return wait(lambda: self.jobs.iter_job_cluster_statuses(job_id=job_id, page_size=100),
-                    cluster_verdict(until), what=f"cluster of job {job_id}", delay=delay, timeout=timeout,
-                    on_status=on_status, sleep=sleep or self.sleep, raise_on_failure=raise_on_failure)
 
     # -- transfers -------------------------------------------------------------------------------------------------
     def upload_file(self, path: PathLike, *, name: str | None = None, type_id: int | None = None,
