@@ -29,7 +29,7 @@ VERSION = "0.1.0"
 class ApiSession:
     """Sends requests to one Rescale host with one key; turns error statuses into `errors.APIError`s."""
 
-    def __init__(self, base_url: str, api_key: str, *, timeout: Timeout = DEFAULT_TIMEOUT,
+    def __init__(self, base_url: str, api_key: str | None, *, timeout: Timeout = DEFAULT_TIMEOUT,
                  retries: RetryPolicy | int | None = None, http: requests.Session | None = None,
                  sleep: Callable[[float], None] = time.sleep, pool_size: int = 32) -> None:
         self.base_url = base_url.rstrip("/")
@@ -37,7 +37,8 @@ class ApiSession:
         self.retry = as_policy(retries)
         self.sleep = sleep
         self.http = http or requests.Session()
-        self.http.headers["Authorization"] = f"Token {api_key}"
+        if api_key:  # None: calls that authenticate otherwise (the control plane's token)
+            self.http.headers["Authorization"] = f"Token {api_key}"
         self.http.headers["User-Agent"] = (f"rescale-client/{VERSION} requests/{requests.__version__} "
                                            f"python/{platform.python_version()}")
         no_transport_retry = Retry(total=0, read=False, redirect=0, raise_on_status=False)  # `self.retry` decides
