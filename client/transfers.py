@@ -11,8 +11,7 @@ content is the same input for a job.)
 Download (`download_file`): the file's size and sha512 come from its metadata; it is fetched in `chunk_size`
 ranges (`Range: bytes=a-b`, `If-Range: <ETag>`) by a bounded thread pool, each range written at its offset into
 `<dest>.part`. By default the ranges grow with the file (`auto_chunk_size`): a few per worker, so every worker stays
-busy to the end while the cost of a request per range stays small (more, smaller ones when the sha512 is checked,
-so that its hashing can start early). Progress is recorded in `<dest>.part.json`; a
+busy to the end while the cost of a request per range stays small. Progress is recorded in `<dest>.part.json`; a
 dropped connection resumes the range where it stopped, and a later call resumes an interrupted download. The sha512
 is computed while the ranges arrive and checked against `fileChecksums` at the end (`ChecksumMismatch` otherwise,
 and the partial file is removed); `.part` is then renamed onto `dest` atomically. If the file changed on the server
@@ -52,8 +51,6 @@ from .retry import RetryPolicy
 MiB = 1024 * 1024
 MIN_CHUNK, MAX_CHUNK = 8 * MiB, 64 * MiB
 RANGES_PER_WORKER = 4
-MIN_VERIFIED_CHUNK, MAX_VERIFIED_CHUNK = 2 * MiB, 16 * MiB
-VERIFIED_RANGES_PER_WORKER = 16
 HASH_BLOCK = MiB  # read into one reused buffer: a fresh buffer per read costs ~8% of sha512's time in page faults
 BLOCK = 128 * 1024  # bytes read and written at a time (what a dropped connection can cost)
 PathLike = str | os.PathLike[str]
@@ -231,16 +228,8 @@ class PrefixHasher:
         self.thread.join()
 
 
-def auto_chunk_size(size: int, workers: int, verify: bool = True) -> int:
-    """The range size for a file: `RANGES_PER_WORKER` ranges per worker, within `MIN_CHUNK`..`MAX_CHUNK`. When the
-    sha512 is checked, smaller ranges (`VERIFIED_RANGES_PER_WORKER`, within `MIN_VERIFIED_CHUNK`..`MAX_VERIFIED_CHUNK`):
-    the hasher can only follow the file's contiguous prefix, which grows at one range's pace while the first wave of
-    ranges (one per worker) arrives, so a small first wave keeps the sha512 busy from the start instead of leaving
-    it most of the file to hash after the last byte (measured: the check overlaps the download instead of adding
-    to it; see the README's transfers figures)."""
-    if verify:
-        share = size // (max(1, workers) * VERIFIED_RANGES_PER_WORKER)
-        return min(MAX_VERIFIED_CHUNK, max(MIN_VERIFIED_CHUNK, share))
+def auto_chunk_size(size: int, workers: int) -> int:
+    """The range size for a file: `RANGES_PER_WORKER` ranges per worker, within `MIN_CHUNK`..`MAX_CHUNK`."""
     return min(MAX_CHUNK, max(MIN_CHUNK, size // (max(1, workers) * RANGES_PER_WORKER)))
 
 
@@ -478,7 +467,7 @@ def download_file(files: FilesApi, file_id: str, dest: PathLike, *, file: File |
     if size == 0:
         return _empty(meta, target)
     return RangedDownload(files, {**meta, "id": file_id}, target, workers=workers,
-                          chunk_size=auto_chunk_size(size, workers, verify) if chunk_size is None else chunk_size,
+                          chunk_size=auto_chunk_size(size, workers) if chunk_size is None else chunk_size,
                           attempts=attempts, progress=progress, sleep=sleep, verify=verify, retry=retry).run()
 
 

@@ -17,14 +17,7 @@ from typing import Any
 import pytest
 from rescale_client import ChecksumMismatch, RescaleClient, TransferError
 from rescale_client.retry import RetryPolicy
-from rescale_client.transfers import (
-    MAX_CHUNK,
-    MAX_VERIFIED_CHUNK,
-    MIN_CHUNK,
-    MIN_VERIFIED_CHUNK,
-    auto_chunk_size,
-    safe_relative,
-)
+from rescale_client.transfers import MAX_CHUNK, MIN_CHUNK, auto_chunk_size, safe_relative
 from rescale_mock.testing import Fake
 
 MiB = 1024 * 1024
@@ -153,18 +146,12 @@ def test_verify_false_skips_the_sha512_but_not_the_sizes(client: RescaleClient, 
 
 
 def test_ranges_grow_with_the_file_by_default(client: RescaleClient, fake: Fake, tmp_path: Path) -> None:
-    assert auto_chunk_size(1, 8, verify=False) == MIN_CHUNK
-    assert auto_chunk_size(100 * 2**30, 8, verify=False) == MAX_CHUNK
-    assert auto_chunk_size(2**30, 8, verify=False) == 32 * MiB  # 1 GiB over 8 workers: 4 ranges each
-    # checked, smaller ranges: the first wave (one per worker) is a 16th of the file, so hashing starts early
-    assert auto_chunk_size(2**30, 8) == 8 * MiB
-    assert auto_chunk_size(1, 8) == MIN_VERIFIED_CHUNK and auto_chunk_size(100 * 2**30, 8) == MAX_VERIFIED_CHUNK
-    digest = random_file(tmp_path / "a.bin", MIN_VERIFIED_CHUNK + 1)
+    assert auto_chunk_size(1, 8) == MIN_CHUNK and auto_chunk_size(100 * 2**30, 8) == MAX_CHUNK
+    assert auto_chunk_size(2**30, 8) == 32 * MiB  # 1 GiB over 8 workers: 4 ranges each
+    digest = random_file(tmp_path / "a.bin", MIN_CHUNK + 1)
     stored = client.upload_file(tmp_path / "a.bin")
     assert sha512(client.download_file(stored["id"], tmp_path / "copy.bin")) == digest
-    assert len(ranges(fake)) == 2  # one full range of MIN_VERIFIED_CHUNK bytes and the last byte
-    client.download_file(stored["id"], tmp_path / "again.bin", verify=False)
-    assert len(ranges(fake)) == 3  # unchecked: one range (MIN_CHUNK is larger than the file)
+    assert len(ranges(fake)) == 2  # one full range of MIN_CHUNK bytes and the last byte
 
 
 def test_upload_memory_stays_bounded(rescale_mock_served: Fake, tmp_path: Path) -> None:
