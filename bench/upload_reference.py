@@ -1,6 +1,6 @@
 """Upload through the client vs a raw `curl -T` PUT of the same file to a minimal receiver on the same server stack.
 
-    python -m bench.upload_reference [SIZE_MIB] [ROUNDS]        (default 256 MiB, 3 rounds; not part of `python -m bench`)
+    python -m bench.upload_reference [SIZE_MIB] [ROUNDS]    (default 256 MiB, 3 rounds; not in `python -m bench`)
 
 The receiver (`--serve`, started as a child process) is a bare WSGI app under `rescale_mock.server.make_server`
 (cheroot with the fake's options) that reads the body into one reused buffer and drops it: no parsing, no hashing,

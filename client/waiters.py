@@ -12,8 +12,9 @@ Ends of a job (reference: rescale-api-surface §3):
 - failure: `Completed` with any other reason or none ("Could not allocate compute resources from the compute
   provider", "Exceeded max number of restarts", "A run failed", "User Terminated", a non-zero exit...), and
   `Force Stop`.
-Ends of a cluster (and of a storage device, which lives as a persistent cluster does): waiting for `Started`, reaching `Stop Requested`, `Stopping`, `Stopped` or `Error` without
-having started is a failure; `Error` is a failure whatever the awaited status.
+Ends of a cluster (and of a storage device, which lives as a persistent cluster does): waiting for `Started`,
+reaching `Stop Requested`, `Stopping`, `Stopped` or `Error` without having started is a failure; `Error` is a
+failure whatever the awaited status.
 """
 from __future__ import annotations
 
