@@ -27,6 +27,7 @@ NO_JITTER = RetryPolicy(jitter=0.0)
 
 def test_backoff_doubles_and_is_capped() -> None:
     assert [NO_JITTER.delay(n) for n in range(1, 9)] == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    assert NO_JITTER.delay(10_000) == 30.0
 
 
 @pytest.mark.parametrize("draw", [0.0, 0.5, 0.999])
