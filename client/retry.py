@@ -52,7 +52,7 @@ class RetryPolicy:
         jittered exponential backoff."""
         if retry_after is not None:
             return min(max(0.0, retry_after), self.max_retry_after)
-        full = min(self.backoff_max, self.backoff * 2 ** min(max(0, failures - 1), 60))
+        full: float = min(self.backoff_max, self.backoff * 2.0 ** min(max(0, failures - 1), 60))
         return full * (1.0 - self.jitter * self.random())
 
     def retryable(self, error: BaseException, *, idempotent: bool, replayable: bool = True) -> bool:
