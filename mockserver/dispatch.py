@@ -1,16 +1,19 @@
-"""The request pipeline, driven by a compiled OpenAPI document:
+"""The request pipeline, driven by a compiled OpenAPI document, in two steps:
 
-route (404/405) -> authenticate (401) -> parameters and body validated against the spec (400/404/415)
--> handler (domain call) -> response shaped from the spec -> (test mode) response validated against the spec.
+`admit`: route (404/405) -> authenticate (401), once per request; what they found (`Admission`) is what the fault
+rules match and the journal records (control/middleware.py), so neither looks the route or the tenant up again.
+`respond`: parameters and body validated against the spec (400/404/415) -> handler (domain call) -> response shaped
+from the spec -> (test mode) response validated against the spec.
 """
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flask import Request, Response
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.wrappers import Request, Response
 
 from . import drf_errors, jsonbody
 from .call import Call, Handler, Reply
@@ -20,15 +23,29 @@ from .errors import INVALID_PAGE, INVALID_TOKEN, NO_CREDENTIALS, ApiError, detai
 from .responses import JSON, empty_response, error_response, json_response
 from .serialize import serialize
 from .spec import CompiledSpec, Operation, coerce_text
+from .upload_request import refusal_response
 
 if TYPE_CHECKING:
     from .backend import Backend
 
 log = logging.getLogger("rescale_mock")
 
-# What the dispatcher learned, left in the WSGI environ for the journal (control/middleware) to record.
-OPERATION_KEY = "rescale_mock.operation"
-TENANT_KEY = "rescale_mock.tenant"
+
+
+@dataclass
+class Admission:
+    """What routing and authentication found about one request: its operation and path arguments (None when it
+    routes nowhere), its tenant (None without a valid key), and the refusal to answer with, if any."""
+
+    op: Operation | None = None
+    args: dict[str, str] = field(default_factory=dict)
+    tenant: Tenant | None = None
+    refusal: ApiError | None = None
+    options: bool = False  # an OPTIONS request: answered from the URL map, no handler
+
+    @property
+    def tenant_id(self) -> str | None:
+        return self.tenant.id if self.tenant else None
 
 
 class Dispatcher:
@@ -39,18 +56,41 @@ class Dispatcher:
         self.validate_responses = validate_responses
 
     def __call__(self, request: Request) -> Response:
-        op: Operation | None = None
+        return self.respond(request, self.admit(request))
+
+    def admit(self, request: Request) -> Admission:
+        """Route, then authenticate. A request that routes nowhere gets its 404/405 (routing comes first, as in
+        Django), but its tenant is still identified when its key is a known one (never created), for the fault
+        rules and the journal."""
         if request.method == "OPTIONS":
-            return self._options(request)
+            return Admission(options=True, tenant=self._identify(request))
         try:
             op, args = self._route(request)
-            call = self._call(request, op, args)
+        except ApiError as err:
+            return Admission(tenant=self._identify(request), refusal=err)
+        try:
+            return Admission(op, args, self._tenant(request))
+        except ApiError as err:
+            return Admission(op, args, refusal=err)
+
+    def respond(self, request: Request, admission: Admission) -> Response:
+        op = admission.op
+        if admission.options:
+            return self._options(request)
+        try:
+            if admission.refusal is not None:
+                raise admission.refusal
+            assert op is not None
+            call = Call(self.backend, admission.tenant, op, self._params(request, op, admission.args),
+                        *self._body(request, op), request)
             result = self._handler(op)(call)
             response = self._render(op, result)
         except ApiError as err:
             response = error_response(err)
         except domain.DomainError as err:
             response = error_response(domain_to_http(err))
+        except HTTPException as err:  # werkzeug's own refusals while reading a body (a malformed multipart form)
+            response = refusal_response(err, request)
         if op is not None and self.validate_responses:
             response = self._check(op, response)
         return response
@@ -77,6 +117,11 @@ class Dispatcher:
         body = {"name": request.path, "renders": [JSON], "parses": [JSON, "multipart/form-data"]}
         return json_response(200, body, {"Allow": ", ".join(methods)})
 
+    def _identify(self, request: Request) -> Tenant | None:
+        """The tenant of a well-formed, known key, or None; never refuses, never creates a tenant."""
+        words = request.headers.get("Authorization", "").split()
+        return self.backend.tenants.by_key(words[1]) if len(words) == 2 and words[0].lower() == "token" else None
+
     def _tenant(self, request: Request) -> Tenant | None:
         header = request.headers.get("Authorization", "")
         if not header:
@@ -94,14 +139,6 @@ class Dispatcher:
         if tenant is None:
             raise unauthorized(INVALID_TOKEN)
         return tenant
-
-    def _call(self, request: Request, op: Operation, args: dict[str, str]) -> Call:
-        request.environ[OPERATION_KEY] = op.id
-        tenant = self._tenant(request)
-        request.environ[TENANT_KEY] = tenant.id if tenant else None
-        params = self._params(request, op, args)
-        body, files = self._body(request, op)
-        return Call(self.backend, tenant, op, params, body, files, request)
 
     def _params(self, request: Request, op: Operation, args: dict[str, str]) -> dict[str, Any]:
         values: dict[str, Any] = {}

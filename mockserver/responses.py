@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response
+from werkzeug.wrappers import Response
 from werkzeug.http import HTTP_STATUS_CODES
 
 from .errors import ApiError

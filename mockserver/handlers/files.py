@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request, send_file
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
+from werkzeug.utils import send_file
+from werkzeug.wrappers import Response
 
 from .. import ranges
 from ..call import Call, Handler, Reply, registrar
@@ -63,14 +64,15 @@ def download_file(call: Call) -> Response:
     """Streams from disk; werkzeug answers Range (206, suffix, open-ended, end clamped), If-Range and ETags. The
     server's `wsgi.file_wrapper` reads 1 MiB at a time, whole files and ranges alike (see server.py)."""
     record = call.backend.files.get(call.tenant, call.params["file_id"])
-    wanted = ranges.normalize(request.headers.get("Range"), record.size)
+    environ = call.request.environ
+    wanted = ranges.normalize(call.request.headers.get("Range"), record.size)
     if wanted is None:
-        request.environ.pop("HTTP_RANGE", None)
+        environ.pop("HTTP_RANGE", None)
     else:
-        request.environ["HTTP_RANGE"] = wanted
+        environ["HTTP_RANGE"] = wanted
     path = call.backend.blobs.path(record.blob)
     try:
-        response = send_file(path, mimetype="application/octet-stream", as_attachment=True, download_name=record.name,
+        response = send_file(path, environ, mimetype="application/octet-stream", as_attachment=True, download_name=record.name,
                              conditional=True, etag=record.sha512[:40], max_age=None)
     except RequestedRangeNotSatisfiable:
         raise detail(416, "Requested range not satisfiable.", {"Content-Range": f"bytes */{record.size}"}) from None

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from werkzeug.wrappers import Response
 
 from ..call import Call, Handler, Reply, registrar
 from ..domain.errors import NotFound
