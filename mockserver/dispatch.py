@@ -21,7 +21,7 @@ from .domain import errors as domain
 from .domain.tenants import Tenant
 from .errors import INVALID_PAGE, INVALID_TOKEN, NO_CREDENTIALS, ApiError, detail, not_found, unauthorized
 from .responses import JSON, empty_response, error_response, json_response
-from .serialize import serialize
+from .serialize import ShapeError, serialize
 from .spec import CompiledSpec, Operation, coerce_text
 from .upload_request import refusal_response
 
@@ -54,6 +54,7 @@ class Dispatcher:
         self.spec, self.handlers, self.backend = spec, handlers, backend
         self.auth = auth  # "required": the Rescale API; "optional": the control plane (no token = server-wide)
         self.validate_responses = validate_responses
+        self._adapter = spec.url_map.bind("localhost")
 
     def __call__(self, request: Request) -> Response:
         return self.respond(request, self.admit(request))
@@ -91,15 +92,16 @@ class Dispatcher:
             response = error_response(domain_to_http(err))
         except HTTPException as err:  # werkzeug's own refusals while reading a body (a malformed multipart form)
             response = refusal_response(err, request)
+        except ShapeError as err:  # a view lacks a key the spec requires: the fake's bug, loud in every mode
+            return self._violation(op, "-", f"the response lacks a required key: {err}")
         if op is not None and self.validate_responses:
             response = self._check(op, response)
         return response
 
     # -- steps -------------------------------------------------------------------------------------------------
     def _route(self, request: Request) -> tuple[Operation, dict[str, str]]:
-        adapter = self.spec.url_map.bind_to_environ(request.environ)
-        try:
-            endpoint, args = adapter.match(method=request.method)
+        try:  # matching reads only the path and the method (no host, no subdomain rules): one adapter serves all
+            endpoint, args = self._adapter.match(request.path, method=request.method)
         except NotFound:
             raise not_found() from None
         except MethodNotAllowed as err:
@@ -231,7 +233,12 @@ class Dispatcher:
             problems.append(f"content type {response.mimetype} is not documented")
         if not problems:
             return response
-        message = f"{op.id} {status}: " + "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else "")
+        return self._violation(op, status, "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else ""))
+
+    def _violation(self, op: Operation | None, status: str, text: str) -> Response:
+        """A response the spec does not allow: a loud 500, logged and recorded on the backend (the pytest plugin
+        fails the test that caused it)."""
+        message = f"{op.id if op else '-'} {status}: {text}"
         self.backend.record_violation(message)
         log.error("response violates the spec: %s", message)
         return json_response(500, {"detail": f"rescale-mockkit response violates the spec: {message}"})

@@ -16,7 +16,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("pipeline", ("spec", "dispatch", "upload_request", "jsonbody", "drf_errors", "control.middleware",
                   "control.guard")),
     ("handlers", ("handlers", "control", "control.handlers", "control.catalog_settings", "call", "views",
-                  "serialize", "responses", "errors", "pagination", "ranges")),
+                  "serialize", "schemas", "responses", "errors", "pagination", "ranges")),
     ("domain", ("domain", "runner", "control.faults")),
     ("store", ("store", "timefmt", "config", "version")),
 ]
