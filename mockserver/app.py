@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterable
 
 from flask import Flask, Request, Response, redirect, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
 from .backend import Backend
 from .call import handler_table
@@ -57,7 +58,7 @@ class ApiFront:
         request = UploadRequest(environ, self.stage)
         admission = dispatcher.admit(request)
 
-        def respond() -> Response:
+        def respond() -> BaseResponse:
             try:
                 return dispatcher.respond(request, admission)
             except Exception:  # client input must never get here; if it does, say so in JSON and log the cause
@@ -83,7 +84,7 @@ def create_app(config: Config | None = None) -> Flask:
     def other(path: str = "") -> Response:
         if request.path == "/" and request.method in ("GET", "HEAD"):
             return redirect("/portal/")  # type: ignore[return-value]
-        return error_response(not_found())
+        return error_response(not_found())  # type: ignore[return-value]
 
     app.request_class = PortalRequest
     app.add_url_rule("/", "other", other, methods=ALL_METHODS, provide_automatic_options=False)

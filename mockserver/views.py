@@ -306,3 +306,35 @@ class ClockView:
     mode: str
     factor: float
     now: str
+
+
+class DeviceView(DictView):
+    """A storage device (`StorageDevice`): its stored document, with what the record and the time add."""
+
+    def __init__(self, snap: Any, ctx: Context, version: str) -> None:
+        super().__init__(snap.record.doc)
+        self.snap, self.ctx, self.version = snap, ctx, version
+
+    id = property(lambda self: self.snap.id)
+    cluster_id = property(lambda self: self.snap.cluster_id)
+    owner = property(lambda self: self.ctx.tenant.email)
+    date_inserted = property(lambda self: iso(self.snap.record.state["created"], "inserted", self.ctx.date_style))
+    status = property(lambda self: self.snap.status)
+
+    @property
+    def urls(self) -> dict[str, str]:
+        base = f"{self.ctx.host_url}api/{self.version}/storage-devices/{self.snap.id}/"
+        return {"statuses": f"{base}statuses/", "start": f"{base}submit/", "fileDownload": f"{base}file-downloads/"}
+
+
+@dataclass(frozen=True)
+class CatalogSummaryView:
+    """How much a catalog holds (`CatalogSummary`)."""
+
+    catalog: Any  # domain.catalog.Catalog
+
+    core_types = property(lambda self: len(self.catalog.core_types))
+    analyses = property(lambda self: len(self.catalog.analyses))
+    analysis_versions = property(lambda self: sum(len(a["versions"]) for a in self.catalog.analyses))
+    compute_prices = property(lambda self: len(self.catalog.compute_prices))
+    projects = property(lambda self: len(self.catalog.projects))
