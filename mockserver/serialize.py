@@ -34,10 +34,15 @@ class DictView:
 
     def __init__(self, raw: dict[str, Any]) -> None:
         self._raw = raw
-        self._keys = {snake(k): k for k in raw}
+
+    @functools.cached_property
+    def _keys(self) -> dict[str, str]:  # snake_case name -> stored key, for names not spelled as stored
+        return {snake(k): k for k in self._raw}
 
     def __getattr__(self, name: str) -> Any:
-        key = self.__dict__["_keys"].get(name)
+        if name.startswith("__") or name == "_raw":
+            raise AttributeError(name)
+        key = self._keys.get(name)
         if key is None:
             raise AttributeError(name)
         return self._raw[key]
@@ -160,19 +165,21 @@ def _leaf_or(shape: Shape) -> Shape | None:
     return None if shape is _as_is else shape
 
 
-def _reader(kind: type, attr: str) -> Callable[[Any], Any]:
+def _reader(kind: type, key: str, attr: str) -> Callable[[Any], Any]:
     """How to read one key of one class of view: a class attribute (a property), else a DictView's stored key,
     else getattr; `_MISSING` when the view has no such key."""
     if hasattr(kind, attr):
         return operator.attrgetter(attr)
     if issubclass(kind, DictView):
         def stored(value: Any) -> Any:
-            key = value._keys.get(attr)
-            return _MISSING if key is None else value._raw[key]
+            item = value._raw.get(key, _MISSING)  # stored as the schema spells it, nearly always
+            if item is _MISSING and attr in value._keys:
+                item = value._raw[value._keys[attr]]
+            return item
         return stored
     return lambda value: getattr(value, attr, _MISSING)
 
 
 def _readers(kind: type, fields: list[tuple[str, str, Shape | None, bool]]
              ) -> list[tuple[str, Callable[[Any], Any], Shape | None, bool]]:
-    return [(key, _reader(kind, attr), shape, needed) for key, attr, shape, needed in fields]
+    return [(key, _reader(kind, key, attr), shape, needed) for key, attr, shape, needed in fields]
