@@ -36,6 +36,12 @@ class PortalRequest(Request):
     max_form_memory_size = MAX_FORM_FIELD_BYTES
 
 
+def internal_error(request: Any) -> BaseResponse:
+    """Client input must never get here; if it does, say so in the API's JSON shape and log the cause."""
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return json_response(500, {"detail": "Internal server error."})
+
+
 class ApiFront:
     """WSGI: a request under `/api` or `/_fake/` is admitted by its dispatcher (routed and authenticated once), goes
     through the fault rules and the journal (the API only), then gets its response; anything else goes to `pages`
@@ -56,14 +62,16 @@ class ApiFront:
         else:
             return self.pages(environ, start_response)
         request = UploadRequest(environ, self.stage)
-        admission = dispatcher.admit(request)
+        try:
+            admission = dispatcher.admit(request)
+        except Exception:  # noqa: BLE001 - see internal_error
+            return internal_error(request)(environ, start_response)
 
         def respond() -> BaseResponse:
             try:
                 return dispatcher.respond(request, admission)
-            except Exception:  # client input must never get here; if it does, say so in JSON and log the cause
-                log.exception("unhandled error on %s %s", request.method, request.path)
-                return json_response(500, {"detail": "Internal server error."})
+            except Exception:  # noqa: BLE001 - see internal_error
+                return internal_error(request)
             finally:
                 request.discard_unclaimed()
 
@@ -96,9 +104,8 @@ def create_app(config: Config | None = None) -> Flask:
         return refusal_response(err, request)  # type: ignore[return-value]
 
     @app.errorhandler(Exception)
-    def internal_error(err: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return json_response(500, {"detail": "Internal server error."})  # type: ignore[return-value]
+    def page_error(err: Exception) -> Response:
+        return internal_error(request)  # type: ignore[return-value]
 
     front = ApiFront(api, control, FaultsAndJournal(backend), lambda: backend.blobs.stage(),
                      app.wsgi_app)

@@ -72,3 +72,18 @@ def test_the_journal_names_the_operation_of_a_refused_request(fake: Fake) -> Non
     newest, oldest = fake.control.journal()
     assert (oldest["status"], oldest["operationId"]) == (404, "getJob")
     assert (newest["status"], newest["operationId"]) == (405, None)
+
+
+def test_a_handlers_crash_is_a_json_500_and_is_journaled(fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    if fake.backend is None:
+        pytest.skip("breaks a handler of the in-process app")
+    from rescale_mock.handlers import HANDLERS
+
+    def crash(call: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(HANDLERS, "listCoreTypes", crash)
+    response = requests.get(fake.url("/api/v2/coretypes/"), headers=fake.headers, timeout=30)
+    assert (response.status_code, response.json()) == (500, {"detail": "Internal server error."})
+    [entry] = fake.control.journal()
+    assert (entry["status"], entry["operationId"]) == (500, "listCoreTypes")

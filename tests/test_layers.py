@@ -110,6 +110,11 @@ def test_flask_stays_at_the_entry(module: str) -> None:
     assert "flask" not in _absolute_imports(module), f"{module} imports flask: only the entry layer may"
 
 
+def test_the_fault_step_uses_the_dispatchers_admission() -> None:
+    """Faults and the journal take the route and tenant the dispatcher found: they never match routes themselves."""
+    assert not EDGES["control.middleware"] & {"spec", "dispatch", "domain.tenants"}
+
+
 def test_no_cycles() -> None:
     index: dict[str, int] = {}
     low: dict[str, int] = {}
