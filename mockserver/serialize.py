@@ -129,35 +129,26 @@ def _object_shape(flat: Schema, resolve: Resolve) -> Shape:
     # (key, attribute, shape or None for a plain value, required)
     fields = [(key, snake(key), _leaf_or(shape_for(prop, resolve)), key in required)
               for key, prop in flat["properties"].items()]
-    readers: dict[type, list[tuple[str, Callable[[Any], Any], Shape | None, bool]]] = {}
-
-    def missing(value: Any, key: str) -> ShapeError:
-        return ShapeError(f"{type(value).__name__} has no {key!r}, which the schema requires "
-                          f"(keys: {', '.join(k for k, *_ in fields)})")
+    plain = [(key, shape) for key, _, shape, _ in fields]
+    readers: dict[type, list[tuple[str, Callable[[Any], Any], Shape | None]]] = {}
 
     def shape_object(value: Any) -> Any:
         if value is None:
             return None
-        out: dict[str, Any] = {}
         if isinstance(value, dict):
-            for key, _, shape, needed in fields:
-                item = value.get(key, _MISSING)
-                if item is _MISSING:
-                    if needed:
-                        raise missing(value, key)
-                    item = None
-                out[key] = item if shape is None else shape(item)
-            return out
+            if not required <= value.keys():
+                raise _missing(value, sorted(required - value.keys())[0], fields)
+            get = value.get
+            return {key: get(key) if shape is None else shape(get(key)) for key, shape in plain}
         kind = type(value)
-        for key, read, shape, needed in readers.get(kind) or readers.setdefault(kind, _readers(kind, fields)):
-            item = read(value)
-            if item is _MISSING:
-                if needed:
-                    raise missing(value, key)
-                item = None
-            out[key] = item if shape is None else shape(item)
-        return out
+        plan = readers.get(kind) or readers.setdefault(kind, _readers(kind, fields))
+        return {key: read(value) if shape is None else shape(read(value)) for key, read, shape in plan}
     return shape_object
+
+
+def _missing(value: Any, key: str, fields: list[Any]) -> ShapeError:
+    return ShapeError(f"{type(value).__name__} has no {key!r}, which the schema requires "
+                      f"(keys: {', '.join(k for k, *_ in fields)})")
 
 
 def _leaf_or(shape: Shape) -> Shape | None:
@@ -165,21 +156,31 @@ def _leaf_or(shape: Shape) -> Shape | None:
     return None if shape is _as_is else shape
 
 
-def _reader(kind: type, key: str, attr: str) -> Callable[[Any], Any]:
+def _reader(kind: type, key: str, attr: str, needed: bool, fields: list[Any]) -> Callable[[Any], Any]:
     """How to read one key of one class of view: a class attribute (a property), else a DictView's stored key,
-    else getattr; `_MISSING` when the view has no such key."""
+    else getattr. A key the view lacks is None, or ShapeError when the schema requires it."""
     if hasattr(kind, attr):
         return operator.attrgetter(attr)
+
+    def lacking(value: Any) -> Any:
+        if needed:
+            raise _missing(value, key, fields)
+        return None
+
     if issubclass(kind, DictView):
         def stored(value: Any) -> Any:
-            item = value._raw.get(key, _MISSING)  # stored as the schema spells it, nearly always
-            if item is _MISSING and attr in value._keys:
-                item = value._raw[value._keys[attr]]
-            return item
+            raw = value._raw
+            if key in raw:  # stored as the schema spells it, nearly always
+                return raw[key]
+            return raw[value._keys[attr]] if attr in value._keys else lacking(value)
         return stored
-    return lambda value: getattr(value, attr, _MISSING)
+
+    def found(value: Any) -> Any:
+        item = getattr(value, attr, _MISSING)
+        return lacking(value) if item is _MISSING else item
+    return found
 
 
 def _readers(kind: type, fields: list[tuple[str, str, Shape | None, bool]]
-             ) -> list[tuple[str, Callable[[Any], Any], Shape | None, bool]]:
-    return [(key, _reader(kind, key, attr), shape, needed) for key, attr, shape, needed in fields]
+             ) -> list[tuple[str, Callable[[Any], Any], Shape | None]]:
+    return [(key, _reader(kind, key, attr, needed, fields), shape) for key, attr, shape, needed in fields]
