@@ -128,11 +128,11 @@ class Dispatcher:
 
     def _identify(self, request: Request) -> Tenant | None:
         """The tenant of a well-formed, known key, or None; never refuses, never creates a tenant."""
-        words = request.headers.get("Authorization", "").split()
+        words = request.environ.get("HTTP_AUTHORIZATION", "").split()
         return self.backend.tenants.by_key(words[1]) if len(words) == 2 and words[0].lower() == "token" else None
 
     def _tenant(self, request: Request) -> Tenant | None:
-        header = request.headers.get("Authorization", "")
+        header = request.environ.get("HTTP_AUTHORIZATION", "")
         if not header:
             if self.auth == "optional":
                 return None
@@ -153,7 +153,8 @@ class Dispatcher:
         values: dict[str, Any] = {}
         errors: dict[str, Any] = {}
         for param in op.parameters:
-            source = {"path": args, "query": request.args, "header": request.headers}.get(param.location, {})
+            source = args if param.location == "path" else request.args if param.location == "query" else \
+                request.headers if param.location == "header" else {}  # (parsing the query string only if asked)
             raw = source.get(param.name)
             if raw is None:
                 if param.required:
