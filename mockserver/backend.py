@@ -46,13 +46,17 @@ class Backend:
         self.config = config
         self._tmp = None if config.data_dir else tempfile.mkdtemp(prefix="rescale-mock-")
         self.data_dir = datadir.prepare(Path(config.data_dir or self._tmp))  # type: ignore[arg-type]
-        self.lock = datadir.DataDirLock(self.data_dir)
+        # a worker of `serve --workers` shares the store: its parent holds the lock and cleaned up at start
+        self.lock = None if config.shared_store else datadir.DataDirLock(self.data_dir)
         try:
             self.db = Database(self.data_dir / "rescale-mock.sqlite3")
         except sqlite3.Error as err:
-            self.lock.release()
+            if self.lock:
+                self.lock.release()
             raise datadir.DataDirError(f"data dir {self.data_dir}: its database cannot be used: {err}") from None
         self.blobs = BlobStore(self.data_dir)
+        if not config.shared_store:  # another worker may be streaming an upload into staging right now
+            self.blobs.sweep_leftovers()
         self.ids = IdFactory(config.seed)
         overlays = [*config.catalogs, *(checked_catalog_file(path) for path in config.catalog_files)]
         self.tenants = Tenants(self.db, self.ids, None, ClockDefaults(config.clock_mode, config.clock_factor))
@@ -113,6 +117,7 @@ class Backend:
     def close(self) -> None:
         self.runner.close()
         self.db.close()
-        self.lock.release()
+        if self.lock:
+            self.lock.release()
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)

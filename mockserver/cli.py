@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from . import admin, cli_catalog, cli_guard, cli_ssh
+from . import admin, cli_catalog, cli_guard, cli_ssh, cli_workers
 from .version import __version__
 from .app import create_app
 from .config import DEMO_KEY, Config
@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_catalog.add_serve_options(serve)
     cli_guard.add_serve_options(serve)
     cli_ssh.add_serve_options(serve)
+    cli_workers.add_serve_options(serve)
     serve.set_defaults(run=serve_command)
     # Other commands live in modules of their own, each adding its subparser with `set_defaults(run=...)`.
     register_proxy_commands(sub)  # proxy, replay, check-spec; serve --catalog-from
@@ -114,13 +115,13 @@ def config_from(args: argparse.Namespace) -> Config:
     )
 
 
-def bind(app: Any, host: str, port: int, threads: int) -> Any:
+def bind(app: Any, host: str, port: int, threads: int, make: Callable[..., Any] = make_server) -> Any:
     try:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise StartupError(f"unknown host {host!r}: it does not resolve to an address to listen on") from None
     try:
-        return make_server(app, host, port, threads)
+        return make(app, host, port, threads)
     except OSError as err:
         cause = _bind_error(addresses[0]) or err  # cheroot's own error carries only a message
         if cause.errno == errno.EADDRINUSE:
@@ -154,6 +155,8 @@ def serve_command(args: argparse.Namespace) -> int:
     for name in ("cheroot", "rescale_mock"):
         logging.getLogger(name).addFilter(_QuietInjectedDrops())
     return_freed_memory_to_the_os()
+    if refused := cli_workers.refusal(args):
+        return fail(refused)
     try:
         config = config_from(args)
         app = create_app(config)
@@ -161,7 +164,7 @@ def serve_command(args: argparse.Namespace) -> int:
         return fail(str(err))
     backend = app.extensions["rescale_mock"]
     try:
-        server = bind(app, args.host, args.port, args.threads)
+        server = bind(app, args.host, args.port, args.threads, cli_workers.server_maker(args, config))
     except StartupError as err:
         backend.close()
         return fail(str(err))

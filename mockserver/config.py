@@ -31,4 +31,7 @@ class Config:
     control_token: str | None = None  # when set, server-wide control calls must carry it (X-Rescale-Mock-Control-Token)
     ssh_authorized_keys: tuple[str, ...] = ()  # public keys that may SSH into every tenant's running jobs
     max_runs_page_size: int = 10_000  # runs/ pages: real DOE clients ask for thousands (page_size=1848)
+    # another process holds the data dir's lock and prepared the store (`serve --workers N`: the parent): open the
+    # store without the lock and leave start-up clean-ups (staging leftovers) to that process
+    shared_store: bool = False
     extra: dict = field(default_factory=dict)

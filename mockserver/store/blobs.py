@@ -69,7 +69,11 @@ class BlobStore:
         self.tmp = root / "tmp"
         self.root.mkdir(parents=True, exist_ok=True)
         self.tmp.mkdir(parents=True, exist_ok=True)
-        for leftover in self.tmp.iterdir():  # uploads cut off by a crash or restart
+
+    def sweep_leftovers(self) -> None:
+        """Remove uploads cut off by a crash or restart; only the process that holds the data dir's lock calls
+        this, at start (a worker of `serve --workers` must not: another worker may be staging an upload)."""
+        for leftover in self.tmp.iterdir():
             with contextlib.suppress(OSError):
                 leftover.unlink()
 
