@@ -282,6 +282,18 @@ def test_sigterm_stops_every_worker_and_releases_the_data_dir(tmp_path: Path) ->
         again.close()
 
 
+def test_workers_follow_a_parent_killed_with_kill_9(tmp_path: Path) -> None:
+    server = Served(tmp_path / "data")
+    try:
+        workers = wait_until(lambda: (lambda now: now if len(now) == 2 else None)(children(server.parent)),
+                             "two workers")
+        os.kill(server.parent, signal.SIGKILL)
+        server.process.process.wait(DEADLINE)
+        wait_until(lambda: not any(alive(pid) for pid in workers), "every worker gone with its parent")
+    finally:
+        server.process.close()
+
+
 def test_the_parent_refuses_what_several_workers_cannot_do(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     assert cli.main(["serve", "--workers", "2", "--execute", "--data-dir", str(tmp_path)]) == 2
