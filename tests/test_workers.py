@@ -13,6 +13,7 @@ import hashlib
 import http.client
 import os
 import signal
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -308,6 +309,13 @@ def test_the_parent_refuses_what_several_workers_cannot_do(tmp_path: Path, capsy
     with pytest.raises(SystemExit):
         cli.main(["serve", "--workers", "0", "--data-dir", str(tmp_path)])
     assert "out of range (1 to 64)" in capsys.readouterr().err
+    monkeypatch.undo()
+    with socket.socket() as taken:  # the parent binds before it forks: a port in use is the usual one-line error
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert cli.main(["serve", "--workers", "2", "--port", str(port), "--data-dir", str(tmp_path)]) == 2
+    assert f"port {port} on 127.0.0.1 is in use" in capsys.readouterr().err
 
 
 # -- coherence: state every worker must see (needs all state in the store) ----------------------------------------
