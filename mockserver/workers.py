@@ -1,16 +1,18 @@
 """`rescale-mock serve --workers N`: N processes serving one port over one store (Unix; pre-fork).
 
-The parent binds the listening socket (so `--port 0` picks one port for all of them and the ready line is printed
-once), holds the data dir's lock and prepared the store through its own app (schema, keys, leftovers of a crash),
-then forks N workers and supervises them. Each worker builds its own app over the same store without the lock
-(`Config.shared_store`) and serves the inherited socket with cheroot (server.py). A worker tags its responses with
-`X-Rescale-Mock-Worker: <pid>`, so a client (or a test) can tell who answered.
+The parent binds the port (so `--port 0` picks one port for all of them and the ready line is printed once), holds
+the data dir's lock and prepared the store through its own app (schema, keys, leftovers of a crash), then forks N
+workers and supervises them. Each worker builds its own app over the same store without the lock
+(`Config.shared_store`) and serves a listening socket the parent made, with cheroot (server.py). A worker tags its
+responses with `X-Rescale-Mock-Worker: <pid>`, so a client (or a test) can tell who answered.
 
-Why one shared socket rather than SO_REUSEPORT (a socket per worker): the kernel keeps one accept queue, so while a
-worker is dead the others take every new connection (with a socket per worker, connections hashed to a dead
-worker's socket wait for its replacement, or are reset if the socket closes); it works alike on every Unix
-(SO_REUSEPORT only spreads connections on Linux); and `--port 0` needs no second bind. The price: which worker
-accepts a connection is a race, so a few long keep-alive connections can split unevenly.
+The sockets. On Linux, one per worker, all bound to the port with SO_REUSEPORT: the kernel spreads new connections
+over them by a hash of their addresses. One socket shared by all workers (the classic pre-fork) leaves it to a race
+which worker accepts, and a busy machine lets one worker win whole bursts: in one of three measured runs, one worker
+took all 8 of a load generator's keep-alive connections and the other sat idle. The parent keeps every socket open,
+so the connections queued on a dead worker's socket wait for its replacement (well under a second) instead of
+being reset. Elsewhere (macOS and the BSDs give all connections to one SO_REUSEPORT socket) the workers share one
+socket: non-blocking, so a worker that loses the race goes back to its other connections.
 
 Supervision: a worker that dies (a crash, `kill -9`) is replaced at once; one that keeps dying right after start is
 not (the parent gives up and exits with status 1). SIGTERM or SIGINT to the parent sends SIGTERM to every worker,
@@ -48,22 +50,33 @@ def supported() -> bool:
     return hasattr(os, "fork")
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """Bound and listening, as cheroot would make it (SO_REUSEADDR, TCP_NODELAY, dual-stack on `::`)."""
+def spreads_connections() -> bool:
+    """Whether the kernel spreads new connections over sockets sharing a port (SO_REUSEPORT as Linux does it;
+    BSDs and macOS give every connection to one of them)."""
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
+    """Bound and listening, as cheroot would make them (SO_REUSEADDR, TCP_NODELAY, dual-stack on `::`): `count`
+    sockets on one port where the kernel spreads connections over them, else one to share."""
+    many = count if count > 1 and spreads_connections() else 1
     last: OSError | None = None
     for family, kind, proto, _name, address in socket.getaddrinfo(host, port, socket.AF_UNSPEC, socket.SOCK_STREAM,
                                                                   0, socket.AI_PASSIVE):
+        made: list[socket.socket] = []
         try:
-            sock = cheroot_server.HTTPServer.prepare_socket(address, family, kind, proto, True, None)
+            for _ in range(many):
+                where = (address[0], made[0].getsockname()[1], *address[2:]) if made else address  # port 0: one port
+                sock = cheroot_server.HTTPServer.prepare_socket(where, family, kind, proto, True, None)
+                made.append(sock)
+                if many > 1:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                sock.bind(where)
+                sock.listen(REQUEST_QUEUE)
+            return made
         except OSError as err:
-            last = err
-            continue
-        try:
-            sock.bind(address)
-            sock.listen(REQUEST_QUEUE)
-            return sock
-        except OSError as err:
-            sock.close()
+            for sock in made:
+                sock.close()
             last = err
     raise last or OSError(f"no address to listen on for {host}")
 
@@ -89,8 +102,8 @@ class WorkerPool:
         self.host, self.threads, self.count = host, threads, workers
         self.config = dataclasses.replace(config, shared_store=True)
         self.parent_backend = app.extensions["rescale_mock"]
-        self.socket = listening_socket(host, port)
-        self.effective_port = int(self.socket.getsockname()[1])
+        self.sockets = listening_sockets(host, port, workers)
+        self.effective_port = int(self.sockets[0].getsockname()[1])
         self.workers: dict[int, tuple[int, float]] = {}  # pid -> (slot 1..N, started at)
         self._stopping = False
         self._quick_deaths = 0
@@ -125,7 +138,7 @@ class WorkerPool:
         log.info("worker %d started (pid %d)", slot, pid)
 
     def close(self) -> None:
-        """Stop every worker (SIGTERM, then SIGKILL after STOP_SECONDS) and close the socket."""
+        """Stop every worker (SIGTERM, then SIGKILL after STOP_SECONDS) and close the sockets."""
         self._stopping = True
         for pid in list(self.workers):
             _signal(pid, signal.SIGTERM)
@@ -141,7 +154,8 @@ class WorkerPool:
             _signal(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
         self.workers.clear()
-        self.socket.close()
+        for sock in self.sockets:
+            sock.close()
 
     # -- a worker ------------------------------------------------------------------------------------------------
     def _worker(self, slot: int, parent: int) -> None:
@@ -152,7 +166,7 @@ class WorkerPool:
             app = create_app(self.config)
             backend = app.extensions["rescale_mock"]
             httpd = Server(tagged(app, str(os.getpid())), self.host, self.effective_port, self.threads,
-                           listening=self.socket)
+                           listening=self.sockets[(slot - 1) % len(self.sockets)])
             serve_until_stopped(httpd)
             code = 0
         except KeyboardInterrupt:
