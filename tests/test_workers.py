@@ -141,6 +141,22 @@ def test_two_workers_serve_one_port_as_children_of_the_parent(served: Served) ->
     assert sum("ready: " in line for line in served.process.output) == 1  # the parent says it once
 
 
+def test_on_linux_each_worker_has_a_socket_of_its_own_on_one_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rescale_mock import workers
+
+    many = workers.listening_sockets("127.0.0.1", 0, 3)
+    try:
+        ports = {sock.getsockname()[1] for sock in many}
+        assert len(ports) == 1 and len(many) == (3 if workers.spreads_connections() else 1)
+    finally:
+        for sock in many:
+            sock.close()
+    monkeypatch.setattr(workers, "spreads_connections", lambda: False)  # macOS, the BSDs: one socket, shared
+    shared = workers.listening_sockets("127.0.0.1", 0, 3)
+    assert len(shared) == 1
+    shared[0].close()
+
+
 def test_one_process_does_not_tag_its_responses() -> None:
     app = create_app(Config(api_keys=(KEY,)))
     try:
