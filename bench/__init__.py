@@ -8,8 +8,8 @@ them to bench/results/summary.json and summary.md (the README table); bench/resu
   vs bare Flask vs Prism
 - lifecycle.py: create -> Completed -> outputs -> log, in-process and over HTTP
 - scale.py: 100 000 jobs and files in one tenant, served, per engine
-`--database postgresql://...` runs the engine benchmarks (requests, scale) on PostgreSQL too, beside SQLite.
 - transfers.py: 1 GiB up and down, the seed notebook's upload and download side by side
+`--database postgresql://...` runs the engine benchmarks (requests, scale) on PostgreSQL too, beside SQLite.
 Helpers: common.py (settings, results, a served fake), servers.py (the other servers, the npm set-up step that
 installs Prism into bench/.node, wrk), loadgen.py (the Python load generator), hello_app.py (the ceiling app),
 profile_request.py (where one request's time goes), upload_client.py and notebook_transfer.py (the notebook's code,
