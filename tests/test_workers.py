@@ -4,8 +4,9 @@ A keep-alive connection stays with the worker that accepted it, so a `requests.S
 apart by `X-Rescale-Mock-Worker: <pid>`) sends a request "through" a chosen worker. Waits are bounded polls with a
 deadline, never sleeps for a status.
 
-The coherence tests (faults with `times`, reset, the clock, scenarios, the journal) need that state in the store,
-not in a worker's memory (issue #18's "all state in the store").
+The coherence tests (faults with `times`, reset, the clock, scenarios, the journal, settling a finished job) need
+that state in the store, not in a worker's memory (issue #18's "all state in the store"). Each also runs against one
+process, where both sessions reach the same memory: it must pass there, so a failure with two workers is theirs.
 """
 from __future__ import annotations
 
@@ -115,11 +116,43 @@ class Served:
         return key, sessions
 
 
+class OneProcess(Served):
+    """The same tests against one process (both "workers" are it): what they expect holds there, so a failure
+    with two workers is the workers' incoherence, not a wrong expectation."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.process = ServedProcess(data_dir, (KEY,), "--clock-mode", "manual")
+        self.base_url = self.process.base_url
+        self.parent = self.process.process.pid
+        self.data_dir = data_dir
+
+    def tenant(self) -> tuple[str, dict[str, requests.Session]]:
+        key = Control(self.base_url).create_tenant()["apiKey"]
+        sessions = {}
+        for name in ("a", "b"):
+            sessions[name] = requests.Session()
+            sessions[name].headers["Authorization"] = f"Token {key}"
+        return key, sessions
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     server = Served(tmp_path_factory.mktemp("workers"))
     yield server
     server.process.close()
+
+
+@pytest.fixture(scope="module")
+def one_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    server = OneProcess(tmp_path_factory.mktemp("one-process"))
+    yield server
+    server.process.close()
+
+
+@pytest.fixture(params=["two workers", "one process"])
+def pair(request: pytest.FixtureRequest) -> Served:
+    """Two sessions' server for the coherence tests: two workers, and one process as the reference."""
+    return request.getfixturevalue("served" if request.param == "two workers" else "one_process")
 
 
 def two(sessions: dict[str, requests.Session]) -> tuple[requests.Session, requests.Session]:
@@ -335,88 +368,88 @@ def test_the_parent_refuses_what_several_workers_cannot_do(tmp_path: Path, capsy
 
 
 # -- coherence: state every worker must see (needs all state in the store) ----------------------------------------
-def test_a_fault_armed_through_one_worker_fires_times_in_all_wherever_requests_land(served: Served) -> None:
-    _key, sessions = served.tenant()
+def test_a_fault_armed_through_one_worker_fires_times_in_all_wherever_requests_land(pair: Served) -> None:
+    _key, sessions = pair.tenant()
     a, b = two(sessions)
-    through(a, "POST", served.url("/_fake/faults/"),
+    through(a, "POST", pair.url("/_fake/faults/"),
             json={"action": "status", "method": "GET", "path": "/api/v2/users/me/", "status": 503,
                   "times": 3}).raise_for_status()
-    codes = [through(s, "GET", served.url("/api/v2/users/me/")).status_code for s in (b, a, b, a, b, a)]
+    codes = [through(s, "GET", pair.url("/api/v2/users/me/")).status_code for s in (b, a, b, a, b, a)]
     assert codes == [503, 503, 503, 200, 200, 200]
 
 
-def test_a_reset_through_one_worker_is_seen_by_the_other(served: Served) -> None:
-    _key, sessions = served.tenant()
+def test_a_reset_through_one_worker_is_seen_by_the_other(pair: Served) -> None:
+    _key, sessions = pair.tenant()
     a, b = two(sessions)
-    through(a, "POST", served.url("/api/v2/jobs/"), json=JOB).raise_for_status()
-    through(a, "POST", served.url("/_fake/clock/advance/"), json={"seconds": 600}).raise_for_status()
-    through(a, "POST", served.url("/_fake/faults/"),
+    through(a, "POST", pair.url("/api/v2/jobs/"), json=JOB).raise_for_status()
+    through(a, "POST", pair.url("/_fake/clock/advance/"), json={"seconds": 600}).raise_for_status()
+    through(a, "POST", pair.url("/_fake/faults/"),
             json={"action": "status", "path": "/api/v2/coretypes/*", "status": 503}).raise_for_status()
-    through(a, "PUT", served.url("/_fake/scenario/"), json={"outcome": "fail"}).raise_for_status()
-    through(b, "POST", served.url("/_fake/reset/"), json={}).raise_for_status()
+    through(a, "PUT", pair.url("/_fake/scenario/"), json={"outcome": "fail"}).raise_for_status()
+    through(b, "POST", pair.url("/_fake/reset/"), json={}).raise_for_status()
 
-    assert through(a, "GET", served.url("/api/v2/jobs/")).json()["count"] == 0
-    assert through(a, "GET", served.url("/api/v2/coretypes/")).status_code == 200
-    assert through(a, "GET", served.url("/_fake/faults/")).json()["results"] == []
-    assert through(a, "GET", served.url("/_fake/clock/")).json() == through(b, "GET", served.url("/_fake/clock/")).json()
+    assert through(a, "GET", pair.url("/api/v2/jobs/")).json()["count"] == 0
+    assert through(a, "GET", pair.url("/api/v2/coretypes/")).status_code == 200
+    assert through(a, "GET", pair.url("/_fake/faults/")).json() == []
+    assert through(a, "GET", pair.url("/_fake/clock/")).json() == through(b, "GET", pair.url("/_fake/clock/")).json()
 
 
-def test_the_clock_is_one_clock(served: Served) -> None:
-    _key, sessions = served.tenant()
+def test_the_clock_is_one_clock(pair: Served) -> None:
+    _key, sessions = pair.tenant()
     a, b = two(sessions)
-    before = through(b, "GET", served.url("/_fake/clock/")).json()  # b has seen the tenant's clock
-    moved = through(a, "POST", served.url("/_fake/clock/advance/"), json={"seconds": 3600}).json()
+    before = through(b, "GET", pair.url("/_fake/clock/")).json()  # b has seen the tenant's clock
+    moved = through(a, "POST", pair.url("/_fake/clock/advance/"), json={"seconds": 3600}).json()
     assert moved["now"] != before["now"]
-    assert through(b, "GET", served.url("/_fake/clock/")).json() == moved
-    through(b, "PUT", served.url("/_fake/clock/"), json={"factor": 7}).raise_for_status()
-    assert through(a, "GET", served.url("/_fake/clock/")).json()["factor"] == 7
+    assert through(b, "GET", pair.url("/_fake/clock/")).json() == moved
+    through(b, "PUT", pair.url("/_fake/clock/"), json={"factor": 7}).raise_for_status()
+    assert through(a, "GET", pair.url("/_fake/clock/")).json()["factor"] == 7
 
 
-def test_a_scenario_set_through_one_worker_decides_a_job_run_through_the_other(served: Served) -> None:
-    _key, sessions = served.tenant()
+def test_a_scenario_set_through_one_worker_decides_a_job_run_through_the_other(pair: Served) -> None:
+    _key, sessions = pair.tenant()
     a, b = two(sessions)
-    through(a, "PUT", served.url("/_fake/scenario/"), json={"outcome": "fail", "exitCode": 3}).raise_for_status()
-    job_id = through(b, "POST", served.url("/api/v2/jobs/"), json=JOB).json()["id"]
-    through(b, "POST", served.url(f"/api/v2/jobs/{job_id}/submit/")).raise_for_status()
-    other = through(b, "POST", served.url("/api/v2/jobs/"), json=JOB).json()["id"]
-    through(a, "PUT", served.url(f"/_fake/jobs/{other}/scenario/"), json={"outcome": "no_resources"}).raise_for_status()
-    through(b, "POST", served.url(f"/api/v2/jobs/{other}/submit/")).raise_for_status()
-    through(b, "POST", served.url("/_fake/clock/advance/"), json={"seconds": 3600}).raise_for_status()
+    through(a, "PUT", pair.url("/_fake/scenario/"), json={"outcome": "fail", "exitCode": 3}).raise_for_status()
+    job_id = through(b, "POST", pair.url("/api/v2/jobs/"), json=JOB).json()["id"]
+    through(b, "POST", pair.url(f"/api/v2/jobs/{job_id}/submit/")).raise_for_status()
+    other = through(b, "POST", pair.url("/api/v2/jobs/"), json=JOB).json()["id"]
+    through(a, "PUT", pair.url(f"/_fake/jobs/{other}/scenario/"), json={"outcome": "no_resources"}).raise_for_status()
+    through(b, "POST", pair.url(f"/api/v2/jobs/{other}/submit/")).raise_for_status()
+    through(b, "POST", pair.url("/_fake/clock/advance/"), json={"seconds": 3600}).raise_for_status()
     for session in (a, b):
-        failed = through(session, "GET", served.url(f"/api/v2/jobs/{job_id}/statuses/")).json()["results"][0]
+        failed = through(session, "GET", pair.url(f"/api/v2/jobs/{job_id}/statuses/")).json()["results"][0]
         assert failed["status"] == "Completed" and failed["statusReason"] != "Completed successfully", failed
-        starved = through(session, "GET", served.url(f"/api/v2/jobs/{other}/statuses/")).json()["results"][0]
+        starved = through(session, "GET", pair.url(f"/api/v2/jobs/{other}/statuses/")).json()["results"][0]
         assert "compute resources" in (starved["statusReason"] or ""), starved
 
 
-def test_the_journal_holds_the_requests_of_every_worker(served: Served) -> None:
-    _key, sessions = served.tenant()
+def test_the_journal_holds_the_requests_of_every_worker(pair: Served) -> None:
+    _key, sessions = pair.tenant()
     a, b = two(sessions)
-    through(a, "DELETE", served.url("/_fake/journal/")).raise_for_status()
+    through(a, "DELETE", pair.url("/_fake/journal/")).raise_for_status()
     for session in (a, b, b, a, b):
-        through(session, "GET", served.url("/api/v2/users/me/")).raise_for_status()
+        through(session, "GET", pair.url("/api/v2/users/me/")).raise_for_status()
     for session in (a, b):
-        calls = through(session, "GET", served.url("/_fake/journal/"),
+        calls = through(session, "GET", pair.url("/_fake/journal/"),
                         params={"operationId": "getCurrentUser"}).json()["results"]
         assert len(calls) == 5, calls
 
 
-def test_two_workers_settling_the_same_finished_job_write_its_outputs_once(served: Served) -> None:
-    key, sessions = served.tenant()
+def test_two_workers_settling_the_same_finished_job_write_its_outputs_once(pair: Served) -> None:
+    key, sessions = pair.tenant()
     a, b = two(sessions)
-    job_id = through(a, "POST", served.url("/api/v2/jobs/"), json=JOB).json()["id"]
-    assert through(a, "POST", served.url(f"/api/v2/jobs/{job_id}/submit/")).status_code == 200
-    through(a, "POST", served.url("/_fake/clock/advance/"), json={"seconds": 3600}).raise_for_status()
+    job_id = through(a, "POST", pair.url("/api/v2/jobs/"), json=JOB).json()["id"]
+    assert through(a, "POST", pair.url(f"/api/v2/jobs/{job_id}/submit/")).status_code == 200
+    through(a, "POST", pair.url("/_fake/clock/advance/"), json={"seconds": 3600}).raise_for_status()
     barrier = threading.Barrier(2)
 
     def list_outputs(session: requests.Session) -> list[str]:
         barrier.wait()
-        response = through(session, "GET", served.url(f"/api/v2/jobs/{job_id}/files/"))
+        response = through(session, "GET", pair.url(f"/api/v2/jobs/{job_id}/files/"))
         assert response.status_code == 200, response.text
         return [f["name"] for f in response.json()["results"]]
 
     with ThreadPoolExecutor(2) as pool:
         seen = list(pool.map(list_outputs, (a, b)))
     assert seen[0] == seen[1] and seen[0].count("process_output.log") == 1
-    files = through(b, "GET", served.url("/api/v2/files/?page_size=100")).json()["results"]
+    files = through(b, "GET", pair.url("/api/v2/files/?page_size=100")).json()["results"]
     assert [f["name"] for f in files].count("process_output.log") == 1
