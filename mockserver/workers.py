@@ -169,8 +169,8 @@ class WorkerPool:
                            listening=self.sockets[(slot - 1) % len(self.sockets)])
             serve_until_stopped(httpd)
             code = 0
-        except KeyboardInterrupt:
-            code = 0  # stopped before it served
+        except (KeyboardInterrupt, SystemExit):
+            code = 0  # stopped (or orphaned) before it served
         except BaseException:  # noqa: BLE001 - a worker reports and exits; the parent decides what follows
             traceback.print_exc()
         finally:
