@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import re
 import signal
 import socket
 import threading
@@ -219,6 +220,21 @@ def test_jobs_and_files_made_through_one_worker_are_seen_through_the_other(serve
         assert ranged.status_code == 206 and ranged.content == data[10:20]
     assert through(a, "DELETE", served.url(f"/api/v2/files/{made['id']}/")).status_code == 204
     assert through(b, "GET", served.url(f"/api/v2/files/{made['id']}/")).status_code == 404
+
+
+def test_a_portal_session_signed_in_through_one_worker_holds_on_the_other(served: Served) -> None:
+    key, sessions = served.tenant()
+    a, b = two(sessions)
+    form = through(b, "GET", served.url("/portal/sign-in"))  # the session (its CSRF token) starts on b
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert csrf, form.text[:200]
+    a.cookies.update(b.cookies)
+    signed = through(a, "POST", served.url("/portal/sign-in"), data={"key": key, "csrf": csrf[1]},
+                     allow_redirects=False)
+    assert signed.status_code == 303, signed.text[:300]
+    b.cookies.update(a.cookies)
+    page = through(b, "GET", served.url("/portal/jobs"), allow_redirects=False)
+    assert page.status_code == 200, (page.status_code, page.headers.get("Location"))
 
 
 # -- crashes and stopping -------------------------------------------------------------------------------------------
