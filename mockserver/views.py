@@ -77,7 +77,7 @@ class JobContext:
     ctx: Context
     version: str  # v2 | v3: v3 writes coreType as {"code": ...}
     core_type: Callable[[str], dict[str, Any] | None]
-    output_bytes: Callable[[str], int]  # a job's output size, for list items
+    output_bytes: Callable[[Any], int]  # a job's (snapshot's) output size, for list items
     v2_core_type: str = "string"  # string | object: how v2 job reads write hardware.coreType
 
 
@@ -168,7 +168,7 @@ class JobSummaryView(JobView):
     analysis_names = property(lambda self: [ja["analysis"]["name"] for ja in self._raw["jobanalyses"]])
     shared_with = property(lambda self: self.jc.ctx.shared_with(self.snap.id))
     is_visible = property(lambda self: True)
-    storage = property(lambda self: self.jc.output_bytes(self.snap.id))
+    storage = property(lambda self: self.jc.output_bytes(self.snap))
     job_status = property(lambda self: _badge(self.snap.status, self.jc.version == "v3"))
     cluster_status_display = property(lambda self: _badge(self.snap.cluster_status, False))
 

@@ -61,7 +61,7 @@ class FaultsAndJournal:
         method = environ.get("REQUEST_METHOD", "GET").upper()
         started = time.perf_counter()
         faults = self.backend.faults
-        armed = bool(faults.list(None))  # look the tenant up only when some rule could fire
+        armed = faults.armed()  # look the tenant up only when some rule could fire
         tenant = self._tenant(environ) if armed else None
         fault = faults.fire(method, path, tenant) if armed else None
         entry = JournalEntry(

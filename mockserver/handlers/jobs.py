@@ -21,7 +21,7 @@ operation = registrar(OPERATIONS)
 def job_context(call: Call) -> JobContext:
     backend = call.backend
     return JobContext(view_context(call), call.op.version, backend.catalogs.for_tenant(call.tenant).core_type,
-                      lambda job_id: backend.files.output_bytes(call.tenant, job_id),
+                      lambda snap: backend.jobs.output_bytes(call.tenant, snap),
                       backend.settings.get(call.tenant, "v2CoreType"))
 
 
@@ -94,7 +94,7 @@ def list_job_cluster_statuses(call: Call) -> dict[str, Any]:
 
 @operation("listJobFiles", "listJobFilesV3")
 def list_job_files(call: Call) -> dict[str, Any]:
-    snap = _snapshot(call)
+    snap = call.backend.jobs.settle(call.tenant, call.params["job_id"])  # a finished job's outputs, written once
     if is_sweep(snap.doc):
         call.backend.jobs.sweeps.settle(call.tenant, snap)  # runs completed so far have their files
 
@@ -111,13 +111,13 @@ def _run(call: Call, snap: Snapshot) -> dict[str, Any]:
     assert plan is not None and plan.run_start is not None
     style = call.backend.config.date_style
     done = snap.finished
-    count, _ = call.backend.files.page(call.tenant, 0, 1, job_id=snap.id) if done else (0, [])
+    count, size = call.backend.jobs.output_totals(call.tenant, snap) if done else (0, None)  # nothing written
     return {
         "id": "1", "type": 3, "displayOrder": 1, "parent": None, "isOptimal": False,
         "dateStarted": iso(plan.run_start, "inserted", style),
         "dateCompleted": iso(plan.finished, "inserted", style) if done else None,
         "outputFileCount": count,
-        "outputFileSize": call.backend.files.output_bytes(call.tenant, snap.id) if done else None,
+        "outputFileSize": size,
         "variables": [],
     }
 
@@ -176,6 +176,8 @@ def list_job_run_files(call: Call) -> dict[str, Any]:
     snap, run = _one_run(call)
     if is_sweep(snap.doc):
         call.backend.jobs.sweeps.settle(call.tenant, snap, only=int(run["id"]))  # a completed run's files
+    elif snap.finished:
+        call.backend.jobs.settle(call.tenant, snap.id)  # the job's one run holds its outputs
 
     def fetch(offset: int, limit: int) -> tuple[int, list[Any]]:
         count, records = call.backend.files.page(call.tenant, offset, limit, job_id=snap.id, run_id=run["id"])

@@ -85,6 +85,50 @@ CREATE TABLE IF NOT EXISTS storage_devices (
     state TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS storage_devices_by_tenant ON storage_devices (tenant_id, seq);
+-- == state every server process must see (feat/state): what one process used to keep in memory ================
+-- server-wide values changed at run time (clock defaults, modes, default scenario, catalog, ssh keys...), as JSON
+CREATE TABLE IF NOT EXISTS server_settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+-- seeded random streams (ids, fault probabilities): draw n of a seed is a hash of (seed, n), so no process keeps
+-- a generator; seed NULL: unseeded (draws from the OS)
+CREATE TABLE IF NOT EXISTS rng_streams (
+    name TEXT PRIMARY KEY,
+    seed TEXT,
+    drawn INTEGER NOT NULL DEFAULT 0
+);
+-- named counters (fault rule ids)
+CREATE TABLE IF NOT EXISTS counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+-- fault rules: `times` counts down inside a transaction, so `times: 3` is three across all processes; the rest of
+-- the rule (method, path glob, action...) is matched in Python from `spec`
+CREATE TABLE IF NOT EXISTS faults (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    tenant_id TEXT,
+    times INTEGER,
+    fired INTEGER NOT NULL DEFAULT 0,
+    spec TEXT NOT NULL
+);
+-- the request journal, trimmed to the newest `journal_size` ids; `id` is given by the engine on insert
+-- (SQLite: the next rowid; PostgreSQL: an identity column), so ids grow across processes; a cleared newest row stays
+-- as a `cleared` marker, so SQLite never gives its id again
+CREATE TABLE IF NOT EXISTS journal (
+    id INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    query TEXT NOT NULL,
+    status INTEGER,
+    duration_ms REAL NOT NULL,
+    operation_id TEXT,
+    tenant_id TEXT,
+    fault TEXT,
+    cleared INTEGER NOT NULL DEFAULT 0
+);
 """
 
 
@@ -156,6 +200,10 @@ class Database:
     def one(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Row | None:
         return self.connection().execute(sql, args).fetchone()
 
+    def append(self, sql: str, args: tuple[Any, ...] = ()) -> None:
+        """One standalone INSERT that needs no read-modify-write (a journal row): its own short transaction."""
+        self.connection().execute(sql, args)
+
     def close(self) -> None:
         with self._lock:
             for conn in self._all:
@@ -165,7 +213,13 @@ class Database:
         self._local = threading.local()
 
 
-def id_taken(conn: sqlite3.Connection, table: str) -> Any:
-    """For `IdFactory.fresh`: whether `table` (tenants, files, jobs or clusters) already holds an id."""
-    assert table in ("tenants", "files", "jobs", "clusters")
-    return lambda candidate: conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (candidate,)).fetchone() is not None
+class id_taken:  # noqa: N801 - used like the function it was
+    """For `IdFactory.fresh`: whether `table` (tenants, files, jobs or clusters) already holds an id. It carries the
+    inserting transaction's connection, in which a seeded id factory also counts its draw."""
+
+    def __init__(self, conn: sqlite3.Connection, table: str) -> None:
+        assert table in ("tenants", "files", "jobs", "clusters")
+        self.conn, self.table = conn, table
+
+    def __call__(self, candidate: str) -> bool:
+        return self.conn.execute(f"SELECT 1 FROM {self.table} WHERE id = ?", (candidate,)).fetchone() is not None
