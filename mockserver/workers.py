@@ -102,7 +102,6 @@ class WorkerPool:
         self.host, self.threads, self.count = host, threads, workers
         self.config = dataclasses.replace(config, shared_store=True)
         self.parent_backend = app.extensions["rescale_mock"]
-        self.portal_secret = app.secret_key  # fresh per server start, as with one process
         self.sockets = listening_sockets(host, port, workers)
         self.effective_port = int(self.sockets[0].getsockname()[1])
         self.workers: dict[int, tuple[int, float]] = {}  # pid -> (slot 1..N, started at)
@@ -165,7 +164,6 @@ class WorkerPool:
         try:
             _die_with(parent)
             app = create_app(self.config)
-            app.secret_key = self.portal_secret  # a portal session signed in through one worker holds on the others
             backend = app.extensions["rescale_mock"]
             httpd = Server(tagged(app, str(os.getpid())), self.host, self.effective_port, self.threads,
                            listening=self.sockets[(slot - 1) % len(self.sockets)])
