@@ -19,7 +19,7 @@ from .config import DEMO_KEY, Config
 from .control.middleware import FaultInjected
 from .domain.clock import MODES
 from .proxy import register as register_proxy_commands, serve_catalogs
-from .server import make_server, return_freed_memory_to_the_os, serve_until_stopped
+from .server import make_server, return_freed_memory_to_the_os, serve_until_stopped, sigterm_held
 from .store.datadir import DataDirError
 from .timefmt import STYLES
 
@@ -153,6 +153,11 @@ def is_loopback(host: str) -> bool:
 
 
 def serve_command(args: argparse.Namespace) -> int:
+    with sigterm_held():  # a SIGTERM stops the server cleanly, even one sent the moment it says `ready:`
+        return _serve(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for name in ("cheroot", "rescale_mock"):
         logging.getLogger(name).addFilter(_QuietInjectedDrops())

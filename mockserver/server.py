@@ -8,11 +8,12 @@ multipart file part once, into the blob store.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import socket
 import threading
-from typing import Any
+from typing import Any, Iterator
 
 from cheroot import server, wsgi
 from cheroot.makefile import MakeFile
@@ -170,15 +171,32 @@ def return_freed_memory_to_the_os() -> None:
         pass  # not glibc: nothing to tune
 
 
+@contextlib.contextmanager
+def sigterm_held() -> Iterator[None]:
+    """Until `serve_until_stopped` takes over, a SIGTERM waits (blocked) instead of killing the process: a supervisor
+    (or a test) may stop the server the moment it prints `ready:`, and its clean-up must still run."""
+    held = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    if held:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        yield
+    finally:
+        if held:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+
+
 def serve_until_stopped(httpd: Any) -> None:
     """Run until Ctrl-C or SIGTERM (how a supervisor, a container or CI stops a process), then close the server, so
     the caller's clean-up runs either way."""
     def stop(*_: Any) -> None:
         raise KeyboardInterrupt
 
-    if threading.current_thread() is threading.main_thread():
+    main = threading.current_thread() is threading.main_thread()
+    if main:
         signal.signal(signal.SIGTERM, stop)
     try:
+        if main and hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})  # one held since start-up is handled now
         httpd.run()
     except KeyboardInterrupt:
         pass

@@ -16,6 +16,8 @@ import os
 import re
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -346,6 +348,31 @@ def test_sigterm_stops_every_worker_and_releases_the_data_dir(tmp_path: Path) ->
                             timeout=30).status_code == 200
     finally:
         again.close()
+
+
+HELD_SIGTERM = """
+import os, signal
+from rescale_mock.server import serve_until_stopped, sigterm_held
+
+class Server:
+    def run(self):
+        signal.pause()  # the held SIGTERM arrives before this
+    def close(self):
+        print("closed", flush=True)
+
+with sigterm_held():
+    os.kill(os.getpid(), signal.SIGTERM)  # as a supervisor might, the moment the server says `ready:`
+    print("still starting", flush=True)
+    serve_until_stopped(Server())
+print("clean-up ran", flush=True)
+"""
+
+
+def test_a_sigterm_that_comes_while_the_server_starts_waits_and_then_stops_it_cleanly() -> None:
+    """`serve` holds SIGTERM from its start until it serves, so a stop sent the moment it says `ready:` never kills it
+    halfway (exit -15, the data dir's pid file left behind) but runs its clean-up."""
+    done = subprocess.run([sys.executable, "-c", HELD_SIGTERM], capture_output=True, text=True, timeout=DEADLINE)
+    assert (done.returncode, done.stdout.split()) == (0, ["still", "starting", "closed", "clean-up", "ran"]), done
 
 
 def test_workers_follow_a_parent_killed_with_kill_9(tmp_path: Path) -> None:
