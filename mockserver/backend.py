@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import tempfile
 import threading
 import time
@@ -27,7 +26,8 @@ from .runner.supervisor import Runner
 from .spec import control_spec
 from .store import datadir, state
 from .store.blob_stores import open_blob_store
-from .store.db import Database
+from .store.db import DatabaseUnavailable
+from .store.engines import open_database
 
 
 STALE_UPLOAD_SECONDS = 24 * 3600  # a staged upload untouched this long in a shared folder was cut off
@@ -53,11 +53,11 @@ class Backend:
         # One server holds the data dir's lock; with `shared_store` this backend joins a store other processes use
         self.lock = None if config.shared_store else datadir.DataDirLock(self.data_dir)
         try:
-            self.db = Database(self.data_dir / "rescale-mock.sqlite3")
-        except sqlite3.Error as err:
+            self.db = open_database(config.database, self.data_dir)
+        except DatabaseUnavailable as err:
             if self.lock is not None:
                 self.lock.release()
-            raise datadir.DataDirError(f"data dir {self.data_dir}: its database cannot be used: {err}") from None
+            raise datadir.DataDirError(str(err)) from None
         self._start_state(config)
         try:
             self.blobs = open_blob_store(config.blobs, self.data_dir, config.s3_endpoint_url, config.s3_region)

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from . import admin, cli_blobs, cli_catalog, cli_guard, cli_ssh, cli_workers
+from . import admin, cli_blobs, cli_catalog, cli_guard, cli_ssh, cli_store, cli_workers
 from .version import __version__
 from .app import create_app
 from .config import DEMO_KEY, Config
@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_guard.add_serve_options(serve)
     cli_ssh.add_serve_options(serve)
     cli_blobs.add_serve_options(serve)
+    cli_store.add_serve_options(serve)
     cli_workers.add_serve_options(serve)
     serve.set_defaults(run=serve_command)
     # Other commands live in modules of their own, each adding its subparser with `set_defaults(run=...)`.
@@ -114,6 +115,7 @@ def config_from(args: argparse.Namespace) -> Config:
         date_style=args.date_style, seed=args.seed, execute=args.execute, max_runs_page_size=args.max_runs_page_size,
         **cli_guard.config_options(args), **cli_ssh.config_options(args), **catalog_options,
         **cli_blobs.config_options(args),
+        **cli_store.config_options(args),
     )
 
 

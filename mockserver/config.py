@@ -13,6 +13,7 @@ class Config:
     # Open the data dir without taking its exclusive server lock, joining the state other processes keep in the same
     # store (workers of one server, or two apps in a test); such a backend never resets the server-wide state
     shared_store: bool = False
+    database: str | None = None  # None: SQLite in the data dir; else a postgresql:// URL (store/postgres.py)
     api_keys: tuple[str, ...] = ()  # each key is an isolated tenant
     accept_any_key: bool = False  # any well-formed key becomes a tenant on first use
     validate_responses: bool = False  # test mode: every response is checked against the spec

@@ -1,6 +1,8 @@
-"""Shared fixtures. `fake` runs each end-to-end test twice, as moto's CI does: against the fake in this process
-(cheroot on loopback) and against a `rescale-mock serve` child process. Both come from the project's pytest
-plugin (`rescale_mock.pytest_plugin`), which gives every test its own tenant and a manual clock."""
+"""Shared fixtures. `fake` runs each end-to-end test three times, as moto's CI does: against the fake in this
+process (cheroot on loopback), against a `rescale-mock serve` child process, and in this process on the PostgreSQL
+engine (a throwaway cluster per xdist worker, from the OS's packages; or $RESCALE_MOCK_TEST_POSTGRES's server).
+All come from the project's pytest plugin (`rescale_mock.pytest_plugin`), which gives every test its own tenant and
+a manual clock. `-m "not postgres"` leaves the PostgreSQL runs out."""
 from __future__ import annotations
 
 import pytest
@@ -9,10 +11,13 @@ import requests
 from rescale_mock.testing import Fake
 
 
-@pytest.fixture(params=["inprocess", pytest.param("served", marks=pytest.mark.served)])
+FAKES = {"inprocess": "rescale_mock", "served": "rescale_mock_served", "postgres": "rescale_mock_postgres"}
+
+
+@pytest.fixture(params=["inprocess", pytest.param("served", marks=pytest.mark.served),
+                        pytest.param("postgres", marks=pytest.mark.postgres)])
 def fake(request: pytest.FixtureRequest) -> Fake:
-    name = "rescale_mock" if request.param == "inprocess" else "rescale_mock_served"
-    return request.getfixturevalue(name)
+    return request.getfixturevalue(FAKES[request.param])
 
 
 @pytest.fixture

@@ -202,7 +202,7 @@ class Files:
             where.append("run_id = ?")
             args.append(run_id)
         if search:
-            where.append("name LIKE ? ESCAPE '\\'")
+            where.append(f"name {self.db.like} ? ESCAPE '\\'")
             args.append("%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
         clause = " AND ".join(where)
         count = self.db.one(f"SELECT COUNT(*) FROM files WHERE {clause}", tuple(args))[0]

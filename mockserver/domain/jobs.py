@@ -32,8 +32,9 @@ JOB_STATUS_FILTER = {
     "VALIDATED": "Validated", "EXECUTING": "Executing", "COMPLETED": "Completed", "STOPPING": "Stopping",
     "WAITING_FOR_CLUSTER": "Waiting for Cluster", "FORCE_STOP": "Force Stop",
 }
-ORDERINGS = {"dateInserted": "seq ASC", "-dateInserted": "seq DESC", "name": "json_extract(doc, '$.name') ASC, seq",
-             "-name": "json_extract(doc, '$.name') DESC, seq DESC"}
+# {name}: the job's name, in the store's dialect (Database.json_text)
+ORDERINGS = {"dateInserted": "seq ASC", "-dateInserted": "seq DESC", "name": "{name} ASC, seq",
+             "-name": "{name} DESC, seq DESC"}
 
 
 @dataclass
@@ -248,7 +249,8 @@ class Jobs:
 
     def page(self, tenant: Tenant, offset: int, limit: int, state: str | None = None,
              job_status: str | None = None, ordering: str | None = None) -> tuple[int, list[Snapshot]]:
-        order = ORDERINGS[ordering or "-dateInserted"]
+        name = self.db.json_text("doc", "name") + self.db.binary_order
+        order = ORDERINGS[ordering or "-dateInserted"].format(name=name)
         if state is None and job_status is None:
             count = self.db.one("SELECT COUNT(*) FROM jobs WHERE tenant_id = ?", (tenant.id,))[0]
             rows = self.db.query(f"SELECT id FROM jobs WHERE tenant_id = ? ORDER BY {order} LIMIT ? OFFSET ?",
@@ -256,7 +258,7 @@ class Jobs:
             return count, [self.snapshot(tenant, r["id"]) for r in rows]
         wanted = JOB_STATUS_FILTER.get(job_status or "")
         matches: list[str | Snapshot] = []
-        rows = self.db.query(f"SELECT id, json_extract(state, '$.finalStatus') AS final FROM jobs "
+        rows = self.db.query(f"SELECT id, {self.db.json_text('state', 'finalStatus')} AS final FROM jobs "
                              f"WHERE tenant_id = ? ORDER BY {order}", (tenant.id,))
         for row in rows:
             if row["final"] is not None:  # a finished job's status never changes again: no need to compute it
@@ -271,7 +273,7 @@ class Jobs:
 
     def by_own_cluster(self, tenant: Tenant, cluster_id: str, poll: bool = False) -> Snapshot:
         """The job whose own (non-persistent) cluster has this id; NotFound otherwise."""
-        row = self.db.one("SELECT id FROM jobs WHERE tenant_id = ? AND json_extract(state, '$.ownCluster') = ?",
+        row = self.db.one(f"SELECT id FROM jobs WHERE tenant_id = ? AND {self.db.json_text('state', 'ownCluster')} = ?",
                           (tenant.id, cluster_id))
         if row is None:
             raise NotFound("cluster")
@@ -280,8 +282,8 @@ class Jobs:
     def sync_outputs(self, tenant: Tenant) -> None:
         """Finished jobs whose outputs nobody has looked at yet get them now (file listings show them)."""
         rows = self.db.query(
-            "SELECT id FROM jobs WHERE tenant_id = ? AND json_extract(state, '$.submitted') IS NOT NULL "
-            "AND json_extract(state, '$.outputsWritten') IS NULL", (tenant.id,))
+            f"SELECT id FROM jobs WHERE tenant_id = ? AND {self.db.json_text('state', 'submitted')} IS NOT NULL "
+            f"AND {self.db.json_text('state', 'outputsWritten')} IS NULL", (tenant.id,))
         for row in rows:
             try:
                 self.settle(tenant, row["id"])
