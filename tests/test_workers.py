@@ -29,6 +29,7 @@ import requests
 from rescale_mock import cli, create_app
 from rescale_mock.config import Config
 from rescale_mock.testing import Control, ServedProcess
+from rescale_mock.testing_postgres import schema_of_its_own
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="--workers needs fork(); Windows refuses it")
 
@@ -152,10 +153,30 @@ def one_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     server.process.close()
 
 
-@pytest.fixture(params=["two workers", "one process"])
+@pytest.fixture(scope="module")
+def served_postgres(tmp_path_factory: pytest.TempPathFactory, rescale_mock_postgres_url: str) -> Iterator[Served]:
+    """Two workers on the PostgreSQL engine (a schema of their own in the session's throwaway cluster)."""
+    with schema_of_its_own(rescale_mock_postgres_url) as url:
+        server = Served(tmp_path_factory.mktemp("workers-postgres"), "--database", url)
+        yield server
+        server.process.close()
+
+
+PAIRS = {"two workers": "served", "one process": "one_process", "two workers on postgresql": "served_postgres"}
+
+
+@pytest.fixture(params=["two workers", "one process",
+                        pytest.param("two workers on postgresql", marks=pytest.mark.postgres)])
 def pair(request: pytest.FixtureRequest) -> Served:
-    """Two sessions' server for the coherence tests: two workers, and one process as the reference."""
-    return request.getfixturevalue("served" if request.param == "two workers" else "one_process")
+    """Two sessions' server for the coherence tests: two workers (SQLite, PostgreSQL), and one process as the
+    reference."""
+    return request.getfixturevalue(PAIRS[request.param])
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def workers_on(request: pytest.FixtureRequest) -> Served:
+    """Two workers on each storage engine."""
+    return request.getfixturevalue("served" if request.param == "sqlite" else "served_postgres")
 
 
 def two(sessions: dict[str, requests.Session]) -> tuple[requests.Session, requests.Session]:
@@ -202,7 +223,8 @@ def test_one_process_does_not_tag_its_responses() -> None:
         app.extensions["rescale_mock"].close()
 
 
-def test_jobs_and_files_made_through_one_worker_are_seen_through_the_other(served: Served) -> None:
+def test_jobs_and_files_made_through_one_worker_are_seen_through_the_other(workers_on: Served) -> None:
+    served = workers_on
     _key, sessions = served.tenant()
     a, b = two(sessions)
     data = os.urandom(3 << 20)
