@@ -29,6 +29,7 @@ then the report: `table`, `goals`, `headlines`, `notes`.
 """
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 import urllib.request
@@ -150,10 +151,16 @@ def _completed_job(fake: ServedFake) -> str:
     return job_id
 
 
-def start_fake(engine: Engine, workers: int) -> tuple[ServedFake, str]:
-    """A served fake on `engine` holding one Completed job (made by a one-process serve of the same data dir)."""
+def start_fake(engine: Engine, workers: int, stack: contextlib.ExitStack) -> tuple[ServedFake, str]:
+    """A served fake on `engine` holding one Completed job (made by a one-process serve of the same data dir). On
+    PostgreSQL each server gets a schema of its own (dropped when `stack` closes), so two never share their state."""
+    serve_args = engine.serve_args
+    if engine.name == "postgresql":
+        from rescale_mock.testing_postgres import schema_of_its_own
+
+        serve_args = ("--database", stack.enter_context(schema_of_its_own(engine.serve_args[1])))
     data_dir = Path(tempfile.mkdtemp(prefix="rescale-bench-data-"))
-    first = ServedFake("--clock-mode", "manual", *engine.serve_args, data_dir=data_dir, keep=workers > 1)
+    first = ServedFake("--clock-mode", "manual", *serve_args, data_dir=data_dir, keep=workers > 1)
     try:
         job_id = _completed_job(first)
     except BaseException:
@@ -163,8 +170,7 @@ def start_fake(engine: Engine, workers: int) -> tuple[ServedFake, str]:
     if workers == 1:
         return first, job_id
     first.close()
-    return ServedFake("--clock-mode", "manual", "--workers", str(workers), *engine.serve_args,
-                      data_dir=data_dir), job_id
+    return ServedFake("--clock-mode", "manual", "--workers", str(workers), *serve_args, data_dir=data_dir), job_id
 
 
 def start_servers(plan: Plan, data: dict[str, Any], problems: dict[str, str]) -> list[Target]:
@@ -178,13 +184,16 @@ def start_servers(plan: Plan, data: dict[str, Any], problems: dict[str, str]) ->
         for workers in (1, WORKERS):
             name = fake_name(engine, workers)
             log(f"starting {name}")
+            stack = contextlib.ExitStack()
             try:
-                fake, job_id = start_fake(engine, workers)
+                fake, job_id = start_fake(engine, workers, stack)
             except Exception as err:  # noqa: BLE001 - a server that cannot start is a reported problem
+                stack.close()
                 problems[name] = f"{type(err).__name__}: {str(err)[:300]}"
                 continue
+            stack.callback(fake.close)  # closed first: the server, then its schema
             path = path or f"/api/v2/jobs/{job_id}/"
-            target = Target(name, fake.url(f"/api/v2/jobs/{job_id}/"), fake.pid, fake.close)
+            target = Target(name, fake.url(f"/api/v2/jobs/{job_id}/"), fake.pid, stack.close)
             target.fake = fake  # type: ignore[attr-defined]
             targets.append(target)
     hello = HelloServer()

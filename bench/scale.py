@@ -291,6 +291,17 @@ def filtered_listing(base_url: str, pid: int) -> dict[str, Any]:
 
 
 def measure_engine(engine: Engine, count: int, repeats: int, sample: int, quick: bool) -> dict[str, Any]:
+    """On PostgreSQL, in a schema of its own, dropped afterwards (the database given is left as it was)."""
+    if engine.name != "postgresql":
+        return _measure_engine(engine, count, repeats, sample, quick)
+    from rescale_mock.testing_postgres import schema_of_its_own
+
+    with schema_of_its_own(engine.config["database"]) as url:
+        return _measure_engine(Engine(engine.name, ("--database", url), {"database": url}), count, repeats, sample,
+                               quick)
+
+
+def _measure_engine(engine: Engine, count: int, repeats: int, sample: int, quick: bool) -> dict[str, Any]:
     data: dict[str, Any] = {"engine": engine.name, "count": count, "repeats": repeats}
     data_dir = Path(tempfile.mkdtemp(prefix="rescale-bench-scale-"))
     process = None
