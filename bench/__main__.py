@@ -17,7 +17,7 @@ from typing import Callable
 
 from . import lifecycle, requests_bench, scale, transfers
 from .common import (QUICK_SIZE, FULL_SIZE, MiB, RESULTS_DIR, Goal, Result, Settings, environment, log, machine,
-                     print_result, write_json)
+                     print_result, public, write_json)
 from .servers import loadavg, prism_version
 
 # requests first: it is the most sensitive to what else the machine is doing (the others write gigabytes to disk)
@@ -73,7 +73,7 @@ def summarize(results: list[Result], settings: Settings, seconds: float, load: l
     md += [""] + [f"- **{g.status}** {n}: {g.text} — {g.brief or g.detail}" for n, g in goals]
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / f"{stem}.md").write_text("\n".join(md) + "\n")
-    payload = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "settings": asdict(settings), "seconds": seconds,
+    payload = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "settings": public(settings), "seconds": seconds,
                "machine": info, "machineLine": line, "environment": environment(), "loadavgStart": load,
                "rows": [list(r) for r in rows], "goals": [{"benchmark": n, **asdict(g)} for n, g in goals]}
     (RESULTS_DIR / f"{stem}.json").write_text(json.dumps(payload, indent=2, default=str) + "\n")
@@ -87,10 +87,13 @@ def main(argv: list[str] | None = None) -> int:
                              "instead of 100 000, shorter load runs)")
     parser.add_argument("--rounds", type=int, default=None, help="side-by-side repetitions (default 3)")
     parser.add_argument("--size-mib", type=int, default=None, help="override the transfer size")
+    parser.add_argument("--database", metavar="URL", default=None,
+                        help="also measure the engine benchmarks (requests, scale) on this PostgreSQL database "
+                             "(postgresql://...), beside SQLite")
     parser.add_argument("--only", action="append", choices=[name for name, _ in BENCHMARKS],
                         help="run only this benchmark (repeatable)")
     args = parser.parse_args(argv)
-    settings = Settings.make(args.quick, args.rounds, args.size_mib)
+    settings = Settings.make(args.quick, args.rounds, args.size_mib, args.database)
     load = loadavg()
     started_all = time.perf_counter()
     results: list[Result] = []

@@ -30,11 +30,41 @@ class Settings:
     quick: bool
     size: int  # bytes of the file the transfer benchmarks move
     rounds: int  # side-by-side repetitions; medians are reported
+    database: str | None = None  # a PostgreSQL URL: the engine benchmarks run on it too, beside SQLite
 
     @classmethod
-    def make(cls, quick: bool, rounds: int | None = None, size_mib: int | None = None) -> "Settings":
+    def make(cls, quick: bool, rounds: int | None = None, size_mib: int | None = None,
+             database: str | None = None) -> "Settings":
         size = size_mib * MiB if size_mib else (QUICK_SIZE if quick else FULL_SIZE)
-        return cls(quick=quick, size=size, rounds=rounds or 3)
+        return cls(quick=quick, size=size, rounds=rounds or 3, database=database)
+
+    def engines(self) -> list["Engine"]:
+        """The storage engines to measure: SQLite always, PostgreSQL when a URL was given (`--database`)."""
+        return [SQLITE] + ([Engine("postgresql", ("--database", self.database), {"database": self.database})]
+                           if self.database else [])
+
+
+def public(settings: Settings) -> dict[str, Any]:
+    """The settings as written to results: a database URL without its password."""
+    from urllib.parse import urlsplit
+
+    values = asdict(settings)
+    if settings.database:
+        parts = urlsplit(settings.database)
+        if parts.password:
+            values["database"] = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
+    return values
+
+
+@dataclass(frozen=True)
+class Engine:
+    """A storage engine as the benchmarks start it: `serve` arguments, and the same as Config fields in-process."""
+    name: str
+    serve_args: tuple[str, ...] = ()
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+SQLITE = Engine("sqlite")
 
 
 def log(message: str) -> None:
@@ -83,7 +113,7 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
     found: list[int] = []
     try:
         for task in os.listdir(f"/proc/{pid}/task"):
@@ -102,16 +132,18 @@ def server_pid(root: int) -> int:
         pid = pending.pop(0)
         if "rescale_mock.cli" in _cmdline(pid) or "rescale-mock" in _cmdline(pid):
             return pid
-        pending += _children(pid)
+        pending += children(pid)
     return root
 
 
 # -- a served fake -------------------------------------------------------------------------------------------------
 class ServedFake:
-    """`rescale-mock serve --port 0` in a child process with a temporary data dir and the demo key."""
+    """`rescale-mock serve --port 0` in a child process with a temporary data dir and the demo key. `data_dir`:
+    serve that folder instead; `keep`: leave it in place on close (to serve it again, e.g. with --workers)."""
 
-    def __init__(self, *extra_args: str) -> None:
-        self.data_dir = Path(tempfile.mkdtemp(prefix="rescale-bench-data-"))
+    def __init__(self, *extra_args: str, data_dir: Path | None = None, keep: bool = False) -> None:
+        self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="rescale-bench-data-"))
+        self.keep = keep
         # No --api-key: the server then accepts the demo key (rescale_mock.config.DEMO_KEY).
         self.process = ServedProcess(self.data_dir, (), *extra_args)
         self.base_url = self.process.base_url
@@ -143,7 +175,8 @@ class ServedFake:
 
     def close(self) -> None:
         self.process.close()
-        shutil.rmtree(self.data_dir, ignore_errors=True)
+        if not self.keep:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def __enter__(self) -> "ServedFake":
         return self
@@ -282,7 +315,7 @@ def write_json(result: Result, settings: Settings) -> Path:
     path = RESULTS_DIR / f"{result.name}.json"
     payload = {
         "name": result.name, "title": result.title, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "settings": asdict(settings), "environment": environment(),
+        "settings": public(settings), "environment": environment(),
         "goals": [asdict(g) for g in result.goals], "notes": result.notes,
         "table": [list(r) for r in result.rows if r[2] != "\0section"],
         "headline": [list(r) for r in result.headline], "data": result.data,

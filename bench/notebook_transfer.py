@@ -1,5 +1,6 @@
 """The seed notebook's upload (cell 41) and ranged download (cell 75), reproduced as written (from
-/work/shared/seeds/002_33616e7ff7784c2a.txt) so the benchmark measures what users actually run.
+/work/shared/seeds/002_33616e7ff7784c2a.txt) so the benchmark measures what users actually run. The one copy of
+them: tests/test_seeds.py and tests/test_files.py import them from here (with `PerThreadRange`, at the end).
 
 Everything below the imports is copied verbatim; do not "fix" it here, the point is to measure it as it is.
 Quirks that matter for the numbers (kept on purpose):
@@ -136,3 +137,25 @@ def concurrent_download(
     filehash = calculate_file_hash(file_name)
     if filehash != file_hash:
         raise Exception("File hashes not equal. Corrupted file download.")
+
+
+# -- not the notebook's: for tests that run its code (tests/test_seeds.py, tests/test_files.py) -----------------
+class PerThreadRange(dict):
+    """Headers for the notebook's `concurrent_download`. Its `_chunk_download` writes `headers["Range"]` into the one
+    dict all its threads share, so a thread can send another thread's range (a race of the original, independent of
+    the server). This dict keeps each thread's Range to itself, so the ported code stays verbatim and the test
+    deterministic; everything else is a plain dict."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._local = threading.local()
+
+    def __setitem__(self, key, value):
+        if key == "Range":
+            self._local.value = value
+        else:
+            super().__setitem__(key, value)
+
+    def items(self):  # type: ignore[override]
+        mine = getattr(self._local, "value", None)
+        return list(super().items()) + ([("Range", mine)] if mine else [])

@@ -10,6 +10,10 @@ Populating that many over HTTP would take most of the run, so the store is built
 A second tenant with 100 jobs and files is the small-store baseline. The data dir is then served by
 `rescale-mock serve --data-dir D --api-key K --clock-mode manual`, and every read below goes over loopback through
 one keep-alive http.client connection, the kinds interleaved, median and p95 per kind.
+
+Engines: SQLite always; PostgreSQL too when the benchmark is given `--database URL` (the same steps, the store built
+through `Config(**engine.config)` and served with `serve --database URL`). Phases, one function each: `populate`,
+`query_timings`, `read_timings`, `filtered_listing`, `sweep_timings`, then `report` per engine.
 """
 from __future__ import annotations
 
@@ -17,7 +21,6 @@ import http.client
 import json
 import random
 import shutil
-import sqlite3
 import statistics
 import tempfile
 import time
@@ -30,7 +33,8 @@ from rescale_mock import create_app
 from rescale_mock.config import Config
 from rescale_mock.testing import ServedProcess
 
-from .common import Goal, Result, Settings, current_rss, fmt, log, mib, peak_rss, reset_peak_rss, server_pid
+from .common import (SQLITE, Engine, Goal, Result, Settings, current_rss, fmt, log, mib, peak_rss, reset_peak_rss,
+                     server_pid)
 from .lifecycle import p95
 from .profile_request import JOB, KEY
 
@@ -82,9 +86,9 @@ def _bulk(backend: Any, tenant_id: str, job_row: dict[str, Any], file_row: dict[
             files)
 
 
-def populate(data_dir: Path, count: int, sample: int) -> dict[str, Any]:
+def populate(data_dir: Path, count: int, sample: int, engine: Engine = SQLITE) -> dict[str, Any]:
     info: dict[str, Any] = {}
-    app = create_app(Config(data_dir=data_dir, clock_mode="manual", api_keys=(KEY, SMALL_KEY)))
+    app = create_app(Config(data_dir=data_dir, clock_mode="manual", api_keys=(KEY, SMALL_KEY), **engine.config))
     backend = app.extensions["rescale_mock"]
     try:
         client = app.test_client()
@@ -121,15 +125,44 @@ def populate(data_dir: Path, count: int, sample: int) -> dict[str, Any]:
         _bulk(backend, tenant.id, job_row, file_row, count - sample - 1, taken, blob_bytes, "bulk")
         _bulk(backend, small.id, job_row, file_row, SMALL_COUNT, taken, blob_bytes, "small")
         info["bulkSeconds"] = time.perf_counter() - started
-        info["jobs"] = backend.db.one("SELECT COUNT(*) FROM jobs WHERE tenant_id = ?", (tenant.id,))[0]
-        info["files"] = backend.db.one("SELECT COUNT(*) FROM files WHERE tenant_id = ?", (tenant.id,))[0]
-        backend.db.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        info["jobs"] = backend.db.one("SELECT COUNT(*) AS n FROM jobs WHERE tenant_id = ?", (tenant.id,))["n"]
+        info["files"] = backend.db.one("SELECT COUNT(*) AS n FROM files WHERE tenant_id = ?", (tenant.id,))["n"]
+        info["tenantId"] = tenant.id
+        info["jobIds"] = [r["id"] for r in backend.db.query("SELECT id FROM jobs WHERE tenant_id = ?", (tenant.id,))]
+        info["smallJobIds"] = [r["id"] for r in backend.db.query("SELECT id FROM jobs WHERE tenant_id = ?",
+                                                                   (small.id,))]
+        info["queries"] = query_timings(backend.db, tenant.id, engine)
+        if engine.name == SQLITE.name:
+            backend.db.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         backend.close()
     return info
 
 
+def query_timings(db: Any, tenant_id: str, engine: Engine) -> dict[str, Any]:
+    """Single queries through the store's own Database (so on either engine), median of 5 each."""
+    def query_ms(sql: str, args: tuple[Any, ...]) -> float:
+        timings = []
+        for _ in range(5):
+            started = time.perf_counter()
+            db.query(sql, args)
+            timings.append((time.perf_counter() - started) * 1000)
+        return statistics.median(timings)
+
+    timings: dict[str, Any] = {
+        # what Jobs.page runs for an unfiltered list: a COUNT over the tenant's index entries, then LIMIT/OFFSET
+        "countQueryMs": query_ms("SELECT COUNT(*) AS n FROM jobs WHERE tenant_id = ?", (tenant_id,)),
+        "offsetQueryMs": query_ms("SELECT id FROM jobs WHERE tenant_id = ? ORDER BY seq DESC LIMIT ? OFFSET ?",
+                                  (tenant_id, PAGE_SIZE, 999 * PAGE_SIZE)),
+    }
+    if engine.name == SQLITE.name:  # json_extract: SQLite's dialect
+        timings["syncOutputsQueryMs"] = query_ms(SYNC_OUTPUTS_SQL, (tenant_id,))
+        timings["syncOutputsPlan"] = [tuple(r) for r in db.query("EXPLAIN QUERY PLAN " + SYNC_OUTPUTS_SQL, ("x",))]
+    return timings
+
+
 def store_size(data_dir: Path) -> dict[str, Any]:
+    """SQLite's files (none on PostgreSQL: 0) and the blob folder."""
     db = sum(p.stat().st_size for p in data_dir.glob("rescale-mock.sqlite3*"))
     blobs = list((data_dir / "blobs").iterdir())
     stats = [p.stat() for p in blobs]
@@ -207,67 +240,28 @@ def sweep_timings(base_url: str, key: str, repeats: int) -> dict[str, Any]:
             "running": sum(r["dateStarted"] is not None and r["dateCompleted"] is None for r in results)}
 
 
-def run(settings: Settings) -> Result:
-    count = QUICK_COUNT if settings.quick else FULL_COUNT
-    repeats = 25 if settings.quick else 60
-    sample = 200 if settings.quick else 500
-    result = Result("scale", f"scale: {count:,} jobs and {count:,} files in one tenant, served over HTTP"
-                             + (" (--quick)" if settings.quick else ""))
-    data: dict[str, Any] = {"count": count, "repeats": repeats}
-    result.data = data
-    data_dir = Path(tempfile.mkdtemp(prefix="rescale-bench-scale-"))
-    process = None
+def read_timings(base_url: str, info: dict[str, Any], count: int, repeats: int) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Every kind of read, interleaved over keep-alive connections: median and p95 per kind, and what was not 200."""
+    big, little = Reader(base_url, KEY), Reader(base_url, SMALL_KEY)
+    rng = random.Random(7)
+    job_ids, small_ids = info["jobIds"], info["smallJobIds"]
+    last = -(-count // PAGE_SIZE)
+    kinds: dict[str, tuple[Reader, Any]] = {
+        "jobs, page 1": (big, lambda: "/api/v2/jobs/"),
+        "jobs, page 1000": (big, lambda: "/api/v2/jobs/?page=1000"),
+        f"jobs, last page ({last})": (big, lambda: f"/api/v2/jobs/?page={last}"),
+        "files, page 1": (big, lambda: "/api/v2/files/"),
+        "files, page 1000": (big, lambda: "/api/v2/files/?page=1000"),
+        "job read (random job)": (big, lambda: f"/api/v2/jobs/{rng.choice(job_ids)}/"),
+        "status read (random job)": (big, lambda: f"/api/v2/jobs/{rng.choice(job_ids)}/statuses/"),
+        "job's outputs (random job)": (big, lambda: f"/api/v2/jobs/{rng.choice(job_ids)}/files/"),
+        "small tenant: jobs, page 1": (little, lambda: "/api/v2/jobs/"),
+        "small tenant: files, page 1": (little, lambda: "/api/v2/files/"),
+        "small tenant: status read": (little, lambda: f"/api/v2/jobs/{rng.choice(small_ids)}/statuses/"),
+    }
+    times: dict[str, list[float]] = {k: [] for k in kinds}
+    bad: dict[str, list[str]] = {}
     try:
-        log(f"populating {count:,} jobs + {count:,} files ({sample} through the backend's domain calls, the rest "
-            "by SQL)")
-        started = time.perf_counter()
-        data["populate"] = populate(data_dir, count, sample)
-        data["populate"]["seconds"] = time.perf_counter() - started
-        data["store"] = store_size(data_dir)
-
-        log("serving the data dir")
-        started = time.perf_counter()
-        process = ServedProcess(data_dir, (KEY, SMALL_KEY), "--clock-mode", "manual")
-        data["startSeconds"] = time.perf_counter() - started
-        pid = server_pid(process.process.pid)
-        data["serverRssIdle"] = current_rss(pid)
-        big, little = Reader(process.base_url, KEY), Reader(process.base_url, SMALL_KEY)
-        conn = sqlite3.connect(data_dir / "rescale-mock.sqlite3")
-        tenant_id = conn.execute("SELECT tenant_id FROM jobs ORDER BY seq LIMIT 1").fetchone()[0]
-        job_ids = [r[0] for r in conn.execute("SELECT id FROM jobs WHERE tenant_id = ?", (tenant_id,))]
-        small_ids = [r[0] for r in conn.execute("SELECT id FROM jobs WHERE tenant_id != ?", (tenant_id,))]
-        def query_ms(sql: str, args: tuple[Any, ...]) -> float:
-            timings = []
-            for _ in range(5):
-                started = time.perf_counter()
-                conn.execute(sql, args).fetchall()
-                timings.append((time.perf_counter() - started) * 1000)
-            return statistics.median(timings)
-
-        data["syncOutputsQueryMs"] = query_ms(SYNC_OUTPUTS_SQL, (tenant_id,))
-        # what Jobs.page runs for an unfiltered list: a COUNT over the tenant's index entries, then LIMIT/OFFSET
-        data["countQueryMs"] = query_ms("SELECT COUNT(*) FROM jobs WHERE tenant_id = ?", (tenant_id,))
-        data["offsetQueryMs"] = query_ms("SELECT id FROM jobs WHERE tenant_id = ? ORDER BY seq DESC LIMIT ? OFFSET ?",
-                                         (tenant_id, PAGE_SIZE, 999 * PAGE_SIZE))
-        data["syncOutputsPlan"] = [tuple(r) for r in conn.execute("EXPLAIN QUERY PLAN " + SYNC_OUTPUTS_SQL, ("x",))]
-        conn.close()
-        rng = random.Random(7)
-        last = -(-count // PAGE_SIZE)
-        kinds: dict[str, tuple[Reader, Any]] = {
-            "jobs, page 1": (big, lambda: "/api/v2/jobs/"),
-            "jobs, page 1000": (big, lambda: "/api/v2/jobs/?page=1000"),
-            f"jobs, last page ({last})": (big, lambda: f"/api/v2/jobs/?page={last}"),
-            "files, page 1": (big, lambda: "/api/v2/files/"),
-            "files, page 1000": (big, lambda: "/api/v2/files/?page=1000"),
-            "job read (random job)": (big, lambda: f"/api/v2/jobs/{rng.choice(job_ids)}/"),
-            "status read (random job)": (big, lambda: f"/api/v2/jobs/{rng.choice(job_ids)}/statuses/"),
-            "job's outputs (random job)": (big, lambda: f"/api/v2/jobs/{rng.choice(job_ids)}/files/"),
-            "small tenant: jobs, page 1": (little, lambda: "/api/v2/jobs/"),
-            "small tenant: files, page 1": (little, lambda: "/api/v2/files/"),
-            "small tenant: status read": (little, lambda: f"/api/v2/jobs/{rng.choice(small_ids)}/statuses/"),
-        }
-        times: dict[str, list[float]] = {k: [] for k in kinds}
-        bad: dict[str, list[str]] = {}
         for kind, (reader, path) in kinds.items():  # warm-up: one each
             reader.get(path())
         log(f"reading: {len(kinds)} kinds x {repeats}, interleaved")
@@ -278,17 +272,61 @@ def run(settings: Settings) -> Result:
                 times[kind].append(took)
                 if status != 200:
                     bad.setdefault(kind, []).append(f"{target}: {status} {body[:100]!r}")
-        data["serverRssAfterReads"] = current_rss(pid)
-        data["serverPeakRssReads"] = peak_rss(pid)
-        can_reset = reset_peak_rss(pid)
-        log("one filtered listing: /api/v2/jobs/?job_status=COMPLETED (settled jobs answer from their final status)")
-        status, took, body = big.get("/api/v2/jobs/?job_status=COMPLETED")
-        data["filtered"] = {"status": status, "ms": took, "count": json.loads(body).get("count") if status == 200 else None,
-                            "serverPeakRss": peak_rss(pid) if can_reset else None}
+    finally:
         big.close()
         little.close()
-        log(f"a sweep of {SWEEP_RUNS:,} runs on {SWEEP_SLOTS:,} slots: create, pages of {SWEEP_PAGE:,} runs, run files")
-        data["sweep"] = sweep_timings(process.base_url, KEY, 10 if settings.quick else 25)
+    return {k: {"medianMs": statistics.median(v), "p95Ms": p95(v) or 0.0} for k, v in times.items() if v}, bad
+
+
+def filtered_listing(base_url: str, pid: int) -> dict[str, Any]:
+    """/api/v2/jobs/?job_status=COMPLETED once (settled jobs answer from their final status), with the server's peak."""
+    can_reset = reset_peak_rss(pid)
+    reader = Reader(base_url, KEY)
+    try:
+        status, took, body = reader.get("/api/v2/jobs/?job_status=COMPLETED")
+    finally:
+        reader.close()
+    return {"status": status, "ms": took, "count": json.loads(body).get("count") if status == 200 else None,
+            "serverPeakRss": peak_rss(pid) if can_reset else None}
+
+
+def measure_engine(engine: Engine, count: int, repeats: int, sample: int, quick: bool) -> dict[str, Any]:
+    """On PostgreSQL, in a schema of its own, dropped afterwards (the database given is left as it was)."""
+    if engine.name != "postgresql":
+        return _measure_engine(engine, count, repeats, sample, quick)
+    from rescale_mock.testing_postgres import schema_of_its_own
+
+    with schema_of_its_own(engine.config["database"]) as url:
+        return _measure_engine(Engine(engine.name, ("--database", url), {"database": url}), count, repeats, sample,
+                               quick)
+
+
+def _measure_engine(engine: Engine, count: int, repeats: int, sample: int, quick: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {"engine": engine.name, "count": count, "repeats": repeats}
+    data_dir = Path(tempfile.mkdtemp(prefix="rescale-bench-scale-"))
+    process = None
+    try:
+        log(f"[{engine.name}] populating {count:,} jobs + {count:,} files ({sample} through the backend's domain "
+            "calls, the rest by SQL)")
+        started = time.perf_counter()
+        info = data["populate"] = populate(data_dir, count, sample, engine)
+        info["seconds"] = time.perf_counter() - started
+        data["store"] = store_size(data_dir)
+
+        log(f"[{engine.name}] serving the data dir")
+        started = time.perf_counter()
+        process = ServedProcess(data_dir, (KEY, SMALL_KEY), "--clock-mode", "manual", *engine.serve_args)
+        data["startSeconds"] = time.perf_counter() - started
+        pid = server_pid(process.process.pid)
+        data["serverRssIdle"] = current_rss(pid)
+        data["readsMs"], data["bad"] = read_timings(process.base_url, info, count, repeats)
+        data["serverRssAfterReads"] = current_rss(pid)
+        data["serverPeakRssReads"] = peak_rss(pid)
+        log(f"[{engine.name}] one filtered listing: /api/v2/jobs/?job_status=COMPLETED")
+        data["filtered"] = filtered_listing(process.base_url, pid)
+        log(f"[{engine.name}] a sweep of {SWEEP_RUNS:,} runs on {SWEEP_SLOTS:,} slots: create, pages of "
+            f"{SWEEP_PAGE:,} runs, run files")
+        data["sweep"] = sweep_timings(process.base_url, KEY, 10 if quick else 25)
         data["serverRssAfter"] = current_rss(pid)
         data["serverPeakRss"] = peak_rss(pid)
         data["serverLog"] = [line.rstrip() for line in process.output if "WARNING" in line or "ERROR" in line][-10:]
@@ -296,54 +334,61 @@ def run(settings: Settings) -> Result:
         if process is not None:
             process.close()
         shutil.rmtree(data_dir, ignore_errors=True)
+    for key in ("jobIds", "smallJobIds"):  # not for the results file
+        data["populate"].pop(key, None)
+    return data
 
-    stats = {k: {"medianMs": statistics.median(v), "p95Ms": p95(v) or 0.0} for k, v in times.items() if v}
-    data["readsMs"] = stats
-    data["bad"] = bad
-    pop, store = data["populate"], data["store"]
+
+def report(result: Result, data: dict[str, Any]) -> None:
+    """The rows, headlines, goal and notes of one engine (SQLite's rows unprefixed, as before engines existed)."""
+    engine, count, repeats = data["engine"], data["count"], data["repeats"]
+    tag = "" if engine == SQLITE.name else f"[{engine}] "
+    stats, bad, queries = data["readsMs"], data["bad"], data["populate"]["queries"]
+    pop, store, filt, sweep = data["populate"], data["store"], data["filtered"], data["sweep"]
     api = pop["apiPath"]
 
-    result.section("populating (in this process, before serving)")
+    result.section(f"{tag}populating (in this process, before serving)")
     result.row("through the domain calls", f"{api['perJobMs']:.1f} ms/job",
                f"{api['jobs']} jobs: create + submit {api['createSubmitSeconds']:.1f} s, outputs written "
                f"{api['outputsSeconds']:.1f} s (blob + fsync each); {count:,} this way: "
                f"~{api['perJobMs'] * count / 1000:.0f} s (over HTTP: see lifecycle)")
     result.row("the rest by SQL", f"{pop['bulkSeconds']:.1f} s", f"{count - api['jobs'] - 1:,} jobs + files + blobs")
     result.row("in the big tenant", f"{pop['jobs']:,} jobs", f"{pop['files']:,} files")
-    result.section("store on disk")
-    result.row("SQLite (db + wal)", mib(store["dbBytes"]), f"{store['dbBytes'] / max(1, 2 * count + 2 * SMALL_COUNT):.0f} B per row")
+    result.section(f"{tag}store on disk")
+    if store["dbBytes"]:
+        result.row("SQLite (db + wal)", mib(store["dbBytes"]),
+                   f"{store['dbBytes'] / max(1, 2 * count + 2 * SMALL_COUNT):.0f} B per row")
     result.row("blobs/", mib(store["blobAllocatedBytes"]),
                f"{store['blobCount']:,} files, {mib(store['blobBytes'])} of content (a 4 KiB block each)")
-    result.section("server")
+    result.section(f"{tag}server")
     result.row("start on this data dir", f"{data['startSeconds']:.2f} s", "to `ready:`")
     result.row("RSS idle / after the paged reads", f"{mib(data['serverRssIdle'])} / {mib(data['serverRssAfterReads'])}",
                f"peak {mib(data['serverPeakRssReads'])}")
     result.row("RSS after the filtered listing", mib(data["serverRssAfter"]),
-               f"peak during it {mib(data['filtered']['serverPeakRss'])}")
-    result.section(f"reads over HTTP, ms (median / p95 of {repeats})")
-    for kind, s in stats.items():
-        result.row(kind, f"{s['medianMs']:.1f} / {s['p95Ms']:.1f}",
-                   f"{len(bad[kind])} non-200" if kind in bad else "")
-    filt = data["filtered"]
+               f"peak during it {mib(filt['serverPeakRss'])}")
+    result.section(f"{tag}reads over HTTP, ms (median / p95 of {repeats})")
+    for kind, one in stats.items():
+        result.row(kind, f"{one['medianMs']:.1f} / {one['p95Ms']:.1f}", f"{len(bad[kind])} non-200" if kind in bad else "")
     result.row("jobs?job_status=COMPLETED (once)", f"{filt['ms']:.0f}",
                f"HTTP {filt['status']}, count {filt['count']}: one row per job read, finished ones by their final status")
-    result.row("sync_outputs query alone (sqlite3)", f"{data['syncOutputsQueryMs']:.1f}",
-               "run before every file listing; plan: " + "; ".join(str(p[-1]) for p in data["syncOutputsPlan"]))
-    result.row("jobs COUNT(*) alone (sqlite3)", f"{data['countQueryMs']:.1f}",
-               f"run for every job list page; page 1000's LIMIT/OFFSET alone {data['offsetQueryMs']:.1f}")
-    sweep = data["sweep"]
-    result.section(f"a parameter sweep: {SWEEP_RUNS:,} runs on {SWEEP_SLOTS:,} slots (Rescale's DOE example)")
+    if "syncOutputsQueryMs" in queries:
+        result.row("sync_outputs query alone", f"{queries['syncOutputsQueryMs']:.1f}",
+                   "run before every file listing; plan: " + "; ".join(str(p[-1]) for p in queries["syncOutputsPlan"]))
+    result.row("jobs COUNT(*) alone", f"{queries['countQueryMs']:.1f}",
+               f"run for every job list page; page 1000's LIMIT/OFFSET alone {queries['offsetQueryMs']:.1f}")
+    result.section(f"{tag}a parameter sweep: {SWEEP_RUNS:,} runs on {SWEEP_SLOTS:,} slots (Rescale's DOE example)")
     result.row("create (CSV + template read and checked)", f"{sweep['createMs']:.0f} ms")
     result.row(f"a page of {SWEEP_PAGE:,} runs, median / p95", f"{sweep['pageMs']:.0f} / {sweep['pageP95Ms']:.0f} ms",
                f"count {sweep['count']:,}; on the page {sweep['completed']:,} completed, {sweep['running']:,} running")
     result.row("a run's files: first read (writes them) / later reads", f"{sweep['runFilesFirstMs']:.1f} / "
                f"{sweep['runFilesMs']:.1f} ms")
-    result.section("ratios")
+    result.section(f"{tag}ratios")
 
     def r(a: str, b: str) -> float | None:
         return stats[a]["medianMs"] / stats[b]["medianMs"] if a in stats and b in stats else None
 
-    result.row("jobs page 1000 / page 1", fmt(r("jobs, page 1000", "jobs, page 1"), 2, "x"))
+    page_ratio = r("jobs, page 1000", "jobs, page 1")
+    result.row("jobs page 1000 / page 1", fmt(page_ratio, 2, "x"), f"goal <= {PAGE_GOAL:g}x")
     result.row("files page 1000 / page 1", fmt(r("files, page 1000", "files, page 1"), 2, "x"))
     result.row("jobs page 1 / small tenant's", fmt(r("jobs, page 1", "small tenant: jobs, page 1"), 2, "x"))
     result.row("files page 1 / small tenant's", fmt(r("files, page 1", "small tenant: files, page 1"), 2, "x"))
@@ -352,46 +397,74 @@ def run(settings: Settings) -> Result:
     def ms(kind: str) -> str:
         return f"{stats[kind]['medianMs']:.1f}" if kind in stats else "n/a"
 
-    result.headline_row(f"{count:,} jobs: list page 1 / page 1000, ms", f"{ms('jobs, page 1')} / {ms('jobs, page 1000')}")
-    result.headline_row(f"{count:,} files: list page 1 / page 1000, ms (small tenant page 1)",
+    result.headline_row(f"{tag}{count:,} jobs: list page 1 / page 1000, ms", f"{ms('jobs, page 1')} / {ms('jobs, page 1000')}",
+                        f"page 1000 <= {PAGE_GOAL:g}x page 1: {'PASS' if page_ratio and page_ratio <= PAGE_GOAL else 'GAP'}")
+    result.headline_row(f"{tag}{count:,} files: list page 1 / page 1000, ms (small tenant page 1)",
                         f"{ms('files, page 1')} / {ms('files, page 1000')} ({ms('small tenant: files, page 1')})")
-    result.headline_row("status read / job read of a random job, ms",
+    result.headline_row(f"{tag}status read / job read of a random job, ms",
                         f"{ms('status read (random job)')} / {ms('job read (random job)')}")
-    result.headline_row("jobs?job_status=COMPLETED (one request), ms", f"{filt['ms']:.0f}")
-    result.headline_row(f"sweep of {SWEEP_RUNS:,} runs: create / page of {SWEEP_PAGE:,} runs / a run's files, ms",
+    result.headline_row(f"{tag}jobs?job_status=COMPLETED (one request), ms", f"{filt['ms']:.0f}")
+    result.headline_row(f"{tag}sweep of {SWEEP_RUNS:,} runs: create / page of {SWEEP_PAGE:,} runs / a run's files, ms",
                         f"{sweep['createMs']:.0f} / {sweep['pageMs']:.0f} / {sweep['runFilesMs']:.1f}")
-    result.headline_row("store on disk: SQLite + blobs", f"{mib(store['dbBytes'])} + {mib(store['blobAllocatedBytes'])}")
-    result.headline_row("server RSS: idle / after paged reads / after the filtered listing",
+    if store["dbBytes"]:
+        result.headline_row(f"{tag}store on disk: SQLite + blobs", f"{mib(store['dbBytes'])} + {mib(store['blobAllocatedBytes'])}")
+    result.headline_row(f"{tag}server RSS: idle / after paged reads / after the filtered listing",
                         f"{mib(data['serverRssIdle'])} / {mib(data['serverRssAfterReads'])} / {mib(data['serverRssAfter'])}")
     ok = not bad and filt["status"] == 200
     scope = "" if count >= FULL_COUNT else f" [measured at {count:,} (--quick); run without --quick for 100 000]"
     result.goals.append(Goal(
-        "100 000 jobs and 100 000 files in one tenant: every read answers, costs reported",
+        f"{tag}100 000 jobs and 100 000 files in one tenant: every read answers, costs reported",
         "PASS" if ok else "GAP",
         (f"page 1000 of jobs {stats['jobs, page 1000']['medianMs']:.1f} ms vs page 1 "
          f"{stats['jobs, page 1']['medianMs']:.1f} ms; files page 1 {stats['files, page 1']['medianMs']:.1f} ms vs "
          f"{stats['small tenant: files, page 1']['medianMs']:.1f} ms in a small tenant; status read "
          f"{stats['status read (random job)']['medianMs']:.1f} ms; store {mib(store['dbBytes'] + store['blobAllocatedBytes'])}"
          f", server RSS {mib(data['serverRssAfterReads'])} after paged reads, {mib(data['serverRssAfter'])} after "
-         f"a filtered listing" if ok else "failed: " + "; ".join(
-             f"{k}: {v[0]}" for k, v in bad.items())) + scope))
+         f"a filtered listing" if ok else "failed: " + "; ".join(f"{k}: {v[0]}" for k, v in bad.items())) + scope))
+    result.goals.append(Goal(
+        f"{tag}jobs page 1000 no slower than {PAGE_GOAL:g}x page 1 ({engine})",
+        "PASS" if page_ratio and page_ratio <= PAGE_GOAL else "GAP",
+        f"{ms('jobs, page 1000')} vs {ms('jobs, page 1')} ms = {fmt(page_ratio, 2)}x" + scope))
     files_ratio = r("files, page 1", "small tenant: files, page 1")
-    if files_ratio and files_ratio > 3:
+    if files_ratio and files_ratio > 3 and "syncOutputsQueryMs" in queries:
         result.notes.append(
-            f"listing files costs {files_ratio:.0f}x more in the big tenant even on page 1: every file listing first "
-            "runs Jobs.sync_outputs (mockserver/domain/jobs.py), a json_extract scan over all of the tenant's jobs "
-            f"looking for finished jobs without outputs ({data['syncOutputsQueryMs']:.1f} ms by itself here)")
+            f"{tag}listing files costs {files_ratio:.0f}x more in the big tenant even on page 1: every file listing "
+            "first runs Jobs.sync_outputs (mockserver/domain/jobs.py), a scan over the tenant's jobs looking for "
+            f"finished jobs without outputs ({queries['syncOutputsQueryMs']:.1f} ms by itself here)")
     jobs_ratio = r("jobs, page 1", "small tenant: jobs, page 1")
     if jobs_ratio and jobs_ratio > 2:
         result.notes.append(
-            f"a job list page costs {jobs_ratio:.1f}x more in the big tenant, whatever the page: Jobs.page counts the "
-            f"tenant's jobs on every call (COUNT(*) {data['countQueryMs']:.1f} ms by itself here); the OFFSET is cheap")
-    filt_peak = data["filtered"].get("serverPeakRss")
-    if filt_peak:
+            f"{tag}a job list page costs {jobs_ratio:.1f}x more in the big tenant, whatever the page: Jobs.page counts "
+            f"the tenant's jobs on every call (COUNT(*) {queries['countQueryMs']:.1f} ms by itself here); the OFFSET "
+            "is cheap")
+    if filt.get("serverPeakRss"):
         result.notes.append(
-            f"a filtered job list (?job_status= or ?state=) reads the final status a finished job records when first "
-            f"read (the bulk rows copy the template's) and computes the others' (Jobs.page): {filt['ms'] / 1000:.2f} s "
-            f"and a server peak of {mib(filt_peak)} for {count:,} jobs")
+            f"{tag}a filtered job list (?job_status= or ?state=) reads the final status a finished job records when "
+            f"first read (the bulk rows copy the template's) and computes the others' (Jobs.page): "
+            f"{filt['ms'] / 1000:.2f} s and a server peak of {mib(filt['serverPeakRss'])} for {count:,} jobs")
     if data["serverLog"]:
-        result.notes.append(f"server log: {data['serverLog'][-1][:200]}")
+        result.notes.append(f"{tag}server log: {data['serverLog'][-1][:200]}")
+
+
+PAGE_GOAL = 2.0  # issue #18: page 1000 no slower than 2x page 1
+
+
+def run(settings: Settings) -> Result:
+    count = QUICK_COUNT if settings.quick else FULL_COUNT
+    repeats = 25 if settings.quick else 60
+    sample = 200 if settings.quick else 500
+    engines = settings.engines()
+    result = Result("scale", f"scale: {count:,} jobs and {count:,} files in one tenant, served over HTTP"
+                             + (f", on {' and '.join(e.name for e in engines)}" if len(engines) > 1 else "")
+                             + (" (--quick)" if settings.quick else ""))
+    result.data = {"count": count, "repeats": repeats, "engines": {}}
+    for engine in engines:
+        try:
+            data = measure_engine(engine, count, repeats, sample, settings.quick)
+        except Exception as err:  # noqa: BLE001 - one engine failing is a GAP of that engine, the others still run
+            log(f"[{engine.name}] failed: {type(err).__name__}: {err}")
+            result.goals.append(Goal(f"scale on {engine.name}", "GAP", f"{type(err).__name__}: {str(err)[:300]}"))
+            continue
+        result.data["engines"][engine.name] = data
+        report(result, data)
     return result

@@ -23,7 +23,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from .common import log
+from .common import children, log
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -39,13 +39,20 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a process (all its threads) from /proc/<pid>/stat; None where there is no /proc."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    except (OSError, IndexError, ValueError):
-        return None
+    """utime + stime of a process (all its threads) and of its live descendants (the workers of
+    `serve --workers`), from /proc/<pid>/stat; None where there is no /proc."""
+    total, pending = 0.0, [pid]
+    while pending:
+        one = pending.pop()
+        try:
+            with open(f"/proc/{one}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        except (OSError, IndexError, ValueError):
+            if one == pid:
+                return None
+        pending += children(one)
+    return total
 
 
 def loadavg() -> list[float] | None:

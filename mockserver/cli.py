@@ -12,14 +12,14 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from . import admin, cli_blobs, cli_catalog, cli_guard, cli_ssh, cli_store
+from . import admin, cli_blobs, cli_catalog, cli_guard, cli_ssh, cli_store, cli_workers
 from .version import __version__
 from .app import create_app
 from .config import DEMO_KEY, Config
 from .control.middleware import FaultInjected
 from .domain.clock import MODES
 from .proxy import register as register_proxy_commands, serve_catalogs
-from .server import make_server, return_freed_memory_to_the_os, serve_until_stopped
+from .server import make_server, return_freed_memory_to_the_os, serve_until_stopped, sigterm_held
 from .store.datadir import DataDirError
 from .timefmt import STYLES
 
@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_ssh.add_serve_options(serve)
     cli_blobs.add_serve_options(serve)
     cli_store.add_serve_options(serve)
+    cli_workers.add_serve_options(serve)
     serve.set_defaults(run=serve_command)
     # Other commands live in modules of their own, each adding its subparser with `set_defaults(run=...)`.
     register_proxy_commands(sub)  # proxy, replay, check-spec; serve --catalog-from
@@ -118,13 +119,13 @@ def config_from(args: argparse.Namespace) -> Config:
     )
 
 
-def bind(app: Any, host: str, port: int, threads: int) -> Any:
+def bind(app: Any, host: str, port: int, threads: int, make: Callable[..., Any] = make_server) -> Any:
     try:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise StartupError(f"unknown host {host!r}: it does not resolve to an address to listen on") from None
     try:
-        return make_server(app, host, port, threads)
+        return make(app, host, port, threads)
     except OSError as err:
         cause = _bind_error(addresses[0]) or err  # cheroot's own error carries only a message
         if cause.errno == errno.EADDRINUSE:
@@ -154,10 +155,17 @@ def is_loopback(host: str) -> bool:
 
 
 def serve_command(args: argparse.Namespace) -> int:
+    with sigterm_held():  # a SIGTERM stops the server cleanly, even one sent the moment it says `ready:`
+        return _serve(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for name in ("cheroot", "rescale_mock"):
         logging.getLogger(name).addFilter(_QuietInjectedDrops())
     return_freed_memory_to_the_os()
+    if refused := cli_workers.refusal(args):
+        return fail(refused)
     try:
         config = config_from(args)
         app = create_app(config)
@@ -165,7 +173,7 @@ def serve_command(args: argparse.Namespace) -> int:
         return fail(str(err))
     backend = app.extensions["rescale_mock"]
     try:
-        server = bind(app, args.host, args.port, args.threads)
+        server = bind(app, args.host, args.port, args.threads, cli_workers.server_maker(args, config))
     except StartupError as err:
         backend.close()
         return fail(str(err))

@@ -8,10 +8,12 @@ multipart file part once, into the blob store.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
+import socket
 import threading
-from typing import Any
+from typing import Any, Iterator
 
 from cheroot import server, wsgi
 from cheroot.makefile import MakeFile
@@ -28,6 +30,7 @@ CONNECTION_TIMEOUT = 120  # seconds a connection may stay silent, mid-request or
 # idle keep-alive connections cheroot keeps (its default of 10 closes the connections of parallel ranged downloads and
 # load generators after every response); each costs a descriptor, not a thread
 KEEP_ALIVE_CONNECTIONS = 256
+REQUEST_QUEUE = 128  # the listen backlog
 
 
 class _Gateway(wsgi.Gateway_10):
@@ -113,15 +116,31 @@ class _Connection(server.HTTPConnection):
 
 class Server(wsgi.Server):
     """cheroot's WSGI server with the gateway above, errors in the `logging` tree, and the attributes the entry
-    points use: `effective_port` (known once bound, so `--port 0` works), `run()` and `close()`."""
+    points use: `effective_port` (known once bound, so `--port 0` works), `run()` and `close()`.
 
-    def __init__(self, app: Any, host: str, port: int, threads: int) -> None:
+    `listening`: a socket already bound and listening, shared with other processes (`serve --workers`, see
+    workers.py), served instead of binding one."""
+
+    def __init__(self, app: Any, host: str, port: int, threads: int, listening: socket.socket | None = None) -> None:
         super().__init__((host, port), app, numthreads=threads, server_name="rescale-mock",
-                         request_queue_size=128, timeout=CONNECTION_TIMEOUT)
+                         request_queue_size=REQUEST_QUEUE, timeout=CONNECTION_TIMEOUT)
         self.gateway = _Gateway
         self.keep_alive_conn_limit = KEEP_ALIVE_CONNECTIONS
         self.ConnectionClass = _Connection
+        self._listening = listening
         self.prepare()  # binds now: the port is known before `run()`
+        if listening is not None:
+            # Non-blocking: when another process wins the race for a new connection, this one's accept() returns
+            # at once (cheroot goes back to its selector) instead of waiting out a timeout while the keep-alive
+            # connections it serves wait too.
+            self.socket.settimeout(0)
+
+    def bind(self, family: Any, type: Any, proto: Any = 0) -> Any:  # noqa: A002 - cheroot's signature
+        if self._listening is None:
+            return super().bind(family, type, proto)
+        self.socket = self._listening
+        self.bind_addr = self._listening.getsockname()[:2]
+        return self.socket
 
     @property
     def effective_port(self) -> int:
@@ -152,15 +171,32 @@ def return_freed_memory_to_the_os() -> None:
         pass  # not glibc: nothing to tune
 
 
+@contextlib.contextmanager
+def sigterm_held() -> Iterator[None]:
+    """Until `serve_until_stopped` takes over, a SIGTERM waits (blocked) instead of killing the process: a supervisor
+    (or a test) may stop the server the moment it prints `ready:`, and its clean-up must still run."""
+    held = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    if held:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        yield
+    finally:
+        if held:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+
+
 def serve_until_stopped(httpd: Any) -> None:
     """Run until Ctrl-C or SIGTERM (how a supervisor, a container or CI stops a process), then close the server, so
     the caller's clean-up runs either way."""
     def stop(*_: Any) -> None:
         raise KeyboardInterrupt
 
-    if threading.current_thread() is threading.main_thread():
+    main = threading.current_thread() is threading.main_thread()
+    if main:
         signal.signal(signal.SIGTERM, stop)
     try:
+        if main and hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})  # one held since start-up is handled now
         httpd.run()
     except KeyboardInterrupt:
         pass

@@ -11,8 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent / "mockserver"
 
 # Highest layer first; a module may import from its own layer or below. Every module must be placed.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("entry", ("__init__", "app", "backend", "cli", "cli_guard", "cli_catalog", "cli_ssh", "cli_blobs", "admin", "pytest_plugin", "testing",
-               "demo", "server", "portal", "proxy", "cli_store", "testing_postgres")),
+    ("entry", ("__init__", "app", "backend", "cli", "cli_guard", "cli_catalog", "cli_ssh", "cli_blobs", "cli_workers",
+               "admin", "pytest_plugin", "testing", "demo", "server", "workers", "portal", "proxy", "cli_store",
+               "testing_postgres")),
     ("pipeline", ("spec", "dispatch", "upload_request", "jsonbody", "drf_errors", "control.middleware",
                   "control.guard")),
     ("handlers", ("handlers", "control", "control.handlers", "control.catalog_settings", "call", "views",

@@ -18,9 +18,7 @@ import json
 import os
 import re
 import tarfile
-import threading
 import zipfile
-from collections import namedtuple
 from contextlib import closing
 from datetime import datetime
 from enum import Enum
@@ -32,6 +30,8 @@ import pytest
 import requests
 
 from rescale_mock.testing import Fake
+
+from bench.notebook_transfer import PerThreadRange, calculate_file_hash, concurrent_download, file_upload
 
 JOB_FLOW = ["Pending", "Waiting for Queue", "Queued", "Started", "Validated", "Executing", "Completed"]
 
@@ -428,25 +428,7 @@ def poll_for_job_status(
         fake_sleep(interval)  # was: time.sleep(interval)
 
 
-# cell 41
-def file_upload(api_url, headers, file_path):
-    files = [
-        (
-            "file",
-            (
-                os.path.basename(file_path),
-                open(file_path, "rb"),
-                "application/octet-stream",
-            ),
-        )
-    ]
-
-    file_upload_res = requests.post(
-        f"{api_url}/api/v2/files/contents/", headers=headers, files=files
-    )
-    file_upload_res.raise_for_status()
-
-    return file_upload_res.json()["id"]
+# cell 41: `file_upload`, from bench/notebook_transfer.py
 
 
 # cell 46
@@ -547,121 +529,7 @@ def get_process_output_lines(api_url, headers, job_id):
     return file_contents_response.json()["lines"]
 
 
-# cell 75
-Chunk = namedtuple("Chunk", ["idx", "start_byte", "end_byte"])
-FILE_IO_CHUNK_SIZE = 4096
-
-
-def calculate_file_hash(file_path):
-    hash_sha512 = hashlib.sha512()
-
-    with open(file_path, "rb") as file:
-        for chunk in iter(lambda: file.read(FILE_IO_CHUNK_SIZE), b""):
-            hash_sha512.update(chunk)
-
-    return hash_sha512.hexdigest()
-
-
-def concatenate_files(output_file, *input_files, delete_inputs=True):
-    with open(output_file, "wb") as output:
-        for file_name in input_files:
-            with open(file_name, "rb") as input_file:
-                chunk = input_file.read(FILE_IO_CHUNK_SIZE)
-                while chunk:
-                    output.write(chunk)
-                    chunk = input_file.read(FILE_IO_CHUNK_SIZE)
-            if delete_inputs:
-                os.remove(file_name)
-
-
-def _chunk_download(api_url, headers, file_id, dir_path, file_chunk: Chunk):
-    headers["Range"] = f"bytes={file_chunk.start_byte}-{file_chunk.end_byte}"
-    response = requests.get(
-        f"{api_url}/api/v2/files/{file_id}/contents", headers=headers
-    )
-    response.raise_for_status()
-
-    with open(Path(dir_path, f"{file_id}.{file_chunk.idx}"), "wb") as fd:
-        for chunk in response.iter_content(FILE_IO_CHUNK_SIZE):
-            fd.write(chunk)
-
-
-def concurrent_download(
-    api_url,
-    headers,
-    file_id,
-    dir_path=".",
-    file_name=None,
-    num_threads=10,
-    threshold_mb=50,
-):
-    # get file size to determine whether splitting makes sense
-    response = requests.get(f"{api_url}/api/v2/files/{file_id}/", headers=headers)
-    response.raise_for_status()
-
-    decrypted_size = response.json()["decryptedSize"]
-
-    # Check if size is above threshold, if not download in one piece
-    num_threads = num_threads if decrypted_size > threshold_mb * 1048576 else 1
-
-    file_hash = response.json()["fileChecksums"][0]["fileHash"]
-    file_name = file_name if file_name != None else response.json()["name"]
-
-    chunk_size = int(decrypted_size / num_threads)
-    threads = []
-    for idx in range(0, num_threads):
-        start_byte = idx * chunk_size
-
-        # Make sure the last chunk fetches all remaining bytes
-        end_byte = (
-            (idx + 1) * chunk_size - 1 if idx != num_threads - 1 else decrypted_size + 1
-        )
-
-        t = threading.Thread(
-            target=_chunk_download,
-            args=(
-                api_url,
-                headers,
-                file_id,
-                dir_path,
-                Chunk(idx, start_byte, end_byte),
-            ),
-        )
-        t.start()
-        threads.append(t)
-
-    for t in threads:
-        t.join()
-
-    concatenate_files(
-        file_name, *[f"{file_id}.{idx}" for idx in range(0, num_threads)]
-    )
-
-    # Compare file hashes to make sure downloaded file is not corrupted.
-    filehash = calculate_file_hash(file_name)
-    if filehash != file_hash:
-        raise Exception("File hashes not equal. Corrupted file download.")
-
-
-class PerThreadRange(dict):
-    """Headers for the notebook's `concurrent_download`. Its `_chunk_download` writes `headers["Range"]` into the one
-    dict all its threads share, so a thread can send another thread's range (a race of the original, independent of
-    the server). This dict keeps each thread's Range to itself, so the ported code stays verbatim and the test
-    deterministic; everything else is a plain dict."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._local = threading.local()
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        if key == "Range":
-            self._local.value = value
-        else:
-            super().__setitem__(key, value)
-
-    def items(self):  # type: ignore[override]
-        mine = getattr(self._local, "value", None)
-        return list(super().items()) + ([("Range", mine)] if mine else [])
+# cell 75: `concurrent_download` (with `calculate_file_hash`, `concatenate_files`), from bench/notebook_transfer.py
 
 
 # -- the notebook's working directory ----------------------------------------------------------------------------
