@@ -181,7 +181,7 @@ def _serve(args: argparse.Namespace) -> int:
     if not is_loopback(args.host):
         print(f"rescale-mock: warning: {args.host} is reachable from other machines, and so is the control plane "
               "(/_fake/: reset, clock, faults, journal)", file=sys.stderr, flush=True)
-    print(f"rescale-mock serving {base_url}/api/v2/ (data: {config.data_dir})", flush=True)
+    print(f"rescale-mock serving {base_url}/api/v2/ ({cli_store.describe(config)})", flush=True)
     if not (args.api_keys or args.api_key_files or os.environ.get(KEYS_ENV)):
         print(f"demo API key: {DEMO_KEY}", flush=True)
     print(f"portal: {base_url}/portal/  API docs: {base_url}/docs", flush=True)

@@ -5,6 +5,9 @@ import argparse
 import os
 from typing import Any
 
+from .config import Config
+from .store.db import redacted
+
 DATABASE_ENV = "RESCALE_MOCK_DATABASE"
 
 
@@ -16,3 +19,13 @@ def add_serve_options(serve: argparse.ArgumentParser) -> None:
 
 def config_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"database": args.database}
+
+
+def describe(config: Config) -> str:
+    """Where the state lives, for the start-up line (never a password)."""
+    where = [f"data: {config.data_dir}"]
+    if config.database:
+        where.append(f"database: {redacted(config.database)}")
+    if config.blobs:
+        where.append(f"blobs: {config.blobs}")
+    return ", ".join(where)

@@ -223,3 +223,11 @@ def test_a_nul_in_a_name_or_a_scenario_reason_is_kept_on_every_engine(fake: Fake
                     timeout=30).status_code == 200
     assert api.get(fake.url("api/v2/files/?search=a%00b"), timeout=30).json()["count"] == 0
     assert api.get(fake.url("api/v2/jobs/a%00b/"), timeout=30).status_code == 404
+
+
+def test_the_start_up_line_names_the_database_without_its_password(tmp_path: Path) -> None:
+    from rescale_mock.cli_store import describe
+    from rescale_mock.config import Config
+
+    line = describe(Config(data_dir=tmp_path, database="postgresql://fake:s3cret@db:5432/mock", blobs="s3://b/p"))
+    assert line == f"data: {tmp_path}, database: postgresql://fake:***@db:5432/mock, blobs: s3://b/p"

@@ -47,6 +47,11 @@ def to_json(value: Any) -> str:
     return json.dumps(value, allow_nan=False)
 
 
+def redacted(url: str) -> str:
+    """A database URL without its password, for messages and logs."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
 class DatabaseUnavailable(Exception):
     """The database cannot be opened or migrated; the message says why, in one line."""
 

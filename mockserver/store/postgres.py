@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator, Sequence
 import psycopg
 from psycopg.adapt import Loader
 
-from .db import DatabaseUnavailable
+from .db import DatabaseUnavailable, redacted
 
 
 class Row(tuple):
@@ -151,8 +151,3 @@ class PostgresDatabase:
                     raw.close()
             self._all.clear()
         self._local = threading.local()
-
-
-def redacted(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
