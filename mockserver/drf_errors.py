@@ -31,6 +31,23 @@ def _json_type(value: Any) -> str:
     )
 
 
+def _has_type(instance: Any, allowed: Iterable[str]) -> bool:
+    """Whether the instance is of one of the JSON-Schema types allowed (then a type message would be wrong)."""
+    kinds = {dict: {"object"}, list: {"array"}, str: {"string"}, bool: {"boolean"},
+             int: {"integer", "number"}, float: {"number"}}.get(type(instance), set())
+    return bool(kinds & set(allowed))
+
+
+def _missing_alternative(error: ValidationError) -> ValidationError | None:
+    """For an `anyOf`/`oneOf` of `required` branches (`{email}` or `{account}`) that none met: the first branch's
+    required error, so the body reads `{"email": ["This field is required."]}` as a DRF serializer says it."""
+    if error.validator not in ("anyOf", "oneOf") or not isinstance(error.instance, dict) or not error.context:
+        return None
+    if all(e.validator == "required" and not e.path for e in error.context):
+        return min(error.context, key=lambda e: list(e.relative_schema_path))
+    return None
+
+
 def message(error: ValidationError) -> str:
     """The DRF wording for one failed keyword."""
     kind, value, instance = error.validator, error.validator_value, error.instance
@@ -44,6 +61,8 @@ def message(error: ValidationError) -> str:
             return message(reasons[0])
     if kind in ("type", "anyOf", "oneOf"):
         allowed = json_types(error.schema) if kind != "type" else ([value] if isinstance(value, str) else value)
+        if kind != "type" and _has_type(instance, allowed):
+            return "Invalid value."  # of the right type but no branch fits: not a type error
         for preferred in ("boolean", "integer", "number", "object", "array", "string"):
             if preferred in allowed:
                 return _TYPE_MESSAGES[preferred].format(got=_json_type(instance))
@@ -123,6 +142,7 @@ def field_errors(errors: Iterable[ValidationError], instance: Any, root: str | N
     tree: dict[str, Any] = {}
     for error in errors:
         path = list(error.absolute_path)
+        error = _missing_alternative(error) or error
         if error.validator == "required":
             present = error.instance if isinstance(error.instance, dict) else {}
             for missing in (k for k in error.validator_value if k not in present):
