@@ -31,11 +31,10 @@ def _json_type(value: Any) -> str:
     )
 
 
-def _has_type(instance: Any, allowed: Iterable[str]) -> bool:
-    """Whether the instance is of one of the JSON-Schema types allowed (then a type message would be wrong)."""
-    kinds = {dict: {"object"}, list: {"array"}, str: {"string"}, bool: {"boolean"},
-             int: {"integer", "number"}, float: {"number"}}.get(type(instance), set())
-    return bool(kinds & set(allowed))
+def _is_of(instance: Any, kind: str) -> bool:
+    """Whether the instance is of the JSON-Schema type `kind` (then saying it is not would contradict itself)."""
+    return kind in {dict: ("object",), list: ("array",), str: ("string",), bool: ("boolean",),
+                    int: ("integer", "number"), float: ("number",)}.get(type(instance), ())
 
 
 def _missing_alternative(error: ValidationError) -> ValidationError | None:
@@ -61,10 +60,10 @@ def message(error: ValidationError) -> str:
             return message(reasons[0])
     if kind in ("type", "anyOf", "oneOf"):
         allowed = json_types(error.schema) if kind != "type" else ([value] if isinstance(value, str) else value)
-        if kind != "type" and _has_type(instance, allowed):
-            return "Invalid value."  # of the right type but no branch fits: not a type error
         for preferred in ("boolean", "integer", "number", "object", "array", "string"):
             if preferred in allowed:
+                if _is_of(instance, preferred):  # of the right type, yet no branch fits: not "expected a dict"
+                    return "Invalid value."
                 return _TYPE_MESSAGES[preferred].format(got=_json_type(instance))
         return "Invalid value."
     if kind == "enum" or kind == "const":

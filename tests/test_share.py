@@ -90,3 +90,20 @@ def test_a_share_without_a_recipient_says_which_field_is_missing(fake: Fake, api
     for body in ({"account": "04-038224927", "message": ""}, {"email": "b@example.com", "message": ""}):
         assert api.post(fake.url(f"/api/{version}/jobs/{job_id}/share/"), json=body).status_code == 200
     assert shared_with_in_list(fake, api, "v2", job_id) == ["04-038224927", "b@example.com"]
+
+
+def test_no_type_message_contradicts_itself() -> None:
+    """The wording behind the share regression: a value of the right type that fits no branch is not "expected a
+    dictionary, but got dict"; a value of another type still gets DRF's type message."""
+    from jsonschema import Draft202012Validator
+
+    from rescale_mock.drf_errors import field_errors
+
+    def errors(schema: dict[str, Any], instance: Any) -> dict[str, Any]:
+        return field_errors(Draft202012Validator(schema).iter_errors(instance), instance)
+
+    both = {"type": "object", "oneOf": [{"type": "object"}, {"type": "object"}]}
+    assert errors(both, {}) == {"non_field_errors": ["Invalid value."]}
+    assert errors(both, []) == {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}
+    loose = {"properties": {"n": {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]}}}
+    assert errors(loose, {"n": "x"}) == {"n": ["A valid integer is required."]}
