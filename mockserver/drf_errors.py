@@ -31,6 +31,22 @@ def _json_type(value: Any) -> str:
     )
 
 
+def _is_of(instance: Any, kind: str) -> bool:
+    """Whether the instance is of the JSON-Schema type `kind` (then saying it is not would contradict itself)."""
+    return kind in {dict: ("object",), list: ("array",), str: ("string",), bool: ("boolean",),
+                    int: ("integer", "number"), float: ("number",)}.get(type(instance), ())
+
+
+def _missing_alternative(error: ValidationError) -> ValidationError | None:
+    """For an `anyOf`/`oneOf` of `required` branches (`{email}` or `{account}`) that none met: the first branch's
+    required error, so the body reads `{"email": ["This field is required."]}` as a DRF serializer says it."""
+    if error.validator not in ("anyOf", "oneOf") or not isinstance(error.instance, dict) or not error.context:
+        return None
+    if all(e.validator == "required" and not e.path for e in error.context):
+        return min(error.context, key=lambda e: list(e.relative_schema_path))
+    return None
+
+
 def message(error: ValidationError) -> str:
     """The DRF wording for one failed keyword."""
     kind, value, instance = error.validator, error.validator_value, error.instance
@@ -46,6 +62,8 @@ def message(error: ValidationError) -> str:
         allowed = json_types(error.schema) if kind != "type" else ([value] if isinstance(value, str) else value)
         for preferred in ("boolean", "integer", "number", "object", "array", "string"):
             if preferred in allowed:
+                if _is_of(instance, preferred):  # of the right type, yet no branch fits: not "expected a dict"
+                    return "Invalid value."
                 return _TYPE_MESSAGES[preferred].format(got=_json_type(instance))
         return "Invalid value."
     if kind == "enum" or kind == "const":
@@ -123,6 +141,7 @@ def field_errors(errors: Iterable[ValidationError], instance: Any, root: str | N
     tree: dict[str, Any] = {}
     for error in errors:
         path = list(error.absolute_path)
+        error = _missing_alternative(error) or error
         if error.validator == "required":
             present = error.instance if isinstance(error.instance, dict) else {}
             for missing in (k for k in error.validator_value if k not in present):

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 import rescale_mock
+from rescale_mock.domain import tenants as tenants_module
 from rescale_mock.testing import Control, Fake
 
 
@@ -92,6 +93,18 @@ def test_health_counts_tenants(fake: Fake, other: Fake) -> None:
     before = control_call(fake, "GET", "health/").json()["tenants"]
     fake.control.create_tenant()
     assert control_call(fake, "GET", "health/").json()["tenants"] == before + 1
+
+
+def test_health_counts_tenants_without_reading_their_settings(fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: health parsed every tenant's settings just to count them; a COUNT query does."""
+    if fake.backend is None:
+        pytest.skip("watches the in-process backend")
+    stored = fake.backend.db.one("SELECT COUNT(*) AS n FROM tenants")["n"]
+    parsed: list[str] = []
+    real_from_json = tenants_module.from_json
+    monkeypatch.setattr(tenants_module, "from_json", lambda text: parsed.append(text) or real_from_json(text))
+    assert control_call(fake, "GET", "health/", token=False).json()["tenants"] == stored
+    assert parsed == []
 
 
 # -- reset -------------------------------------------------------------------------------------------------------

@@ -74,3 +74,36 @@ def test_a_shared_sweep_shares_its_parameter_file_templates_scripts_and_run_outp
     fake.control.advance(3600)
     outputs = api.get(fake.url(f"/api/v2/jobs/{job_id}/runs/1/files/")).json()["results"]
     assert outputs and all(f["sharedWith"] == ["c@example.com"] for f in outputs)
+
+
+@pytest.mark.parametrize("version", ["v2", "v3"])
+def test_a_share_without_a_recipient_says_which_field_is_missing(fake: Fake, api: requests.Session,
+                                                                 version: str) -> None:
+    """Regression: a dict body with neither `email` nor `account` read "Expected a dictionary, but got dict."."""
+    job_id, _ = shared_job(fake, api)
+    for body in ({"message": "look"}, {}):
+        response = api.post(fake.url(f"/api/{version}/jobs/{job_id}/share/"), json=body)
+        assert response.status_code == 400
+        assert response.json() == {"email": ["This field is required."]}
+    refused = api.post(fake.url(f"/api/{version}/jobs/{job_id}/share/"), json=["a@example.com"])
+    assert refused.json() == {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}
+    for body in ({"account": "04-038224927", "message": ""}, {"email": "b@example.com", "message": ""}):
+        assert api.post(fake.url(f"/api/{version}/jobs/{job_id}/share/"), json=body).status_code == 200
+    assert shared_with_in_list(fake, api, "v2", job_id) == ["04-038224927", "b@example.com"]
+
+
+def test_no_type_message_contradicts_itself() -> None:
+    """The wording behind the share regression: a value of the right type that fits no branch is not "expected a
+    dictionary, but got dict"; a value of another type still gets DRF's type message."""
+    from jsonschema import Draft202012Validator
+
+    from rescale_mock.drf_errors import field_errors
+
+    def errors(schema: dict[str, Any], instance: Any) -> dict[str, Any]:
+        return field_errors(Draft202012Validator(schema).iter_errors(instance), instance)
+
+    both = {"type": "object", "oneOf": [{"type": "object"}, {"type": "object"}]}
+    assert errors(both, {}) == {"non_field_errors": ["Invalid value."]}
+    assert errors(both, []) == {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}
+    loose = {"properties": {"n": {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]}}}
+    assert errors(loose, {"n": "x"}) == {"n": ["A valid integer is required."]}

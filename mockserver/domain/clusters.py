@@ -2,8 +2,9 @@
 one after another while it is Started, and it keeps running when they end."""
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ..store.db import Database, from_json, id_taken, to_json
 from .clock import read_time
@@ -51,16 +52,29 @@ class Clusters:
         self.db, self.tenants, self.specs = db, tenants, specs
         self.specs_for = specs_for or (lambda tenant: specs)  # the tenant's catalog and catalog mode
 
-    def _load(self, tenant: Tenant, cluster_id: str) -> ClusterRecord:
-        row = self.db.one("SELECT id, doc, state FROM clusters WHERE id = ? AND tenant_id = ?", (cluster_id, tenant.id))
+    def _load(self, tenant: Tenant, cluster_id: str, conn: Any = None) -> ClusterRecord:
+        """The stored cluster; inside a transaction pass its `conn`, so the read is part of it."""
+        sql, args = "SELECT id, doc, state FROM clusters WHERE id = ? AND tenant_id = ?", (cluster_id, tenant.id)
+        row = conn.execute(sql, args).fetchone() if conn is not None else self.db.one(sql, args)
         if row is None:
             raise NotFound("cluster")
         return ClusterRecord(row["id"], from_json(row["doc"]), from_json(row["state"]))
 
-    def _save(self, record: ClusterRecord) -> None:
+    @staticmethod
+    def _save_state(conn: Any, record: ClusterRecord) -> None:
+        conn.execute("UPDATE clusters SET state = ? WHERE id = ?", (to_json(record.state), record.id))
+
+    @contextlib.contextmanager
+    def _changing(self, tenant: Tenant, cluster_id: str) -> Iterator[ClusterSnapshot]:
+        """Read-modify-write of the cluster's state in one transaction (serialized across worker processes), so a
+        change made meanwhile through another worker is never overwritten. Saved if the block changed the state;
+        an exception rolls everything back."""
         with self.db.transaction() as conn:
-            conn.execute("UPDATE clusters SET doc = ?, state = ? WHERE id = ?",
-                         (to_json(record.doc), to_json(record.state), record.id))
+            snap = self._snapshot_of(tenant, self._load(tenant, cluster_id, conn))
+            before = to_json(snap.record.state)
+            yield snap
+            if to_json(snap.record.state) != before:
+                self._save_state(conn, snap.record)
 
     def plan(self, record: ClusterRecord) -> ClusterPlan:
         hours = record.doc["hardware"].get("walltime")
@@ -72,11 +86,22 @@ class Clusters:
         return life.rescaled(start, pace)
 
     def snapshot(self, tenant: Tenant, cluster_id: str, poll: bool = False) -> ClusterSnapshot:
-        record = self._load(tenant, cluster_id)
+        """The cluster now, computed from the clock; nothing is written but, in the `poll` clock mode, a status
+        read's (`poll=True`) step, saved in a transaction of its own that reads the cluster again (as jobs do)."""
+        if poll and self.tenants.clock(tenant).mode == "poll":
+            with self.db.transaction() as conn:
+                record = self._load(tenant, cluster_id, conn)
+                step = record.state.get("pollStep")
+                snap = self._snapshot_of(tenant, record, poll=True)
+                if record.state.get("pollStep") != step:
+                    self._save_state(conn, record)
+            return snap
+        return self._snapshot_of(tenant, self._load(tenant, cluster_id))
+
+    def _snapshot_of(self, tenant: Tenant, record: ClusterRecord, poll: bool = False) -> ClusterSnapshot:
+        """`poll`: moves `record.state["pollStep"]` (the caller saves it)."""
         plan = self.plan(record)
-        now, moved = read_time(self.tenants.clock(tenant), self.tenants.real_time(), record.state, plan.steps(), poll)
-        if moved:
-            self._save(record)
+        now, _moved = read_time(self.tenants.clock(tenant), self.tenants.real_time(), record.state, plan.steps(), poll)
         return ClusterSnapshot(record, plan, now)
 
     def page(self, tenant: Tenant, offset: int, limit: int) -> tuple[int, list[ClusterSnapshot]]:
@@ -113,37 +138,33 @@ class Clusters:
         return self.snapshot(tenant, cluster_id)
 
     def start(self, tenant: Tenant, cluster_id: str) -> None:
-        snap = self.snapshot(tenant, cluster_id)
-        if snap.stopping:
-            raise NotAllowed("The cluster has been stopped; create a new cluster to run more jobs.")
-        if snap.record.state.get("startAt") is not None:
-            raise NotAllowed(f"The cluster is already started (status: {snap.status}).")
-        snap.record.state.update(startAt=snap.now, pace=self.tenants.clock(tenant).pace)
-        self._save(snap.record)
+        with self._changing(tenant, cluster_id) as snap:
+            if snap.stopping:
+                raise NotAllowed("The cluster has been stopped; create a new cluster to run more jobs.")
+            if snap.record.state.get("startAt") is not None:
+                raise NotAllowed(f"The cluster is already started (status: {snap.status}).")
+            snap.record.state.update(startAt=snap.now, pace=self.tenants.clock(tenant).pace)
 
     def stop(self, tenant: Tenant, cluster_id: str) -> None:
-        snap = self.snapshot(tenant, cluster_id)
-        if snap.record.state.get("startAt") is None:
-            raise NotAllowed("The cluster has not been started.")
-        if snap.stopping:
-            return
-        snap.record.state["stopAt"] = snap.now
-        self._save(snap.record)
+        with self._changing(tenant, cluster_id) as snap:
+            if snap.record.state.get("startAt") is None:
+                raise NotAllowed("The cluster has not been started.")
+            if not snap.stopping:
+                snap.record.state["stopAt"] = snap.now
 
     def enqueue(self, tenant: Tenant, cluster_id: str, job_id: str) -> None:
         """Put a job in the cluster's queue (jobs run in the order they were submitted)."""
-        snap = self.snapshot(tenant, cluster_id)
-        if snap.stopping:
-            raise NotAllowed("The cluster is stopped; jobs can no longer be submitted to it.")
-        if job_id not in snap.record.state["jobs"]:
-            snap.record.state["jobs"].append(job_id)
-            self._save(snap.record)
+        with self._changing(tenant, cluster_id) as snap:
+            if snap.stopping:
+                raise NotAllowed("The cluster is stopped; jobs can no longer be submitted to it.")
+            if job_id not in snap.record.state["jobs"]:
+                snap.record.state["jobs"].append(job_id)
 
     def queue(self, tenant: Tenant, cluster_id: str) -> list[str]:
         return list(self._load(tenant, cluster_id).state["jobs"])
 
     def forget_job(self, tenant: Tenant, cluster_id: str, job_id: str, busy_until: float) -> None:
         """A deleted job leaves only the time it kept the cluster busy, so later jobs keep their history."""
-        record = self._load(tenant, cluster_id)
-        record.state["jobs"] = [{"until": busy_until} if entry == job_id else entry for entry in record.state["jobs"]]
-        self._save(record)
+        with self._changing(tenant, cluster_id) as snap:
+            jobs = snap.record.state["jobs"]
+            snap.record.state["jobs"] = [{"until": busy_until} if entry == job_id else entry for entry in jobs]

@@ -3,10 +3,11 @@ computed from the tenant's clock as a persistent cluster's life is; files copied
 wait until they are Started (reference rescale-api-v3-and-catalog.md, "High-performance storage devices")."""
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 from ..store.db import Database, to_json
 from .clock import read_time
@@ -74,17 +75,29 @@ class Devices:
         self.db, self.tenants, self.regions = db, tenants, regions
 
     # -- storage -----------------------------------------------------------------------------------------------
-    def _load(self, tenant: Tenant, device_id: str) -> DeviceRecord:
-        row = self.db.one("SELECT id, doc, state FROM storage_devices WHERE id = ? AND tenant_id = ?",
-                          (device_id, tenant.id))
+    def _load(self, tenant: Tenant, device_id: str, conn: Any = None) -> DeviceRecord:
+        """The stored device; inside a transaction pass its `conn`, so the read is part of it."""
+        sql, args = "SELECT id, doc, state FROM storage_devices WHERE id = ? AND tenant_id = ?", (device_id, tenant.id)
+        row = conn.execute(sql, args).fetchone() if conn is not None else self.db.one(sql, args)
         if row is None:
             raise NotFound("storage device")
         return DeviceRecord(row["id"], json.loads(row["doc"]), json.loads(row["state"]))
 
-    def _save(self, record: DeviceRecord) -> None:
+    @staticmethod
+    def _save_state(conn: Any, record: DeviceRecord) -> None:
+        conn.execute("UPDATE storage_devices SET state = ? WHERE id = ?", (to_json(record.state), record.id))
+
+    @contextlib.contextmanager
+    def _changing(self, tenant: Tenant, device_id: str) -> Iterator[DeviceSnapshot]:
+        """Read-modify-write of the device's state in one transaction (serialized across worker processes), so a
+        change made meanwhile through another worker is never overwritten. Saved if the block changed the state;
+        an exception rolls everything back."""
         with self.db.transaction() as conn:
-            conn.execute("UPDATE storage_devices SET doc = ?, state = ? WHERE id = ?",
-                         (to_json(record.doc), to_json(record.state), record.id))
+            snap = self._snapshot_of(tenant, self._load(tenant, device_id, conn))
+            before = to_json(snap.record.state)
+            yield snap
+            if to_json(snap.record.state) != before:
+                self._save_state(conn, snap.record)
 
     # -- reading -----------------------------------------------------------------------------------------------
     def plan(self, record: DeviceRecord) -> ClusterPlan:
@@ -96,11 +109,22 @@ class Devices:
         return life if start is None else life.rescaled(start, pace)
 
     def snapshot(self, tenant: Tenant, device_id: str, poll: bool = False) -> DeviceSnapshot:
-        record = self._load(tenant, device_id)
+        """The device now, computed from the clock; nothing is written but, in the `poll` clock mode, a status
+        read's (`poll=True`) step, saved in a transaction of its own that reads the device again (as jobs do)."""
+        if poll and self.tenants.clock(tenant).mode == "poll":
+            with self.db.transaction() as conn:
+                record = self._load(tenant, device_id, conn)
+                step = record.state.get("pollStep")
+                snap = self._snapshot_of(tenant, record, poll=True)
+                if record.state.get("pollStep") != step:
+                    self._save_state(conn, record)
+            return snap
+        return self._snapshot_of(tenant, self._load(tenant, device_id))
+
+    def _snapshot_of(self, tenant: Tenant, record: DeviceRecord, poll: bool = False) -> DeviceSnapshot:
+        """`poll`: moves `record.state["pollStep"]` (the caller saves it)."""
         plan = self.plan(record)
-        now, moved = read_time(self.tenants.clock(tenant), self.tenants.real_time(), record.state, plan.steps(), poll)
-        if moved:
-            self._save(record)
+        now, _moved = read_time(self.tenants.clock(tenant), self.tenants.real_time(), record.state, plan.steps(), poll)
         return DeviceSnapshot(record, plan, now)
 
     def page(self, tenant: Tenant, offset: int, limit: int, active: bool | None) -> tuple[int, list[DeviceSnapshot]]:
@@ -161,39 +185,33 @@ class Devices:
         }
 
     def submit(self, tenant: Tenant, device_id: str) -> None:
-        snap = self.snapshot(tenant, device_id)
-        if snap.record.state.get("startAt") is not None:
-            raise NotAllowed(f"The storage device has already been started (status: {snap.status}).")
-        snap.record.state.update(startAt=snap.now, pace=self.tenants.clock(tenant).pace)
-        self._save(snap.record)
+        with self._changing(tenant, device_id) as snap:
+            if snap.record.state.get("startAt") is not None:
+                raise NotAllowed(f"The storage device has already been started (status: {snap.status}).")
+            snap.record.state.update(startAt=snap.now, pace=self.tenants.clock(tenant).pace)
 
     def shutdown(self, tenant: Tenant, device_id: str) -> None:
-        snap = self.snapshot(tenant, device_id)
-        if snap.record.state.get("startAt") is None:
-            raise NotAllowed("The storage device has not been started.")
-        if snap.status in ("Stop Requested", "Stopping", "Stopped", "Error"):
-            return
-        snap.record.state["stopAt"] = snap.now
-        self._save(snap.record)
+        with self._changing(tenant, device_id) as snap:
+            if snap.record.state.get("startAt") is None:
+                raise NotAllowed("The storage device has not been started.")
+            if snap.status not in ("Stop Requested", "Stopping", "Stopped", "Error"):
+                snap.record.state["stopAt"] = snap.now
 
     def copy_files(self, tenant: Tenant, device_id: str, file_ids: list[str], found: set[str],
                    output_dir: str) -> None:
         missing = [{} if f in found else {"id": pk_error(f)} for f in file_ids]
         if any(missing):
             raise InvalidInput({"files": missing})
-        snap = self.snapshot(tenant, device_id)
-        if snap.status != "Started":
-            raise NotAllowed(f"Files can only be copied to a Started storage device (status: {snap.status}).")
-        snap.record.state["downloads"].append({"files": file_ids, "outputDir": output_dir, "at": snap.now})
-        self._save(snap.record)
+        with self._changing(tenant, device_id) as snap:
+            if snap.status != "Started":
+                raise NotAllowed(f"Files can only be copied to a Started storage device (status: {snap.status}).")
+            snap.record.state["downloads"].append({"files": file_ids, "outputDir": output_dir, "at": snap.now})
 
     def attach(self, tenant: Tenant, device_id: str, job_id: str) -> None:
-        record = self._load(tenant, device_id)
-        if job_id not in record.state["jobs"]:
-            record.state["jobs"].append(job_id)
-            self._save(record)
+        with self._changing(tenant, device_id) as snap:
+            if job_id not in snap.record.state["jobs"]:
+                snap.record.state["jobs"].append(job_id)
 
     def set_scenario(self, tenant: Tenant, device_id: str, scenario: dict[str, Any]) -> None:
-        record = self._load(tenant, device_id)
-        record.state["scenario"] = scenario
-        self._save(record)
+        with self._changing(tenant, device_id) as snap:
+            snap.record.state["scenario"] = scenario

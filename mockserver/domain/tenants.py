@@ -87,6 +87,11 @@ class Tenants:
     def all(self) -> list[Tenant]:
         return [Tenant(r["id"], from_json(r["settings"])) for r in self.db.query("SELECT id, settings FROM tenants")]
 
+    def count(self) -> int:
+        """How many tenants there are (health): counted by the store, no settings read."""
+        row = self.db.one("SELECT COUNT(*) AS n FROM tenants")
+        return int(row["n"]) if row else 0
+
     def ids_for(self, tenant: Tenant) -> IdFactory:
         """Where the tenant's new ids come from: its own seeded stream if it set one, else the server's."""
         return self.ids.scoped(STREAM + tenant.id)

@@ -1,0 +1,114 @@
+"""Issue 18: several worker processes serve one store, so a persistent cluster's or storage device's poll-mode
+status read (the one read that writes: its `pollStep`) must never undo a change made meanwhile through another
+worker, nor may a change (enqueue, attach, ...) undo another. Two Backends over one store play the two workers (on
+SQLite and on PostgreSQL); the stop lands, from another thread, exactly between the read's load and its save (a
+patched `read_time`), as a slow worker could make it land. Fixed, the read's transaction holds the stop off until
+it has committed, so the stop comes after it and stays."""
+from __future__ import annotations
+
+import contextlib
+import threading
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from rescale_mock.backend import Backend
+from rescale_mock.config import Config
+from rescale_mock.domain import clusters as clusters_module
+from rescale_mock.domain import devices as devices_module
+from rescale_mock.testing_postgres import schema_of_its_own
+
+KEY = "poll-races-key-0123456789abcdef"
+CLUSTER = {"name": "c", "hardware": {"coresPerSlot": 1, "slots": 1, "coreType": {"code": "hpc-3"}, "walltime": 10},
+           "installedAnalyses": []}
+DEVICE = {"name": "d", "storageSize": 2, "hardware": {"walltime": 1, "coresPerSlot": 18, "coreType": "hps-3"}}
+MEANWHILE = 1.0  # seconds the read holds on while the stop is tried: enough for an unblocked stop to finish
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def workers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Backend, Backend]]:
+    with contextlib.ExitStack() as stack:
+        url = None if request.param == "sqlite" else stack.enter_context(
+            schema_of_its_own(request.getfixturevalue("rescale_mock_postgres_url")))
+        first = Backend(Config(data_dir=tmp_path, api_keys=(KEY,), clock_mode="poll", database=url))
+        second = Backend(Config(data_dir=tmp_path, api_keys=(KEY,), clock_mode="poll", database=url,
+                                shared_store=True))
+        yield first, second
+        for backend in (second, first):
+            backend.close()
+
+
+class StopDuringTheNextRead:
+    """Once the next read of `module`'s records (a status read, `poll=True`, or a change's read) has loaded the
+    record, `stop` runs in another thread; the read goes on once the stop has finished, or after MEANWHILE if the
+    read's transaction holds the stop off."""
+
+    def __init__(self, module: Any, monkeypatch: pytest.MonkeyPatch, stop: Callable[[], None],
+                 poll: bool = True) -> None:
+        self.stop, self.errors = stop, list[Exception]()
+        self.thread = threading.Thread(target=self._stopping)
+        real_read_time = module.read_time
+
+        def read_time(*args: Any) -> Any:
+            if args[-1] == poll and self.thread.ident is None:  # the read wanted, once
+                self.thread.start()
+                self.thread.join(MEANWHILE)
+            return real_read_time(*args)
+
+        monkeypatch.setattr(module, "read_time", read_time)
+
+    def _stopping(self) -> None:
+        try:
+            self.stop()
+        except Exception as err:  # noqa: BLE001 - reported by `finished`
+            self.errors.append(err)
+
+    def finished(self) -> None:
+        assert self.thread.ident is not None, "the status read never ran"
+        self.thread.join(30)
+        assert not self.thread.is_alive() and self.errors == []
+
+
+def test_a_cluster_status_read_keeps_a_stop_made_meanwhile_through_another_worker(
+        workers: tuple[Backend, Backend], monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = workers
+    tenant = first.tenants.by_key(KEY)
+    cluster_id = first.clusters.create(tenant, CLUSTER).id
+    first.clusters.start(tenant, cluster_id)
+    race = StopDuringTheNextRead(clusters_module, monkeypatch,
+                                     lambda: second.clusters.stop(second.tenants.by_key(KEY), cluster_id))
+    first.clusters.snapshot(tenant, cluster_id, poll=True)
+    race.finished()
+    state = first.clusters._load(tenant, cluster_id).state
+    assert state.get("stopAt") is not None, "the status read overwrote the stop"
+    assert state.get("pollStep") == 1  # and the read's step counted too
+
+
+def test_a_device_status_read_keeps_a_shutdown_made_meanwhile_through_another_worker(
+        workers: tuple[Backend, Backend], monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = workers
+    tenant = first.tenants.by_key(KEY)
+    device_id = first.devices.create(tenant, DEVICE, "v2").id
+    first.devices.submit(tenant, device_id)
+    race = StopDuringTheNextRead(devices_module, monkeypatch,
+                                     lambda: second.devices.shutdown(second.tenants.by_key(KEY), device_id))
+    first.devices.snapshot(tenant, device_id, poll=True)
+    race.finished()
+    state = first.devices._load(tenant, device_id).state
+    assert state.get("stopAt") is not None, "the status read overwrote the shutdown"
+    assert state.get("pollStep") == 1
+
+
+def test_a_job_queued_on_a_cluster_meanwhile_stopped_through_another_worker_keeps_the_stop(
+        workers: tuple[Backend, Backend], monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = workers
+    tenant = first.tenants.by_key(KEY)
+    cluster_id = first.clusters.create(tenant, CLUSTER).id
+    first.clusters.start(tenant, cluster_id)
+    race = StopDuringTheNextRead(clusters_module, monkeypatch,
+                                 lambda: second.clusters.stop(second.tenants.by_key(KEY), cluster_id), poll=False)
+    first.clusters.enqueue(tenant, cluster_id, "a-job")  # read before the stop: queued, then stopped
+    race.finished()
+    state = first.clusters._load(tenant, cluster_id).state
+    assert state.get("stopAt") is not None and state["jobs"] == ["a-job"]
