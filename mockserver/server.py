@@ -171,18 +171,22 @@ def return_freed_memory_to_the_os() -> None:
         pass  # not glibc: nothing to tune
 
 
+_stop_requested = threading.Event()  # a SIGTERM came while the server was starting
+
+
 @contextlib.contextmanager
 def sigterm_held() -> Iterator[None]:
-    """Until `serve_until_stopped` takes over, a SIGTERM waits (blocked) instead of killing the process: a supervisor
-    (or a test) may stop the server the moment it prints `ready:`, and its clean-up must still run."""
-    held = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
-    if held:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    """Until `serve_until_stopped` takes over, a SIGTERM is remembered instead of killing the process: a supervisor
+    (or a test) may stop the server the moment it prints `ready:`, and its clean-up must still run. A handler, not a
+    blocked signal mask: threads started meanwhile would inherit the mask, and so would the commands real runs start
+    from them, which a stop's SIGTERM could then never reach."""
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, lambda *_: _stop_requested.set()) if main else None
     try:
         yield
     finally:
-        if held:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+        if main:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def serve_until_stopped(httpd: Any) -> None:
@@ -195,8 +199,8 @@ def serve_until_stopped(httpd: Any) -> None:
     if main:
         signal.signal(signal.SIGTERM, stop)
     try:
-        if main and hasattr(signal, "pthread_sigmask"):
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})  # one held since start-up is handled now
+        if _stop_requested.is_set():  # one held since start-up is handled now
+            raise KeyboardInterrupt
         httpd.run()
     except KeyboardInterrupt:
         pass

@@ -112,3 +112,43 @@ def test_a_job_queued_on_a_cluster_meanwhile_stopped_through_another_worker_keep
     race.finished()
     state = first.clusters._load(tenant, cluster_id).state
     assert state.get("stopAt") is not None and state["jobs"] == ["a-job"]
+
+
+JOB = {"name": "j", "jobanalyses": [{"analysis": {"code": "user_included", "version": "0"}, "command": "echo hi",
+                                     "hardware": {"coreType": "emerald", "coresPerSlot": 1}}]}
+
+
+def _meanwhile(monkeypatch: pytest.MonkeyPatch, backend: Backend, change: Callable[[], None]) -> None:
+    """`change` runs (to its end) while `backend` works out its next submission, after its first read of the job."""
+    real = backend.jobs._submission
+
+    def submission(*args: Any) -> Any:
+        change()
+        return real(*args)
+
+    monkeypatch.setattr(backend.jobs, "_submission", submission)
+
+
+def test_two_workers_submitting_one_job_at_once_submit_it_once(workers: tuple[Backend, Backend],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = workers
+    tenant = first.tenants.by_key(KEY)
+    job_id = first.jobs.create(tenant, JOB).id
+    _meanwhile(monkeypatch, first, lambda: second.jobs.submit(second.tenants.by_key(KEY), job_id))
+    first.jobs.submit(tenant, job_id)  # the other worker's submission won: this one changes nothing
+    submitted = second.jobs._load(tenant, job_id).state["submitted"]
+    with pytest.raises(Exception, match="already been submitted"):
+        second.jobs.submit(second.tenants.by_key(KEY), job_id, refuse_again=True)
+    assert first.jobs._load(tenant, job_id).state["submitted"] == submitted
+
+
+def test_a_submission_keeps_a_scenario_set_meanwhile_through_another_worker(workers: tuple[Backend, Backend],
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = workers
+    tenant = first.tenants.by_key(KEY)
+    job_id = first.jobs.create(tenant, JOB).id
+    scenario = {"outcome": "fail", "exitCode": 3}
+    _meanwhile(monkeypatch, first, lambda: second.jobs.set_scenario(second.tenants.by_key(KEY), job_id, scenario))
+    first.jobs.submit(tenant, job_id)
+    state = second.jobs._load(second.tenants.by_key(KEY), job_id).state
+    assert state["submitted"] is not None and state["scenario"] == scenario

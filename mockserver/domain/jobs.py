@@ -137,15 +137,6 @@ class Jobs:
             raise NotFound("job")
         return JobRecord(row["id"], row["tenant_id"], from_json(row["doc"]), from_json(row["state"]))
 
-    def _save(self, record: JobRecord) -> None:
-        with self.db.transaction() as conn:
-            self._save_in(conn, record)
-
-    @staticmethod
-    def _save_in(conn: Any, record: JobRecord) -> None:
-        conn.execute("UPDATE jobs SET doc = ?, state = ? WHERE id = ?",
-                     (to_json(record.doc), to_json(record.state), record.id))
-
     def _save_doc(self, record: JobRecord) -> None:
         with self.db.transaction() as conn:
             conn.execute("UPDATE jobs SET doc = ? WHERE id = ?", (to_json(record.doc), record.id))
@@ -342,32 +333,45 @@ class Jobs:
         return self.snapshot(tenant, job_id)
 
     def submit(self, tenant: Tenant, job_id: str, refuse_again: bool = False) -> None:
-        """Submitting again, or submitting a finished job, changes nothing: 200, or 400 when `refuse_again`."""
+        """Submitting again, or submitting a finished job, changes nothing: 200, or 400 when `refuse_again`. The
+        submission is decided inside one transaction, so two workers submitting one job at once submit it once."""
         record = self._load(tenant, job_id)
-        if record.state.get("submitted") is not None and refuse_again:
-            raise NotAllowed("The job has already been submitted.")
-        if record.state.get("submitted") is not None:
-            return
-        if record.doc.get("clusterId"):
-            self.clusters.enqueue(tenant, record.doc["clusterId"], record.id)
-            record.state["persistentCluster"] = record.doc["clusterId"]
-        program = self.program(record)
-        program.run_seconds *= waves(record.doc)  # a sweep's runs go `slots` at a time, each as long as the command
-        record.state.update(
-            # "inf" (a string) for `sleep inf`: JSON, and so SQLite, has no infinity
-            submitted=self.tenants.now(tenant), runSeconds=str(program.run_seconds) if math.isinf(program.run_seconds)
-            else program.run_seconds, exitCode=program.exit_code,
-            pace=self.tenants.clock(tenant).pace, scenario=record.state.get("scenario") or self.scenario_for(tenant),
-        )
-        if not record.doc.get("clusterId"):
-            record.state["ownCluster"] = stable_id("cluster", record.id)  # readable as v3 clusters/{id}/
-        # a job on a storage device is simulated (it waits for the device, which no real process could mount)
-        if self.executor is not None and not record.doc.get("storageDevice") and self.executor.wants(tenant, record.doc):
-            record.state["execute"] = True  # the command runs for real: decided once, at submission
-            self.run_facts.open(tenant.id, record.id)
-        self._save(record)
+        if record.state.get("submitted") is None:
+            if record.doc.get("clusterId"):
+                self.clusters.enqueue(tenant, record.doc["clusterId"], record.id)  # idempotent
+            execute = (self.executor is not None and not record.doc.get("storageDevice")
+                       and self.executor.wants(tenant, record.doc))
+            if execute:
+                self.run_facts.open(tenant.id, record.id)  # idempotent; unused unless this submission wins
+            changes = self._submission(tenant, record, execute)
+        with self.db.transaction() as conn:
+            record = self._load(tenant, job_id, conn)
+            if record.state.get("submitted") is not None:
+                if refuse_again:
+                    raise NotAllowed("The job has already been submitted.")
+                return
+            record.state.update(changes, scenario=record.state.get("scenario") or self.scenario_for(tenant))
+            self._save_state(conn, record)
         if record.state.get("execute"):
             self.executor.submitted(tenant, record.id)
+
+    def _submission(self, tenant: Tenant, record: JobRecord, execute: bool) -> dict[str, Any]:
+        """What submitting `record` now records in its state."""
+        program = self.program(record)
+        program.run_seconds *= waves(record.doc)  # a sweep's runs go `slots` at a time, each as long as the command
+        changes: dict[str, Any] = dict(
+            # "inf" (a string) for `sleep inf`: JSON, and so SQLite, has no infinity
+            submitted=self.tenants.now(tenant), runSeconds=str(program.run_seconds) if math.isinf(program.run_seconds)
+            else program.run_seconds, exitCode=program.exit_code, pace=self.tenants.clock(tenant).pace,
+        )
+        if record.doc.get("clusterId"):
+            changes["persistentCluster"] = record.doc["clusterId"]
+        else:
+            changes["ownCluster"] = stable_id("cluster", record.id)  # readable as v3 clusters/{id}/
+        # a job on a storage device is simulated (it waits for the device, which no real process could mount)
+        if execute:
+            changes["execute"] = True  # the command runs for real: decided once, at submission
+        return changes
 
     def stop(self, tenant: Tenant, job_id: str) -> None:
         # read and saved in one transaction: a finished job (which settling may be writing) is never stopped
@@ -380,15 +384,13 @@ class Jobs:
 
     def attach_device(self, tenant: Tenant, job_id: str, device_id: str, copies: list[Any], field: str) -> None:
         """POST jobs/{id}/storage-devices/: the saved job will wait for the device and see it mounted."""
-        record = self._load(tenant, job_id)
-        if record.state.get("submitted") is not None:
+        if self._load(tenant, job_id).state.get("submitted") is not None:
             raise NotAllowed("The job has already been submitted.")
         try:
             self.devices.attach(tenant, device_id, job_id)
         except NotFound:
             raise InvalidInput({field: {"id": pk_error(device_id)}}) from None
-        record.doc.update(storageDevice=device_id, storageDeviceCopies=copies)
-        self._save(record)
+        self._change_unsubmitted_doc(tenant, job_id, storageDevice=device_id, storageDeviceCopies=copies)
 
     def attach(self, tenant: Tenant, cluster_id: str, job_id: str, submit: bool) -> str:
         """POST clusters/{id}/jobs/: run a saved job on a persistent cluster; returns the association id."""
@@ -399,11 +401,20 @@ class Jobs:
             raise InvalidInput({"id": pk_error(job_id)}) from None
         if record.state.get("submitted") is not None:
             raise NotAllowed("The job has already been submitted.")
-        record.doc["clusterId"] = cluster_id
-        self._save(record)
+        self._change_unsubmitted_doc(tenant, job_id, clusterId=cluster_id)
         if submit:
             self.submit(tenant, job_id)
         return stable_id("association", cluster_id, job_id)
+
+    def _change_unsubmitted_doc(self, tenant: Tenant, job_id: str, **changes: Any) -> None:
+        """Change a saved job's definition, read and written in one transaction (another worker may be submitting
+        it, or setting its scenario, meanwhile): only while it is not submitted."""
+        with self.db.transaction() as conn:
+            record = self._load(tenant, job_id, conn)
+            if record.state.get("submitted") is not None:
+                raise NotAllowed("The job has already been submitted.")
+            record.doc.update(changes)
+            conn.execute("UPDATE jobs SET doc = ? WHERE id = ?", (to_json(record.doc), record.id))
 
     def delete(self, tenant: Tenant, job_id: str, delete_inputs: bool = False) -> None:
         snap = self.snapshot(tenant, job_id)
