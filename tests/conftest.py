@@ -1,11 +1,18 @@
 """Shared fixtures. `fake` runs each end-to-end test twice, as moto's CI does: against the fake in this process
 (cheroot on loopback) and against a `rescale-mock serve` child process. Both come from the project's pytest
-plugin (`rescale_mock.pytest_plugin`), which gives every test its own tenant and a manual clock."""
+plugin (`rescale_mock.pytest_plugin`), which gives every test its own tenant and a manual clock.
+Helpers that are not fixtures live on the `Fake` (`fake.upload()`, `fake.start_job()`, `fake.history(id)`...) and
+in tests/support.py; test modules never import each other."""
 from __future__ import annotations
+
+import os
+from collections.abc import Iterator
 
 import pytest
 import requests
+from hypothesis import settings
 
+from rescale_client import RescaleClient
 from rescale_mock.testing import Fake
 
 
@@ -18,17 +25,27 @@ def fake(request: pytest.FixtureRequest) -> Fake:
 @pytest.fixture
 def api(fake: Fake) -> requests.Session:
     """A requests session authenticated as the test's tenant; use with `fake.url(path)`."""
-    session = requests.Session()
-    session.headers.update(fake.headers)
-    return session
+    return fake.session()
+
+
+@pytest.fixture
+def other(fake: Fake) -> Iterator[Fake]:
+    """A second tenant on the same server, reset afterwards."""
+    second = fake.other_tenant()
+    yield second
+    second.control.reset()
+
+
+@pytest.fixture
+def client(fake: Fake) -> Iterator[RescaleClient]:
+    """The client kit as the test's tenant; its waits (waiters, retries, log following) move the fake's clock."""
+    with RescaleClient(fake.base_url, fake.api_key, progress=False,
+                       sleep=lambda seconds: fake.control.advance(seconds)) as c:
+        yield c
 
 
 # Hypothesis profiles: `dev` keeps a developer's run quick and random; `ci` is more thorough and derandomized, so a
 # CI run is repeatable (a failure it finds fails every time). CI sets CI=true.
-import os  # noqa: E402
-
-from hypothesis import settings  # noqa: E402
-
 settings.register_profile("dev", max_examples=12)
 settings.register_profile("ci", max_examples=40, derandomize=True)
 settings.load_profile(os.environ.get("RESCALE_MOCK_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
