@@ -186,6 +186,12 @@ class Fake:
                                  files={"file": (name, data)}, data=form, timeout=30)
         return _expect(response, 201)
 
+    def file_names(self) -> list[str]:
+        """The names in the tenant's file listing (`GET /api/v2/files/`, one page of up to 1000), newest first."""
+        response = requests.get(self.url("/api/v2/files/"), headers=self.headers, params={"page_size": 1000},
+                                timeout=30)
+        return [f["name"] for f in _expect(response, 200)["results"]]
+
     def create_job(self, command: str = "echo hello", name: str = "job", **body: Any) -> dict[str, Any]:
         """Create (not submit) a v2 job running `command` on 2 `granite` cores (201); `body` adds or replaces keys."""
         payload = {"name": name, "jobanalyses": [job_analysis(command)], **body}

@@ -8,7 +8,7 @@ from typing import Any
 
 import requests
 
-from rescale_mock.testing import Fake
+from rescale_mock.testing import Fake, job_analysis
 
 COMPLETED_AT, STOPPED_AT = 70.0, 111.0
 JOB_STATUS_DATE = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00"
@@ -16,10 +16,7 @@ JOB_STATUS_DATE = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00"
 
 # -- helpers -----------------------------------------------------------------------------------------------------
 def body(name: str = "job", core: Any = "granite", **extra: Any) -> dict[str, Any]:
-    return {"name": name, "jobanalyses": [{"analysis": {"code": "user_included", "version": "0"},
-                                           "command": "echo hello",
-                                           "hardware": {"coreType": core, "coresPerSlot": 2, "walltime": 1}}],
-            **extra}
+    return {"name": name, "jobanalyses": [job_analysis(core=core)], **extra}
 
 
 def create(fake: Fake, api: requests.Session, version: str = "v2", **kwargs: Any) -> dict[str, Any]:
@@ -32,10 +29,6 @@ def get(fake: Fake, api: requests.Session, path: str, **params: Any) -> Any:
     response = api.get(fake.url(path), params=params)
     assert response.status_code == 200, response.text
     return response.json()
-
-
-def submit(fake: Fake, api: requests.Session, job_id: str) -> None:
-    assert api.post(fake.url(f"/api/v2/jobs/{job_id}/submit/")).status_code == 200
 
 
 # -- one job, two views --------------------------------------------------------------------------------------------
@@ -74,7 +67,7 @@ def test_v3_create_is_validated_like_v2(fake: Fake, api: requests.Session) -> No
 
 def test_v3_statuses_add_notify_and_prevent_duplicates(fake: Fake, api: requests.Session) -> None:
     job_id = create(fake, api)["id"]
-    submit(fake, api, job_id)
+    fake.submit(job_id)
     fake.control.advance(COMPLETED_AT + 1)
     v2 = get(fake, api, f"/api/v2/jobs/{job_id}/statuses/")["results"]
     v3 = get(fake, api, f"/api/v3/jobs/{job_id}/statuses/")["results"]
@@ -86,7 +79,7 @@ def test_v3_statuses_add_notify_and_prevent_duplicates(fake: Fake, api: requests
 
 def test_v3_list_summary_carries_the_status_reason(fake: Fake, api: requests.Session) -> None:
     job_id = create(fake, api)["id"]
-    submit(fake, api, job_id)
+    fake.submit(job_id)
     fake.control.advance(COMPLETED_AT + 1)
     (v2,) = get(fake, api, "/api/v2/jobs/")["results"]
     (v3,) = get(fake, api, "/api/v3/jobs/")["results"]
@@ -126,7 +119,7 @@ def test_v3_list_pages_by_25(fake: Fake, api: requests.Session) -> None:
 
 def test_v3_list_filters_like_v2(fake: Fake, api: requests.Session) -> None:
     done = create(fake, api)["id"]
-    submit(fake, api, done)
+    fake.submit(done)
     fake.control.advance(COMPLETED_AT + 1)
     create(fake, api)
     found = get(fake, api, "/api/v3/jobs/", state="completed", job_status="COMPLETED")["results"]
@@ -135,7 +128,7 @@ def test_v3_list_filters_like_v2(fake: Fake, api: requests.Session) -> None:
 
 def test_v3_stop(fake: Fake, api: requests.Session) -> None:
     job_id = create(fake, api)["id"]
-    submit(fake, api, job_id)
+    fake.submit(job_id)
     fake.control.advance(50)
     response = api.post(fake.url(f"/api/v3/jobs/{job_id}/stop/"))
     assert response.status_code == 202 and response.content == b""
@@ -145,7 +138,7 @@ def test_v3_stop(fake: Fake, api: requests.Session) -> None:
 
 def test_v3_delete_follows_the_cluster_rule(fake: Fake, api: requests.Session) -> None:
     job_id = create(fake, api)["id"]
-    submit(fake, api, job_id)
+    fake.submit(job_id)
     fake.control.advance(COMPLETED_AT + 1)
     response = api.delete(fake.url(f"/api/v3/jobs/{job_id}/"))
     assert response.status_code == 400 and set(response.json()) == {"detail"}
