@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
 from hypothesis import settings
+from urllib3.util.retry import Retry
 
 from rescale_client import RescaleClient
 from rescale_mock.testing import Fake
@@ -42,6 +44,20 @@ def client(fake: Fake) -> Iterator[RescaleClient]:
     with RescaleClient(fake.base_url, fake.api_key, progress=False,
                        sleep=lambda seconds: fake.control.advance(seconds)) as c:
         yield c
+
+
+@pytest.fixture
+def retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits between transport retries, recorded instead of slept: pass `sleep=retry_waits.append` to a client;
+    urllib3's Retry (the client's GET retries today) records its Retry-After or backoff here too."""
+    waits: list[float] = []
+
+    def record(retry: Retry, response: Any = None) -> None:
+        after = retry.get_retry_after(response) if response is not None and retry.respect_retry_after_header else None
+        waits.append(float(after if after is not None else retry.get_backoff_time()))
+
+    monkeypatch.setattr(Retry, "sleep", record)
+    return waits
 
 
 # Hypothesis profiles: `dev` keeps a developer's run quick and random; `ci` is more thorough and derandomized, so a

@@ -10,7 +10,6 @@ import os
 import tarfile
 import tracemalloc
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +20,6 @@ from rescale_mock.testing import Fake
 
 MiB = 1024 * 1024
 CONTENTS = "/api/v2/files/*/contents/"
-
-
-@pytest.fixture
-def client(fake: Fake) -> Iterator[RescaleClient]:
-    with RescaleClient(fake.base_url, fake.api_key, progress=False,
-                       sleep=lambda seconds: fake.control.advance(seconds)) as c:
-        yield c
 
 
 def random_file(path: Path, size: int) -> str:
@@ -81,7 +73,8 @@ def test_dropped_connections_mid_download_still_end_with_the_right_sha512(client
     assert len(journal) == 4 + 3  # each cut range was resumed by one more request
 
 
-def test_throttled_and_unavailable_ranges_are_retried(client: RescaleClient, fake: Fake, tmp_path: Path) -> None:
+def test_throttled_and_unavailable_ranges_are_retried(client: RescaleClient, fake: Fake, tmp_path: Path,
+                                                     retry_waits: list[float]) -> None:
     digest = random_file(tmp_path / "t.bin", MiB)
     stored = client.upload_file(tmp_path / "t.bin")
     fake.control.add_fault("status", method="GET", path=CONTENTS, status=429, retryAfter=1, times=1)
