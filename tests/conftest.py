@@ -17,6 +17,8 @@ from urllib3.util.retry import Retry
 from rescale_client import RescaleClient
 from rescale_mock.testing import Fake
 
+from .real_runs import ticking_sleep
+
 
 @pytest.fixture(params=["inprocess", pytest.param("served", marks=pytest.mark.served)])
 def fake(request: pytest.FixtureRequest) -> Fake:
@@ -39,10 +41,12 @@ def other(fake: Fake) -> Iterator[Fake]:
 
 
 @pytest.fixture
-def client(fake: Fake) -> Iterator[RescaleClient]:
-    """The client kit as the test's tenant; its waits (waiters, retries, log following) move the fake's clock."""
-    with RescaleClient(fake.base_url, fake.api_key, progress=False,
-                       sleep=lambda seconds: fake.control.advance(seconds)) as c:
+def client(request: pytest.FixtureRequest, fake: Fake) -> Iterator[RescaleClient]:
+    """The client kit as the test's tenant; its waits (waiters, retries, log following) move the fake's clock, with
+    a short real pause in tests whose jobs really run (`rescale_mock_execute`: the runner's thread gets the CPU)."""
+    real_runs = request.node.get_closest_marker("rescale_mock_execute") is not None
+    sleep = ticking_sleep(fake.control) if real_runs else lambda seconds: fake.control.advance(seconds)
+    with RescaleClient(fake.base_url, fake.api_key, progress=False, sleep=sleep) as c:
         yield c
 
 
