@@ -178,7 +178,7 @@ class Fake:
     def other_tenant(self) -> Fake:
         """A second, isolated tenant on the same server (reset it with `.control.reset()` when done)."""
         key = self.control.create_tenant()["apiKey"]
-        return Fake(self.base_url, key, Control(self.base_url, key), self.mode, self.backend)
+        return Fake(self.base_url, key, Control(self.control.base_url, key), self.mode, self.backend)
 
     def upload(self, name: str = "input.txt", data: bytes = b"hello\n", **form: Any) -> dict[str, Any]:
         """Upload `data` as a file named `name` (`POST /api/v2/files/contents/`, 201); `form`: e.g. `typeId=1`."""

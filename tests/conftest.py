@@ -1,8 +1,9 @@
 """Shared fixtures. `fake` runs each end-to-end test twice, as moto's CI does: against the fake in this process
-(cheroot on loopback) and against a `rescale-mock serve` child process. Both come from the project's pytest
-plugin (`rescale_mock.pytest_plugin`), which gives every test its own tenant and a manual clock.
-Helpers that are not fixtures live on the `Fake` (`fake.upload()`, `fake.start_job()`, `fake.history(id)`...) and
-in tests/support.py; test modules never import each other."""
+(cheroot on loopback) and against a `rescale-mock serve` child process; in modules marked `proxy_twin`, a third
+time through `rescale-mock proxy` in front of the served one. They come from the project's pytest plugin
+(`rescale_mock.pytest_plugin`), which gives every test its own tenant and a manual clock.
+Helpers live on the `Fake` (`fake.upload()`, `fake.start_job()`, `fake.history(id)`...) or in the support modules
+(doe.py, notebook.py, status_machines.py, real_runs.py, proxy_helpers.py): test modules never import each other."""
 from __future__ import annotations
 
 import os
@@ -17,13 +18,26 @@ from urllib3.util.retry import Retry
 from rescale_client import RescaleClient
 from rescale_mock.testing import Fake
 
+from .proxy_helpers import flows_proxy, proxied_fake  # noqa: F401 (fixtures of the proxied twin)
 from .real_runs import ticking_sleep
 
 
-@pytest.fixture(params=["inprocess", pytest.param("served", marks=pytest.mark.served)])
+@pytest.fixture(params=["inprocess", pytest.param("served", marks=pytest.mark.served),
+                        pytest.param("proxied", marks=pytest.mark.served)])
 def fake(request: pytest.FixtureRequest) -> Fake:
-    name = "rescale_mock" if request.param == "inprocess" else "rescale_mock_served"
+    name = {"inprocess": "rescale_mock", "served": "rescale_mock_served", "proxied": "proxied_fake"}[request.param]
     return request.getfixturevalue(name)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "proxy_twin(requests_clean=False): the module's `fake` tests also run through "
+                                       "`rescale-mock proxy` (a third twin), which must find no drift")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The `proxied` twin exists only in modules marked `proxy_twin`: elsewhere it is not collected at all."""
+    items[:] = [item for item in items if item.get_closest_marker("proxy_twin") is not None
+                or getattr(getattr(item, "callspec", None), "params", {}).get("fake") != "proxied"]
 
 
 @pytest.fixture

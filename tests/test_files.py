@@ -20,6 +20,8 @@ from requests_toolbelt import MultipartEncoder
 
 from rescale_mock.testing import Fake
 
+pytestmark = pytest.mark.proxy_twin  # some tests send bad requests on purpose
+
 NOT_FOUND = {"detail": "Not found."}
 FILE_KEYS = {
     "id", "name", "owner", "typeId", "dateUploaded", "relativePath", "path", "decryptedSize", "isUploaded",

@@ -9,6 +9,8 @@ import requests
 
 from rescale_mock.testing import Fake
 
+pytestmark = pytest.mark.proxy_twin  # some tests send bad requests on purpose
+
 CORE_TYPES = 27
 INVALID_PAGE = {"detail": "Invalid page."}
 PAGED_PATHS = ["/api/v2/coretypes/", "/api/v3/coretypes/", "/api/v2/analyses/", "/api/v3/analyses/",
