@@ -1,6 +1,6 @@
 """Shared fixtures. `fake` runs each end-to-end test twice, as moto's CI does: against the fake in this process
-(cheroot on loopback) and against a `rescale-mock serve` child process; in modules marked `proxy_twin`, a third
-time through `rescale-mock proxy` in front of the served one. They come from the project's pytest plugin
+(cheroot on loopback) and against a `rescale-mock serve` child process; in modules marked `twins(..., "proxied")`, a
+third time through `rescale-mock proxy` in front of the served one. They come from the project's pytest plugin
 (`rescale_mock.pytest_plugin`), which gives every test its own tenant and a manual clock.
 Helpers live on the `Fake` (`fake.upload()`, `fake.start_job()`, `fake.history(id)`...) or in the support modules
 (doe.py, notebook.py, status_machines.py, real_runs.py, proxy_helpers.py): test modules never import each other."""
@@ -30,14 +30,20 @@ def fake(request: pytest.FixtureRequest) -> Fake:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "proxy_twin(requests_clean=False): the module's `fake` tests also run through "
-                                       "`rescale-mock proxy` (a third twin), which must find no drift")
+    config.addinivalue_line("markers", "twins(*names, requests_clean=False): which twins of a `fake` test run, of "
+                                       "inprocess, served and proxied (default: inprocess and served); a proxied twin "
+                                       "must find no drift (nor in the requests, with requests_clean)")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The `proxied` twin exists only in modules marked `proxy_twin`: elsewhere it is not collected at all."""
-    items[:] = [item for item in items if item.get_closest_marker("proxy_twin") is not None
-                or getattr(getattr(item, "callspec", None), "params", {}).get("fake") != "proxied"]
+    """A `fake` test runs as the twins its closest `twins` marker names, by default in-process and served: the
+    proxied twin in the modules that ask for it, a test of volume (1001 uploads, 1500 runs) in-process only."""
+    def wanted(item: pytest.Item) -> bool:
+        twin = getattr(getattr(item, "callspec", None), "params", {}).get("fake")
+        marker = item.get_closest_marker("twins")
+        return twin is None or twin in (marker.args if marker else ("inprocess", "served"))
+
+    items[:] = [item for item in items if wanted(item)]
 
 
 @pytest.fixture

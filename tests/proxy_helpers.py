@@ -1,5 +1,5 @@
 """Running the proxy, replay and small upstreams in this process for the proxy tests, and the proxied twin of
-end-to-end tests (`proxy_twin` modules, see conftest.py)."""
+end-to-end tests (see `twins` in conftest.py)."""
 from __future__ import annotations
 
 import threading
@@ -54,14 +54,13 @@ def proxied_fake(request: pytest.FixtureRequest, rescale_mock_served: Fake, flow
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fake]:
     """The served fake's tenant reached through `rescale-mock proxy` (the control plane stays direct). The fake keeps
     to the spec, so afterwards neither the proxy nor `check-spec` on the test's recordings may find drift on the
-    platform's side (nor on the client's, with `proxy_twin(requests_clean=True)`: some tests send bad requests on
-    purpose)."""
+    platform's side (nor on the client's, with `twins(..., requests_clean=True)`: some tests send bad requests
+    on purpose)."""
     server, app = flows_proxy
     recordings = tmp_path_factory.mktemp("proxy-recordings")
     app.report, app.recorder = DriftReport(), Recorder(recordings)
     yield Fake(server.base_url, rescale_mock_served.api_key, rescale_mock_served.control, "proxied")
-    marker = request.node.get_closest_marker("proxy_twin")
-    strict = bool(marker and marker.kwargs.get("requests_clean"))
+    strict = any(marker.kwargs.get("requests_clean") for marker in request.node.iter_markers("twins"))
     assert drift_set(app.report.drift(), strict) == set(), app.report.markdown()
     offline = check_recordings(recordings)
     assert offline.exchanges == app.report.exchanges

@@ -20,7 +20,7 @@ from requests_toolbelt import MultipartEncoder
 
 from rescale_mock.testing import Fake
 
-pytestmark = pytest.mark.proxy_twin  # some tests send bad requests on purpose
+pytestmark = pytest.mark.twins("inprocess", "served", "proxied")  # some tests send bad requests on purpose
 
 NOT_FOUND = {"detail": "Not found."}
 FILE_KEYS = {

@@ -9,7 +9,7 @@ import requests
 
 from rescale_mock.testing import Fake
 
-pytestmark = pytest.mark.proxy_twin  # some tests send bad requests on purpose
+pytestmark = pytest.mark.twins("inprocess", "served", "proxied")  # some tests send bad requests on purpose
 
 CORE_TYPES = 27
 INVALID_PAGE = {"detail": "Invalid page."}
@@ -76,6 +76,7 @@ def test_page_size_above_1000_is_clamped_not_rejected(fake: Fake, api: requests.
 
 
 @pytest.mark.slow
+@pytest.mark.twins("inprocess")  # 1001 uploads; the paging is the same in every twin (link rewriting: tests below)
 def test_page_size_clamp_is_1000(fake: Fake, api: requests.Session) -> None:
     """With 1001 files, page_size=5000 still gives 1000 per page and a second page of one."""
     for n in range(1001):

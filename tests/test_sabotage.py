@@ -78,7 +78,7 @@ def run_suite(pytester: pytest.Pytester, files: list[str], sabotage: str = "") -
     suite.mkdir()
     (suite / "__init__.py").write_text("")
     (suite / "conftest.py").write_text((HERE / "conftest.py").read_text() + NO_SHRINKING + sabotage)
-    for test_file in files:
+    for test_file in files + [p.name for p in HERE.glob("*.py") if not p.name.startswith(("test_", "conftest"))]:
         shutil.copy(HERE / test_file, suite / test_file)
     return pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "-m", "not served and not slow",
                                          *[f"tests/{f}" for f in files])

@@ -288,6 +288,7 @@ def test_runs_pages_hold_thousands(fake: Fake, api: requests.Session, page_size:
         assert rest["results"][0]["id"] == str(page_size + 1)
 
 
+@pytest.mark.twins("inprocess")  # 1500 runs; smaller sweeps above run in every twin
 def test_the_official_doe_example_at_full_size(fake: Fake, api: requests.Session) -> None:
     """Rescale's DOE example: 3,696 CSV rows on 1,500 slots; wait for Executing, poll the runs with
     page_size=1848 (every 30 s in the example) until 1,848 runs completed, then stop the job."""
