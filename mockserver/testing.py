@@ -186,6 +186,10 @@ class Fake:
                                  files={"file": (name, data)}, data=form, timeout=30)
         return _expect(response, 201)
 
+    def get(self, path: str, **params: Any) -> Any:
+        """`GET path` as this tenant (200): the JSON."""
+        return _expect(requests.get(self.url(path), headers=self.headers, params=params, timeout=30), 200)
+
     def file_names(self) -> list[str]:
         """The names in the tenant's file listing (`GET /api/v2/files/`, one page of up to 1000), newest first."""
         response = requests.get(self.url("/api/v2/files/"), headers=self.headers, params={"page_size": 1000},
@@ -200,7 +204,8 @@ class Fake:
     def submit(self, job_id: str) -> None:
         """Submit a created job (`POST /api/v2/jobs/{id}/submit/`: 200 with an empty body, as Rescale answers)."""
         response = requests.post(self.url(f"/api/v2/jobs/{job_id}/submit/"), headers=self.headers, timeout=30)
-        assert _expect(response, 200) is None and response.content == b"", response.content[:200]
+        if _expect(response, 200) is not None:
+            raise AssertionError(f"submit answered a body: {response.content[:200]!r}")
 
     def start_job(self, command: str = "echo hello", **body: Any) -> str:
         """Create and submit a job (see `create_job`); its id. Then move the clock: `fake.control.advance(s)`."""
@@ -228,6 +233,8 @@ def job_analysis(command: str = "echo hello", core: Any = "granite", cores: Any 
 
 
 def _expect(response: requests.Response, status: int) -> Any:
-    assert response.status_code == status, f"{response.request.method} {response.url}: {response.status_code} " \
-                                           f"{response.text[:2000]}"
+    """The answer's JSON (None when empty) if it has `status`; else an AssertionError that shows it."""
+    if response.status_code != status:
+        raise AssertionError(f"{response.request.method} {response.url}: {response.status_code}, expected {status}: "
+                             f"{response.text[:2000]}")
     return response.json() if response.content else None

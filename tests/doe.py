@@ -12,7 +12,7 @@ from rescale_mock.testing import Fake
 def upload_typed(fake: Fake, name: str, data: bytes, type_id: int) -> dict[str, Any]:
     """As Rescale's DOE example uploads: `files={'file': fp, 'typeId': type_id}` (typeId a part with a filename)."""
     response = requests.post(fake.url("/api/v2/files/contents/"), headers=fake.headers, timeout=30,
-                             files={"file": (name, data), "typeId": type_id})
+                             files={"file": (name, data), "typeId": type_id})  # type: ignore[dict-item]
     assert response.status_code == 201, response.text
     return response.json()
 

@@ -37,14 +37,8 @@ def run_job(fake: Fake, api: requests.Session, command: str = "echo hello", inpu
                                                     inputFiles=inputs or [])])
 
 
-def get(fake: Fake, api: requests.Session, path: str, **params: Any) -> Any:
-    response = api.get(fake.url(path), params=params)
-    assert response.status_code == 200, f"{path}: {response.status_code} {response.text}"
-    return response.json()
-
-
 def results(fake: Fake, api: requests.Session, path: str, **params: Any) -> list[dict[str, Any]]:
-    return get(fake, api, path, page_size=1000, **params)["results"]
+    return fake.get(path, page_size=1000, **params)["results"]
 
 
 def current(fake: Fake, api: requests.Session, job_id: str) -> str:
@@ -89,7 +83,7 @@ def tar_gz_bytes(members: dict[str, bytes]) -> bytes:
 def test_no_instances_before_the_cluster_started(fake: Fake, api: requests.Session) -> None:
     job_id = run_job(fake, api, "sleep inf")
     fake.control.advance(30)
-    page = get(fake, api, f"/api/v2/jobs/{job_id}/instances/")
+    page = fake.get(f"/api/v2/jobs/{job_id}/instances/")
     assert (page["count"], page["results"]) == (0, [])
 
 
@@ -137,13 +131,13 @@ def test_one_active_run_while_executing(fake: Fake, api: requests.Session) -> No
     assert (run["id"], run["type"], run["displayOrder"], run["parent"], run["isOptimal"]) == ("1", 3, 1, None, False)
     assert re.fullmatch(Z_DATE, run["dateStarted"]) and run["dateCompleted"] is None
     assert (run["outputFileCount"], run["outputFileSize"], run["variables"]) == (0, None, [])
-    assert get(fake, api, f"/api/v2/jobs/{job_id}/runs/1/") == run
+    assert fake.get(f"/api/v2/jobs/{job_id}/runs/1/") == run
 
 
 def test_a_completed_run(fake: Fake, api: requests.Session) -> None:
     job_id = run_job(fake, api, "openssl rand -out data.bin 1000")
     fake.control.advance(COMPLETED_AT + 1)
-    run = get(fake, api, f"/api/v2/jobs/{job_id}/runs/1/")
+    run = fake.get(f"/api/v2/jobs/{job_id}/runs/1/")
     assert re.fullmatch(Z_DATE, run["dateCompleted"]) and run["dateCompleted"] > run["dateStarted"]
     files = results(fake, api, f"/api/v2/jobs/{job_id}/files/")
     assert run["outputFileCount"] == len(files) == 2
@@ -175,7 +169,7 @@ def test_run_files_are_empty_while_the_run_is_in_progress(fake: Fake, api: reque
 def test_tail_lines_while_executing(fake: Fake, api: requests.Session) -> None:
     job_id = run_job(fake, api, "echo one; echo two; echo three; sleep 100")
     fake.control.advance(EXECUTING_AT + 5)
-    tail = get(fake, api, f"/api/v2/jobs/{job_id}/runs/1/tail/process_output.log", lines=2)
+    tail = fake.get(f"/api/v2/jobs/{job_id}/runs/1/tail/process_output.log", lines=2)
     assert set(tail) == {"fileType", "lines"} and isinstance(tail["fileType"], str)
     assert tail["lines"] == ["two", "three"]
 
@@ -183,7 +177,7 @@ def test_tail_lines_while_executing(fake: Fake, api: requests.Session) -> None:
 def test_tail_lines_have_no_trailing_newlines(fake: Fake, api: requests.Session) -> None:
     job_id = run_job(fake, api, "echo one; sleep 100")
     fake.control.advance(EXECUTING_AT + 5)
-    tail = get(fake, api, f"/api/v2/jobs/{job_id}/runs/1/tail/process_output.log", lines=20)
+    tail = fake.get(f"/api/v2/jobs/{job_id}/runs/1/tail/process_output.log", lines=20)
     assert 1 < len(tail["lines"]) <= 20
     assert not any(line.endswith("\n") for line in tail["lines"])
     assert any("echo one; sleep 100" in line for line in tail["lines"])
@@ -351,7 +345,7 @@ def test_outputs_are_listed_in_pages(fake: Fake, api: requests.Session) -> None:
     command = "; ".join(f"openssl rand -out out{i:02d}.dat 8" for i in range(11))
     job_id = run_job(fake, api, command)
     fake.control.advance(COMPLETED_AT + 1)
-    page = get(fake, api, f"/api/v2/jobs/{job_id}/files/")
+    page = fake.get(f"/api/v2/jobs/{job_id}/files/")
     assert page["count"] == 12 and len(page["results"]) == 10 and page["next"].startswith(fake.base_url)
 
 
