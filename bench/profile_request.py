@@ -5,7 +5,7 @@ throughput benchmark uses the same functions for its "where the time goes" rows.
 
 - `app_cost`: microseconds per call of `app(environ, start_response)` with the body consumed; no socket, no server.
 - `stages`: the same calls with timers around the pipeline's steps (dispatch.py: route, auth, parameters, handler,
-  serialize, JSON encode); the rest is Flask, werkzeug and the journal middleware. The timers are wrappers installed
+  serialize, JSON encode); the rest is werkzeug's request and response, the host guard and the journal (app.ApiFront). The timers are wrappers installed
   on the classes for the measurement only and removed afterwards; they cost well under a microsecond each.
 - `profile_top`: cProfile's functions by own time (cProfile inflates small calls, so it shows where, not how much).
 """
@@ -89,9 +89,8 @@ STAGES = [
     ("validate", "response validated against the spec (--validate-responses)"),
 ]
 REST = [
-    ("glue", "dispatcher glue: request.url/host_url (werkzeug IRI), Call, body check"),
-    ("flask", "Flask: request context, its URL map, Response to WSGI"),
-    ("journal", "journal/faults middleware (entry, timestamp)"),
+    ("glue", "dispatcher glue: Admission, Call, body check, views' context"),
+    ("wsgi", "werkzeug Request, Response to WSGI, host guard, journal/faults (app.ApiFront)"),
 ]
 
 
@@ -111,9 +110,7 @@ def _timers(totals: dict[str, float], app: Any) -> Iterator[None]:
 
     saved_class = {name: getattr(Dispatcher, name) for name in ("_route", "_tenant", "_params", "_handler", "_check")}
     saved_module = {name: getattr(dispatch_module, name) for name in ("serialize", "json_response")}
-    saved_call = Dispatcher.__call__
-    middleware = getattr(app, "wsgi_app", None)
-    saved_inner = getattr(middleware, "app", None)
+    saved_steps = {name: getattr(Dispatcher, name) for name in ("admit", "respond")}
     original_handler = saved_class["_handler"]
     Dispatcher._route = timed("route", saved_class["_route"])  # type: ignore[method-assign]
     Dispatcher._tenant = timed("auth", saved_class["_tenant"])  # type: ignore[method-assign]
@@ -122,9 +119,8 @@ def _timers(totals: dict[str, float], app: Any) -> Iterator[None]:
     dispatch_module.serialize = timed("serialize", saved_module["serialize"])  # type: ignore[attr-defined]
     dispatch_module.json_response = timed("encode", saved_module["json_response"])  # type: ignore[attr-defined]
     Dispatcher._check = timed("validate", saved_class["_check"])  # type: ignore[method-assign]
-    Dispatcher.__call__ = timed("dispatcher", saved_call)  # type: ignore[method-assign]
-    if saved_inner is not None:
-        middleware.app = timed("flaskWsgi", saved_inner)  # type: ignore[union-attr]
+    for name, fn in saved_steps.items():
+        setattr(Dispatcher, name, timed("dispatcher", fn))
     try:
         yield
     finally:
@@ -132,9 +128,8 @@ def _timers(totals: dict[str, float], app: Any) -> Iterator[None]:
             setattr(Dispatcher, name, fn)
         for name, fn in saved_module.items():
             setattr(dispatch_module, name, fn)
-        Dispatcher.__call__ = saved_call  # type: ignore[method-assign]
-        if saved_inner is not None:
-            middleware.app = saved_inner  # type: ignore[union-attr]
+        for name, fn in saved_steps.items():
+            setattr(Dispatcher, name, fn)
 
 
 def stages(app: WsgiApp, base: dict[str, Any], n: int) -> dict[str, float]:
@@ -151,10 +146,8 @@ def stages(app: WsgiApp, base: dict[str, Any], n: int) -> dict[str, float]:
     per = {name: totals.get(name, 0.0) / n * 1e6 for name, _ in STAGES}
     per["total"] = total / n * 1e6
     dispatcher = totals.get("dispatcher", 0.0) / n * 1e6
-    flask = totals.get("flaskWsgi", 0.0) / n * 1e6
     per["glue"] = dispatcher - sum(per[name] for name, _ in STAGES)
-    per["flask"] = flask - dispatcher
-    per["journal"] = per["total"] - flask
+    per["wsgi"] = per["total"] - dispatcher
     return per
 
 

@@ -95,13 +95,14 @@ def populate(data_dir: Path, count: int, sample: int) -> dict[str, Any]:
             client.post("/_fake/clock/advance/", json={"seconds": 3600}, headers={"Authorization": f"Token {key}"})
         assert client.get(f"/api/v2/jobs/{template_id}/statuses/", headers=headers).get_json()["results"][0][
             "status"] == "Completed"
+        client.get(f"/api/v2/jobs/{template_id}/files/", headers=headers)  # settles it: outputs, final status
         job_row = dict(backend.db.one("SELECT * FROM jobs WHERE id = ?", (template_id,)))
         file_row = dict(backend.db.one("SELECT * FROM files WHERE job_id = ?", (template_id,)))
         blob_bytes = backend.blobs.path(file_row["blob"]).read_bytes()
         tenant = backend.tenants.by_key(KEY)
         small = backend.tenants.by_key(SMALL_KEY)
 
-        # the API path, without HTTP: create + submit, then outputs written (blob + fsync + row) when read
+        # the API path, without HTTP: create + submit, then outputs written (blob + fsync + row) when listed
         started = time.perf_counter()
         body = {**JOB, "name": "sample"}
         for _ in range(sample):

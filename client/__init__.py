@@ -34,6 +34,7 @@ from .errors import (
     WaitFailed,
 )
 from .pagination import Paginator
+from .retry import RetryPolicy
 from .waiters import RunProgress, WaitResult
 
 __version__ = "0.1.0"
@@ -49,6 +50,7 @@ __all__ = [
     "Paginator",
     "RescaleClient",
     "RescaleError",
+    "RetryPolicy",
     "RunProgress",
     "ServerError",
     "ServiceUnavailable",

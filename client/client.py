@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
 
 import requests
-from urllib3.util.retry import Retry
 
 from .api import CatalogApi, ClustersApi, FilesApi, JobsApi, MetaApi, RunsApi, StorageApi, UsersApi
 from .config import Settings, resolve
 from .logs import follow_log
 from .models import File
+from .retry import RetryPolicy
 from .session import DEFAULT_TIMEOUT, ApiSession, Timeout
 from .transfers import (
     download_file,
@@ -23,7 +23,16 @@ from .transfers import (
     upload_directory,
     upload_file,
 )
-from .waiters import JOB_TERMINAL, RunProgress, WaitResult, cluster_verdict, job_verdict, wait, wait_for_runs
+from .waiters import (
+    JOB_TERMINAL,
+    RunProgress,
+    Verdict,
+    WaitResult,
+    cluster_verdict,
+    job_verdict,
+    wait,
+    wait_for_runs,
+)
 
 PathLike = str | os.PathLike[str]
 Sleep = Callable[[float], None]
@@ -35,14 +44,15 @@ class RescaleClient:
 
     Configuration: `base_url` and `api_key`, else a `profile` of the Rescale CLI's apiconfig file, else
     `RESCALE_API_BASE_URL` / `RESCALE_API_KEY`, else the file's `[default]` profile (see `config`).
-    `timeout` is (connect, read) seconds; `retries` replaces the transport retry (`session.default_retry`);
-    `progress` shows transfer progress bars (None: only on a terminal); `sleep` is what waiters, log following
-    and retries wait with (tests pass one that moves a fake clock).
+    `timeout` is (connect, read) seconds; `retries` replaces the one retry policy of every call, upload and
+    download (`retry.RetryPolicy`, or an int: that many retries, 0 for none); `progress` shows transfer progress
+    bars (None: only on a terminal); `sleep` is what waiters, log following and retries wait with (tests pass one
+    that moves a fake clock).
     """
 
     def __init__(self, base_url: str | None = None, api_key: str | None = None, *, profile: str | None = None,
                  config_file: PathLike | None = None, timeout: Timeout = DEFAULT_TIMEOUT,
-                 retries: Retry | int | None = None, progress: bool | None = None, sleep: Sleep = time.sleep,
+                 retries: RetryPolicy | int | None = None, progress: bool | None = None, sleep: Sleep = time.sleep,
                  http: requests.Session | None = None) -> None:
         self.settings: Settings = resolve(base_url, api_key, profile, config_file=config_file)
         self.progress = progress
@@ -75,16 +85,47 @@ class RescaleClient:
                  trace: TracebackType | None) -> None:
         self.close()
 
-    # -- waiters ---------------------------------------------------------------------------------------------------
+    # -- waiters: one loop (`waiters.poll`), told what to fetch and how to judge it ------------------------------
+    def _wait(self, fetch: Callable[[], Iterable[Mapping[str, Any]]], verdict: Verdict, what: str, delay: float,
+              timeout: float | None, on_status: OnStatus | None, sleep: Sleep | None,
+              raise_on_failure: bool) -> WaitResult:
+        return wait(fetch, verdict, what=what, delay=delay, timeout=timeout, on_status=on_status,
+                    sleep=sleep or self.sleep, raise_on_failure=raise_on_failure)
+
     def wait_for_job(self, job_id: str, *, until: str | None = None, delay: float = 10.0,
                      timeout: float | None = 3600.0, on_status: OnStatus | None = None, sleep: Sleep | None = None,
                      raise_on_failure: bool = True) -> WaitResult:
         """Poll the job's statuses until it ends (or reaches `until`, e.g. "Executing"). Returns a `WaitResult`;
         a failure end raises `WaitFailed` (unless `raise_on_failure=False`), the timeout `WaiterTimeout`.
         `on_status(status)` is called once per new status, oldest first."""
-        return wait(lambda: self.jobs.iter_job_statuses(job_id=job_id, page_size=100), job_verdict(until),
-                    what=f"job {job_id}", delay=delay, timeout=timeout, on_status=on_status,
-                    sleep=sleep or self.sleep, raise_on_failure=raise_on_failure)
+        return self._wait(lambda: self.jobs.iter_job_statuses(job_id=job_id, page_size=100), job_verdict(until),
+                          f"job {job_id}", delay, timeout, on_status, sleep, raise_on_failure)
+
+    def wait_for_cluster(self, cluster_id: str, *, until: Literal["Started", "Stopped"] | str = "Started",
+                         delay: float = 10.0, timeout: float | None = 3600.0, on_status: OnStatus | None = None,
+                         sleep: Sleep | None = None, raise_on_failure: bool = True) -> WaitResult:
+        """Poll a persistent (v3) cluster's statuses until it reaches `until` ("Started" or "Stopped")."""
+        return self._wait(lambda: self.clusters.iter_cluster_statuses(cluster_id=cluster_id, page_size=100),
+                          cluster_verdict(until), f"cluster {cluster_id}", delay, timeout, on_status, sleep,
+                          raise_on_failure)
+
+    def wait_for_job_cluster(self, job_id: str, *, until: Literal["Started", "Stopped"] | str = "Stopped",
+                             delay: float = 10.0, timeout: float | None = 3600.0, on_status: OnStatus | None = None,
+                             sleep: Sleep | None = None, raise_on_failure: bool = True) -> WaitResult:
+        """Poll the cluster of a job until it reaches `until`: "Stopped" before deleting the job."""
+        return self._wait(lambda: self.jobs.iter_job_cluster_statuses(job_id=job_id, page_size=100),
+                          cluster_verdict(until), f"cluster of job {job_id}", delay, timeout, on_status, sleep,
+                          raise_on_failure)
+
+    def wait_for_storage_device(self, device_id: str, *, until: Literal["Started", "Stopped"] | str = "Started",
+                                delay: float = 10.0, timeout: float | None = 3600.0,
+                                on_status: OnStatus | None = None, sleep: Sleep | None = None,
+                                raise_on_failure: bool = True) -> WaitResult:
+        """Poll a high-performance storage device's statuses until it reaches `until`: "Started" before attaching
+        jobs to it (a device lives as a persistent cluster does, and is judged alike)."""
+        return self._wait(lambda: self.storage.iter_storage_device_statuses(device_id=device_id, page_size=100),
+                          cluster_verdict(until), f"storage device {device_id}", delay, timeout, on_status, sleep,
+                          raise_on_failure)
 
     def run_progress(self, job_id: str, *, page_size: int = 1000) -> RunProgress:
         """How many of the job's runs have started and completed (every page of `runs/`, `page_size` at a time)."""
@@ -107,48 +148,34 @@ class RescaleClient:
         return wait_for_runs(fetch, completed, what=f"runs of job {job_id}", delay=delay, timeout=timeout,
                              on_progress=on_progress, sleep=sleep or self.sleep)
 
-    def wait_for_cluster(self, cluster_id: str, *, until: Literal["Started", "Stopped"] | str = "Started",
-                         delay: float = 10.0, timeout: float | None = 3600.0, on_status: OnStatus | None = None,
-                         sleep: Sleep | None = None, raise_on_failure: bool = True) -> WaitResult:
-        """Poll a persistent (v3) cluster's statuses until it reaches `until` ("Started" or "Stopped")."""
-        return wait(lambda: self.clusters.iter_cluster_statuses(cluster_id=cluster_id, page_size=100),
-                    cluster_verdict(until), what=f"cluster {cluster_id}", delay=delay, timeout=timeout,
-                    on_status=on_status, sleep=sleep or self.sleep, raise_on_failure=raise_on_failure)
-
-    def wait_for_job_cluster(self, job_id: str, *, until: Literal["Started", "Stopped"] | str = "Stopped",
-                             delay: float = 10.0, timeout: float | None = 3600.0, on_status: OnStatus | None = None,
-                             sleep: Sleep | None = None, raise_on_failure: bool = True) -> WaitResult:
-        """Poll the cluster of a job until it reaches `until`: "Stopped" before deleting the job."""
-        return wait(lambda: self.jobs.iter_job_cluster_statuses(job_id=job_id, page_size=100),
-                    cluster_verdict(until), what=f"cluster of job {job_id}", delay=delay, timeout=timeout,
-                    on_status=on_status, sleep=sleep or self.sleep, raise_on_failure=raise_on_failure)
-
     # -- transfers -------------------------------------------------------------------------------------------------
     def upload_file(self, path: PathLike, *, name: str | None = None, type_id: int | None = None,
                     attempts: int = 4) -> File:
         """Upload a file (streamed, retried without duplicates, see `transfers`); returns the stored `File`."""
         return upload_file(self.files, path, name=name, type_id=type_id, attempts=attempts, progress=self.progress,
-                           sleep=self.sleep)
+                           sleep=self.sleep, retry=self.session.retry)
 
     def upload_directory(self, path: PathLike, *, format: Literal["zip", "tar.gz"] = "zip", name: str | None = None,
                          include_root: bool = True, attempts: int = 4) -> File:
         """Upload a directory as one zip or tar.gz archive (unpacked by Rescale when used as a job input)."""
         return upload_directory(self.files, path, fmt=format, name=name, include_root=include_root,
-                                attempts=attempts, progress=self.progress, sleep=self.sleep)
+                                attempts=attempts, progress=self.progress, sleep=self.sleep,
+                                retry=self.session.retry)
 
     def download_file(self, file_id: str, dest: PathLike, *, workers: int = 8, chunk_size: int | None = None,
                       attempts: int = 5, verify: bool = True, file: File | None = None) -> Path:
         """Download a file by concurrent ranges into `dest` (a path or a directory), resumable, sha512-checked
         (unless `verify=False`); ranges grow with the file unless `chunk_size` is given."""
         return download_file(self.files, file_id, dest, file=file, workers=workers, chunk_size=chunk_size,
-                             attempts=attempts, verify=verify, progress=self.progress, sleep=self.sleep)
+                             attempts=attempts, verify=verify, progress=self.progress, sleep=self.sleep,
+                             retry=self.session.retry)
 
     def download_job_outputs(self, job_id: str, dest_dir: PathLike, pattern: str = "*", *, workers: int = 8,
                              chunk_size: int | None = None, attempts: int = 5, verify: bool = True) -> list[Path]:
         """Download the job's output files matching the glob `pattern` into `dest_dir` (relative paths kept)."""
         return download_job_outputs(self.jobs, self.files, job_id, dest_dir, pattern, workers=workers,
                                     chunk_size=chunk_size, attempts=attempts, verify=verify,
-                                    progress=self.progress, sleep=self.sleep)
+                                    progress=self.progress, sleep=self.sleep, retry=self.session.retry)
 
     # -- logs ------------------------------------------------------------------------------------------------------
     def follow_log(self, job_id: str, *, run_id: str = "1", path: str = "process_output.log", delay: float = 5.0,

@@ -1,15 +1,9 @@
-"""The HTTP session: one `requests.Session` with `Authorization: Token <key>`, default timeouts and retries.
-
-Retry policy (the one place it is decided):
-- Transport retries (urllib3 `Retry`, mounted on the session) only for idempotent methods: GET, HEAD, OPTIONS,
-  DELETE, on connection errors and on 429/500/502/503/504 with exponential backoff, honouring `Retry-After`
-  (a longer wait is cut to `max_retry_after`, 60 s by default). PUT is left out on purpose: the API's only PUT is a streamed upload, and a
-  transport retry would resend its headers with an already consumed body.
-- POST and PATCH are never retried blindly. The one exception is a 429 that carries `Retry-After`: the server
-  refused the request before doing anything, so a replayable body (JSON or none) is sent again after the wait
-  (at most `max_retry_after`), `post_429_attempts` times in all. A 503, a 5xx or a dropped connection on a POST raises: the job may exist.
-- Streamed multipart uploads are never retried here; `transfers.upload_file` retries them at the application
-  level (reopening the file) and first looks for the file the failed attempt may have stored.
+"""The HTTP session: one `requests.Session` with `Authorization: Token <key>`, default timeouts, and the client's
+one retry policy (`retry.RetryPolicy`: idempotent calls on a dropped connection or 429/5xx, a POST only on a 429
+with `Retry-After`, jittered backoff, `Retry-After` honoured and bounded), applied here to every call and waited
+with the injected `sleep`. The transport itself never retries (urllib3's own retries are off), so there is one
+place that decides. Streamed multipart uploads are retried by `transfers.upload_file`, which reopens the file and
+first looks for the file the failed attempt may have stored.
 """
 from __future__ import annotations
 
@@ -23,44 +17,42 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from .errors import TooManyRequests, TransportError, error_for
+from .errors import APIError, TransportError, error_for
+from .retry import IDEMPOTENT, RetryPolicy, as_policy
 
 Timeout: TypeAlias = float | tuple[float, float] | None
 DEFAULT_TIMEOUT: tuple[float, float] = (3.05, 60.0)
 UPLOAD_READ_TIMEOUT = 300.0
-IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
-RETRY_STATUSES = (429, 500, 502, 503, 504)
+SEND_BLOCK = 1024 * 1024
 VERSION = "0.1.0"
 
 
-def default_retry(total: int = 5, backoff_factor: float = 0.5, max_retry_after: float = 60.0) -> Retry:
-    """The transport retry: idempotent methods only, backoff 0.5 s doubling (jittered, at most 30 s)."""
-    return Retry(
-        total=total, connect=total, read=2, status=total, other=0,
-        backoff_factor=backoff_factor, backoff_max=30.0, backoff_jitter=0.25,
-        status_forcelist=RETRY_STATUSES, allowed_methods=IDEMPOTENT,
-        respect_retry_after_header=True, retry_after_max=int(max_retry_after), raise_on_status=False,
-    )
+class LargeBlockAdapter(HTTPAdapter):
+    """Sends request bodies `SEND_BLOCK` bytes at a time (urllib3's default is 16 KiB): a streamed multipart upload
+    is read and sent in 1 MiB pieces, so the encoder's Python-level work per byte and the syscalls shrink 64-fold."""
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
+        pool_kwargs.setdefault("blocksize", SEND_BLOCK)
+        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
 
 
 class ApiSession:
     """Sends requests to one Rescale host with one key; turns error statuses into `errors.APIError`s."""
 
-    def __init__(self, base_url: str, api_key: str, *, timeout: Timeout = DEFAULT_TIMEOUT,
-                 retries: Retry | int | None = None, http: requests.Session | None = None,
-                 max_retry_after: float = 60.0, post_429_attempts: int = 3,
+    def __init__(self, base_url: str, api_key: str | None, *, timeout: Timeout = DEFAULT_TIMEOUT,
+                 retries: RetryPolicy | int | None = None, http: requests.Session | None = None,
                  sleep: Callable[[float], None] = time.sleep, pool_size: int = 32) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.max_retry_after = max_retry_after
-        self.post_429_attempts = post_429_attempts
+        self.retry = as_policy(retries)
         self.sleep = sleep
         self.http = http or requests.Session()
-        self.http.headers["Authorization"] = f"Token {api_key}"
+        if api_key:  # None: calls that authenticate otherwise (the control plane's token)
+            self.http.headers["Authorization"] = f"Token {api_key}"
         self.http.headers["User-Agent"] = (f"rescale-client/{VERSION} requests/{requests.__version__} "
                                            f"python/{platform.python_version()}")
-        retry = default_retry(max_retry_after=max_retry_after) if retries is None else retries
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
+        no_transport_retry = Retry(total=0, read=False, redirect=0, raise_on_status=False)  # `self.retry` decides
+        adapter = LargeBlockAdapter(max_retries=no_transport_retry, pool_connections=4, pool_maxsize=pool_size)
         self.http.mount("https://", adapter)
         self.http.mount("http://", adapter)
 
@@ -86,27 +78,29 @@ class ApiSession:
         actual_timeout = self.timeout if isinstance(timeout, str) else timeout
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
         sent_headers = {k: str(v) for k, v in (headers or {}).items() if v is not None}
-        replayable = data is None
-        attempts = 1 if method in IDEMPOTENT or not replayable else max(1, self.post_429_attempts)
-        for attempt in range(1, attempts + 1):
+        idempotent, replayable = method in IDEMPOTENT, data is None
+        failures = 0
+        while True:
+            error: TransportError | APIError
             try:
                 response = self.http.request(
                     method, url, params=query or None, json=json, data=data, headers=sent_headers or None,
                     stream=stream, timeout=actual_timeout)
             except requests.RequestException as err:
-                raise TransportError(f"{method} {url}: {type(err).__name__}: {err}", method=method, url=url,
-                                     request=err.request if isinstance(err.request, requests.PreparedRequest)
-                                     else None) from err
-            if response.status_code < 400:
-                return response
-            error = error_for(response)
-            response.close()
-            wait = error.retry_after if isinstance(error, TooManyRequests) else None
-            if attempt < attempts and wait is not None:
-                self.sleep(min(wait, self.max_retry_after))
-                continue
-            raise error
-        raise AssertionError("unreachable")
+                error = TransportError(f"{method} {url}: {type(err).__name__}: {err}", method=method, url=url,
+                                       request=err.request if isinstance(err.request, requests.PreparedRequest)
+                                       else None)
+                error.__cause__ = err
+            else:
+                if response.status_code < 400:
+                    return response
+                error = error_for(response)
+                response.close()
+            failures += 1
+            pause = self.retry.pause(error, failures, idempotent=idempotent, replayable=replayable)
+            if pause is None:
+                raise error
+            self.sleep(pause)
 
     def call(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
              headers: Mapping[str, Any] | None = None, json: Any = None, multipart: Mapping[str, Any] | None = None,

@@ -44,14 +44,9 @@ import requests
 
 from .api.files import FilesApi
 from .api.jobs import JobsApi
-from .errors import (
-    ChecksumMismatch,
-    ServerError,
-    TooManyRequests,
-    TransferError,
-    TransportError,
-)
+from .errors import APIError, ChecksumMismatch, TooManyRequests, TransferError, TransportError
 from .models import File
+from .retry import RetryPolicy
 
 MiB = 1024 * 1024
 MIN_CHUNK, MAX_CHUNK = 8 * MiB, 64 * MiB
@@ -60,7 +55,8 @@ HASH_BLOCK = MiB  # read into one reused buffer: a fresh buffer per read costs ~
 BLOCK = 128 * 1024  # bytes read and written at a time (what a dropped connection can cost)
 PathLike = str | os.PathLike[str]
 Sleep = Callable[[float], None]
-RETRYABLE = (TransportError, ServerError, TooManyRequests, requests.RequestException)
+DEFAULT_RETRY = RetryPolicy()
+FAILURES = (APIError, TransportError, requests.RequestException)  # what `RetryPolicy.retryable` is asked about
 
 
 @contextmanager
@@ -104,17 +100,13 @@ def expected_sha512(file: File) -> str | None:
     return None
 
 
-def backoff(failures: int, error: BaseException) -> float:
-    """Seconds before the next attempt: the server's Retry-After, else 0.5 s doubling up to 10 s."""
-    if isinstance(error, TooManyRequests) and error.retry_after is not None:
-        return min(error.retry_after, 60.0)
-    return float(min(0.5 * 2 ** (failures - 1), 10.0))
-
-
 # -- upload ----------------------------------------------------------------------------------------------------------
 def upload_file(files: FilesApi, path: PathLike, *, name: str | None = None, type_id: int | None = None,
-                attempts: int = 4, progress: bool | None = None, sleep: Sleep = time.sleep) -> File:
-    """Upload one file, streamed; returns the stored `File`. See the module's docstring for the retries."""
+                attempts: int = 4, progress: bool | None = None, sleep: Sleep = time.sleep,
+                retry: RetryPolicy = DEFAULT_RETRY) -> File:
+    """Upload one file, streamed; returns the stored `File`. See the module's docstring for the retries: when and
+    how long they wait is `retry`'s decision (the client's one policy), `attempts` times in all."""
+    policy = retry.with_attempts(attempts)
     source = Path(path)
     name = name or source.name
     size = source.stat().st_size
@@ -126,15 +118,18 @@ def upload_file(files: FilesApi, path: PathLike, *, name: str | None = None, typ
                 if type_id is not None:
                     fields["typeId"] = str(type_id)
                 return files.upload_file(fields=fields, progress=lambda sent: bar.update(max(0, sent - bar.n)))
-        except RETRYABLE as err:
-            if attempt == attempts:
+        except FAILURES as err:
+            if not policy.retryable(err, idempotent=True):  # resending is safe: a stored copy is looked for first
+                raise
+            pause = policy.pause(err, attempt, idempotent=True)
+            if pause is None:
                 raise TransferError(f"upload of {source} failed after {attempts} attempts: {err}") from err
             if not isinstance(err, TooManyRequests):  # a 429 stored nothing; anything else may have
                 digest = digest or sha512_of(source)
                 stored = find_uploaded(files, name, size, digest, type_id)
                 if stored is not None:
                     return stored
-            sleep(backoff(attempt, err))
+            sleep(pause)
     raise AssertionError("unreachable")
 
 
@@ -172,14 +167,16 @@ def make_archive(directory: PathLike, target: PathLike, fmt: Literal["zip", "tar
 
 def upload_directory(files: FilesApi, directory: PathLike, *, fmt: Literal["zip", "tar.gz"] = "zip",
                      name: str | None = None, include_root: bool = True, attempts: int = 4,
-                     progress: bool | None = None, sleep: Sleep = time.sleep) -> File:
+                     progress: bool | None = None, sleep: Sleep = time.sleep,
+                     retry: RetryPolicy = DEFAULT_RETRY) -> File:
     """Archive a directory into a temporary zip or tar.gz and upload it; Rescale unpacks archives given as job
     inputs (unless `decompress` is false)."""
     root = Path(directory)
     name = name or f"{root.resolve().name}.{fmt}"
     with tempfile.TemporaryDirectory(prefix="rescale-upload-") as scratch:
         archive = make_archive(root, Path(scratch) / name, fmt, include_root)
-        return upload_file(files, archive, name=name, attempts=attempts, progress=progress, sleep=sleep)
+        return upload_file(files, archive, name=name, attempts=attempts, progress=progress, sleep=sleep,
+                           retry=retry)
 
 
 # -- download --------------------------------------------------------------------------------------------------------
@@ -240,7 +237,8 @@ class RangedDownload:
     """One file into `<dest>.part` by concurrent ranges; see the module's docstring."""
 
     def __init__(self, files: FilesApi, file: File, dest: Path, *, workers: int, chunk_size: int, attempts: int,
-                 progress: bool | None, sleep: Sleep, verify: bool = True) -> None:
+                 progress: bool | None, sleep: Sleep, verify: bool = True,
+                 retry: RetryPolicy = DEFAULT_RETRY) -> None:
         self.files, self.file, self.dest = files, file, dest
         self.file_id = str(file["id"])
         self.size = int(file.get("decryptedSize") or 0)
@@ -249,6 +247,7 @@ class RangedDownload:
         self.part = dest.with_name(dest.name + ".part")
         self.state_path = dest.with_name(dest.name + ".part.json")
         self.workers, self.attempts, self.progress, self.sleep = max(1, workers), max(1, attempts), progress, sleep
+        self.retry = retry.with_attempts(self.attempts)
         self.chunk_size = max(1, chunk_size)
         self.etag: str | None = None
         self.done: dict[int, int] = {}  # chunk index -> bytes written from its start
@@ -367,13 +366,16 @@ class RangedDownload:
                 position = start + self.done.get(index, 0)
                 try:
                     self._fetch_range(index, position, end)
-                except RETRYABLE as err:
+                except FAILURES as err:
+                    if not self.retry.retryable(err, idempotent=True):  # a GET, resumed where it stopped
+                        raise
                     failures += 1
-                    if failures >= self.attempts:
+                    pause = self.retry.pause(err, failures, idempotent=True)
+                    if pause is None:
                         raise TransferError(f"file {self.file_id}: bytes {position}-{end} failed after "
                                             f"{self.attempts} attempts: {err}") from err
                     self._save()
-                    self.sleep(backoff(failures, err))
+                    self.sleep(pause)
         finally:
             self._save()
 
@@ -453,7 +455,7 @@ def _write_all(fh: Any, data: bytes) -> None:
 
 def download_file(files: FilesApi, file_id: str, dest: PathLike, *, file: File | None = None, workers: int = 8,
                   chunk_size: int | None = None, attempts: int = 5, verify: bool = True,
-                  progress: bool | None = None, sleep: Sleep = time.sleep) -> Path:
+                  progress: bool | None = None, sleep: Sleep = time.sleep, retry: RetryPolicy = DEFAULT_RETRY) -> Path:
     """Download a file to `dest` (a path, or an existing directory: then under the file's name) and check its
     sha512 (unless `verify=False`); returns the path written. `file` saves a metadata request when the caller has
     it already; `chunk_size` defaults to `auto_chunk_size`."""
@@ -466,7 +468,7 @@ def download_file(files: FilesApi, file_id: str, dest: PathLike, *, file: File |
         return _empty(meta, target)
     return RangedDownload(files, {**meta, "id": file_id}, target, workers=workers,
                           chunk_size=auto_chunk_size(size, workers) if chunk_size is None else chunk_size,
-                          attempts=attempts, progress=progress, sleep=sleep, verify=verify).run()
+                          attempts=attempts, progress=progress, sleep=sleep, verify=verify, retry=retry).run()
 
 
 def _empty(meta: File, target: Path) -> Path:
@@ -489,7 +491,8 @@ def safe_relative(relative: str) -> Path:
 
 def download_job_outputs(jobs: JobsApi, files: FilesApi, job_id: str, dest_dir: PathLike, pattern: str = "*", *,
                          workers: int = 8, chunk_size: int | None = None, attempts: int = 5, verify: bool = True,
-                         progress: bool | None = None, sleep: Sleep = time.sleep) -> list[Path]:
+                         progress: bool | None = None, sleep: Sleep = time.sleep,
+                         retry: RetryPolicy = DEFAULT_RETRY) -> list[Path]:
     """Download the job's output files whose relative path (or name) matches the glob `pattern`, keeping their
     relative paths under `dest_dir`; each one is checked against its sha512 unless `verify=False`."""
     root = Path(dest_dir)
@@ -501,5 +504,5 @@ def download_job_outputs(jobs: JobsApi, files: FilesApi, job_id: str, dest_dir: 
         target = root / safe_relative(relative)
         written.append(download_file(files, str(output["id"]), target, file=output, workers=workers,
                                      chunk_size=chunk_size, attempts=attempts, verify=verify, progress=progress,
-                                     sleep=sleep))
+                                     sleep=sleep, retry=retry))
     return written

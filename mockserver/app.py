@@ -1,14 +1,15 @@
-"""The Flask application: `/api/...` is the Rescale API, `/_fake/...` the control plane; both are dispatched from
-their OpenAPI documents; `/portal/` and `/docs` are pages for a browser (`portal/`). A WSGI layer around it records
-the journal and injects faults."""
+"""The application: `/api/...` is the Rescale API, `/_fake/...` the control plane, both dispatched from their OpenAPI
+documents straight on werkzeug (`ApiFront`: no Flask on the request path); `/portal/` and `/docs` are pages for a
+browser, a Flask app (`portal/`), which `create_app` returns with the API in front of it."""
 from __future__ import annotations
 
-import io
 import logging
-from typing import Any
+import time
+from typing import Any, Callable, Iterable
 
-from flask import Flask, Request, Response, g, redirect, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from flask import Flask, Request, Response, redirect, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
 from .backend import Backend
 from .call import handler_table
@@ -22,95 +23,91 @@ from .handlers import HANDLERS
 from .portal import register as register_portal
 from .responses import error_response, json_response
 from .spec import control_spec, rescale_spec
-from .store.blobs import StagedUpload
+from .upload_request import MAX_FORM_FIELD_BYTES, MAX_FORM_PARTS, UploadRequest, refusal_response
 
 log = logging.getLogger("rescale_mock")
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
 
-# A multipart form is bounded: at most this many parts, and each part other than the uploaded file at most this many
-# bytes, held in memory (werkzeug answers 413 beyond either). One upload costs one staging file, never one per part.
-MAX_FORM_PARTS = 32
-MAX_FORM_FIELD_BYTES = 256 * 1024  # above the parser's 64 KiB reads, which werkzeug counts against it too
-
-
-class UploadRequest(Request):
-    """The first multipart file part streams straight into the blob store's staging folder, hashed as it arrives;
-    any other part with a file name is a small in-memory value, like a form field."""
+class PortalRequest(Request):
+    """The portal's forms are bounded like the API's."""
 
     max_form_parts = MAX_FORM_PARTS
     max_form_memory_size = MAX_FORM_FIELD_BYTES
 
-    def _get_file_stream(self, total_content_length: Any, content_type: Any, filename: Any = None,
-                         content_length: Any = None) -> Any:
-        if g.get("staged"):
-            return BoundedPart(MAX_FORM_FIELD_BYTES)
-        staged: StagedUpload = _backend().blobs.stage()
-        g.staged = [staged]
-        return staged
+
+def internal_error(request: Any) -> BaseResponse:
+    """Client input must never get here; if it does, say so in the API's JSON shape and log the cause."""
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return json_response(500, {"detail": "Internal server error."})
 
 
-class BoundedPart(io.BytesIO):
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit = limit
+class ApiFront:
+    """WSGI: a request under `/api` or `/_fake/` is admitted by its dispatcher (routed and authenticated once), goes
+    through the fault rules and the journal (the API only), then gets its response; anything else goes to `pages`
+    (the Flask app of the portal and the docs)."""
 
-    def write(self, data: Any) -> int:
-        if self.tell() + len(data) > self.limit:
-            raise RequestEntityTooLarge()
-        return super().write(data)
+    def __init__(self, api: Dispatcher, control: Dispatcher, faults_and_journal: FaultsAndJournal,
+                 stage: Callable[[], Any], pages: Callable[..., Iterable[bytes]]) -> None:
+        self.api, self.control, self.faults_and_journal = api, control, faults_and_journal
+        self.stage, self.pages = stage, pages
 
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        started = time.perf_counter()
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/api"):
+            dispatcher = self.api
+        elif path.startswith("/_fake/"):
+            dispatcher = self.control
+        else:
+            return self.pages(environ, start_response)
+        request = UploadRequest(environ, self.stage)
+        try:
+            admission = dispatcher.admit(request)
+        except Exception:  # noqa: BLE001 - see internal_error
+            return internal_error(request)(environ, start_response)
 
-def _backend() -> Backend:
-    from flask import current_app
+        def respond() -> BaseResponse:
+            try:
+                return dispatcher.respond(request, admission)
+            except Exception:  # noqa: BLE001 - see internal_error
+                return internal_error(request)
+            finally:
+                request.discard_unclaimed()
 
-    return current_app.extensions["rescale_mock"]
+        if dispatcher is self.api:
+            return self.faults_and_journal(environ, start_response, admission, respond, started)
+        return respond()(environ, start_response)
 
 
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config()
     backend = Backend(config)
     app = Flask("rescale_mock")
-    app.request_class = UploadRequest
     app.extensions["rescale_mock"] = backend
     api = Dispatcher(rescale_spec(), HANDLERS, backend, validate_responses=config.validate_responses)
     control = Dispatcher(control_spec(), handler_table(control_handlers, catalog_settings), backend, auth="optional",
                          validate_responses=config.validate_responses)
 
-    def dispatch(path: str = "") -> Response:
-        if request.path.startswith("/api/") or request.path == "/api":
-            return api(request)
-        if request.path.startswith("/_fake/"):
-            return control(request)
+    def other(path: str = "") -> Response:
         if request.path == "/" and request.method in ("GET", "HEAD"):
             return redirect("/portal/")  # type: ignore[return-value]
-        return error_response(not_found())
+        return error_response(not_found())  # type: ignore[return-value]
 
-    app.add_url_rule("/", "dispatch", dispatch, methods=ALL_METHODS, provide_automatic_options=False)
-    app.add_url_rule("/<path:path>", "dispatch", dispatch, methods=ALL_METHODS, provide_automatic_options=False)
+    app.request_class = PortalRequest
+    app.add_url_rule("/", "other", other, methods=ALL_METHODS, provide_automatic_options=False)
+    app.add_url_rule("/<path:path>", "other", other, methods=ALL_METHODS, provide_automatic_options=False)
     register_portal(app, backend, api, control)  # /portal/, /docs, /openapi.{yaml,json}
-
-    @app.teardown_request
-    def discard_unclaimed_uploads(_exc: BaseException | None) -> None:
-        for staged in g.pop("staged", []):
-            staged.discard()
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException) -> Response:
-        # werkzeug's own refusals (a malformed multipart body, a form too large) in Rescale's JSON shape.
-        headers = {k: v for k, v in err.get_headers() if k.lower() != "content-type"}
-        text = err.description
-        if err.code == 413 and request.mimetype == "multipart/form-data":
-            text = (f"The multipart form is too large: at most {MAX_FORM_PARTS} parts, and at most "
-                    f"{MAX_FORM_FIELD_BYTES} bytes in each part other than the file.")
-        return json_response(err.code or 400, {"detail": text}, headers)
+        return refusal_response(err, request)  # type: ignore[return-value]
 
     @app.errorhandler(Exception)
-    def internal_error(err: Exception) -> Response:
-        # Client input must never get here; if it does, say so in the same JSON shape and log the cause.
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return json_response(500, {"detail": "Internal server error."})
+    def page_error(err: Exception) -> Response:
+        return internal_error(request)  # type: ignore[return-value]
 
-    app.wsgi_app = RequestGuard(FaultsAndJournal(app.wsgi_app, backend),  # type: ignore[method-assign]
-                                config.allowed_hosts, config.control_token)
+    front = ApiFront(api, control, FaultsAndJournal(backend), lambda: backend.blobs.stage(),
+                     app.wsgi_app)
+    app.wsgi_app = RequestGuard(front, config.allowed_hosts, config.control_token)  # type: ignore[method-assign]
     return app

@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from .config import Config
-from .control.faults import FaultRules, Journal
+from .control.faults import STREAM as FAULT_STREAM, FaultRules, Journal
 from .domain.catalog import read_catalog_file
 from .domain.catalogs import Catalogs
 from .domain.files import Files
-from .domain.ids import IdFactory
+from .domain.ids import STREAM as ID_STREAM, IdFactory
 from .domain.clusters import Clusters
 from .domain.devices import Devices
 from .domain.jobs import Jobs
@@ -24,9 +24,13 @@ from .domain.tenants import ClockDefaults, Tenant, Tenants
 from .errors import unauthorized
 from .runner.supervisor import Runner
 from .spec import control_spec
-from .store import datadir
-from .store.blobs import BlobStore
-from .store.db import Database
+from .store import datadir, state
+from .store.blob_stores import open_blob_store
+from .store.db import DatabaseUnavailable
+from .store.engines import open_database
+
+
+STALE_UPLOAD_SECONDS = 24 * 3600  # a staged upload untouched this long in a shared folder was cut off
 
 
 def checked_catalog_file(path: Path) -> dict:
@@ -46,14 +50,27 @@ class Backend:
         self.config = config
         self._tmp = None if config.data_dir else tempfile.mkdtemp(prefix="rescale-mock-")
         self.data_dir = datadir.prepare(Path(config.data_dir or self._tmp))  # type: ignore[arg-type]
-        self.lock = datadir.DataDirLock(self.data_dir)
+        # One server holds the data dir's lock; with `shared_store` this backend joins a store other processes use
+        self.lock = None if config.shared_store else datadir.DataDirLock(self.data_dir)
         try:
-            self.db = Database(self.data_dir / "rescale-mock.sqlite3")
-        except sqlite3.Error as err:
-            self.lock.release()
-            raise datadir.DataDirError(f"data dir {self.data_dir}: its database cannot be used: {err}") from None
-        self.blobs = BlobStore(self.data_dir)
-        self.ids = IdFactory(config.seed)
+            self.db = open_database(config.database, self.data_dir)
+        except DatabaseUnavailable as err:
+            if self.lock is not None:
+                self.lock.release()
+            raise datadir.DataDirError(str(err)) from None
+        self._start_state(config)
+        try:
+            self.blobs = open_blob_store(config.blobs, self.data_dir, config.s3_endpoint_url, config.s3_region)
+        except datadir.DataDirError:
+            self.db.close()
+            if self.lock is not None:
+                self.lock.release()
+            raise
+        if self.lock is not None:
+            # This process holds the data dir's exclusive lock, so nobody else is uploading: staged uploads left by
+            # a crash go now (only stale ones from a folder store outside the data dir, which other hosts may share).
+            self.blobs.sweep_leftovers(0 if self.blobs.tmp.parent == self.data_dir else STALE_UPLOAD_SECONDS)
+        self.ids = IdFactory(db=self.db)
         overlays = [*config.catalogs, *(checked_catalog_file(path) for path in config.catalog_files)]
         self.tenants = Tenants(self.db, self.ids, None, ClockDefaults(config.clock_mode, config.clock_factor))
         self.settings = Settings(self.tenants, config.settings)
@@ -70,12 +87,26 @@ class Backend:
         self.runner = Runner(self.jobs, self.clusters, self.files, self.tenants, self.data_dir / "execute",
                              config.execute, self.ssh_keys)
         self.jobs.executor = self.runner
-        self.faults = FaultRules(config.seed)
-        self.journal = Journal(config.journal_size)
+        if self.lock is not None:  # the only server of this store: claims on outputs older than now are dead
+            self.jobs.alone_since = time.time()
+        self.faults = FaultRules(self.db)
+        self.journal = Journal(self.db, config.journal_size)
         self.violations: list[str] = []
         self._lock = threading.Lock()
         for key in config.api_keys:
             self.tenants.ensure(key)
+
+    def _start_state(self, config: Config) -> None:
+        """The server-wide state kept in the store. The server that holds the data dir starts it afresh, as when it
+        lived in memory: fault rules, journal, seeds and the server-wide settings changed at run time last as long
+        as the server (tenants, their clocks and data stay). A backend with `shared_store` joins the state that is
+        there, and seeds its streams only if no process did."""
+        with self.db.transaction() as conn:
+            if not config.shared_store:
+                for table in ("faults", "journal", "server_settings", "rng_streams"):
+                    conn.execute(f"DELETE FROM {table}")
+            for stream in (ID_STREAM, FAULT_STREAM):
+                state.join_stream(conn, stream, config.seed)
 
     def authenticate(self, key: str) -> Tenant | None:
         tenant = self.tenants.by_key(key)
@@ -89,10 +120,11 @@ class Backend:
     def tenant_of_job(self, job_id: str) -> Tenant | None:
         """Control-plane calls without a token may name any tenant's job."""
         row = self.db.one("SELECT tenant_id FROM jobs WHERE id = ?", (job_id,))
-        return next((t for t in self.tenants.all() if row and t.id == row["tenant_id"]), None)
+        return self.tenants.by_id(row["tenant_id"]) if row else None
 
     def reset(self, tenant: Tenant | None = None) -> None:
-        """Forget a tenant's files, jobs and clusters and restart its clock (all tenants when None)."""
+        """Forget a tenant's files, jobs and clusters and restart its clock (all tenants when None). All of it is in
+        the store, so every server process sees the reset."""
         if tenant is None:
             self.jobs.default_scenario = {}
         for one in [tenant] if tenant else self.tenants.all():
@@ -112,7 +144,9 @@ class Backend:
 
     def close(self) -> None:
         self.runner.close()
+        self.blobs.close()
         self.db.close()
-        self.lock.release()
+        if self.lock is not None:
+            self.lock.release()
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)

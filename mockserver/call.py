@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable
 
-from flask import Request
+from werkzeug.wrappers import Request
 from werkzeug.datastructures import MultiDict
 
 from .domain.tenants import Tenant

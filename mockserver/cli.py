@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from . import admin, cli_catalog, cli_guard, cli_ssh
+from . import admin, cli_blobs, cli_catalog, cli_guard, cli_ssh, cli_store
 from .version import __version__
 from .app import create_app
 from .config import DEMO_KEY, Config
@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_catalog.add_serve_options(serve)
     cli_guard.add_serve_options(serve)
     cli_ssh.add_serve_options(serve)
+    cli_blobs.add_serve_options(serve)
+    cli_store.add_serve_options(serve)
     serve.set_defaults(run=serve_command)
     # Other commands live in modules of their own, each adding its subparser with `set_defaults(run=...)`.
     register_proxy_commands(sub)  # proxy, replay, check-spec; serve --catalog-from
@@ -111,6 +113,8 @@ def config_from(args: argparse.Namespace) -> Config:
         validate_responses=args.validate_responses, clock_mode=args.clock_mode, clock_factor=args.clock_factor,
         date_style=args.date_style, seed=args.seed, execute=args.execute, max_runs_page_size=args.max_runs_page_size,
         **cli_guard.config_options(args), **cli_ssh.config_options(args), **catalog_options,
+        **cli_blobs.config_options(args),
+        **cli_store.config_options(args),
     )
 
 

@@ -10,6 +10,10 @@ DEMO_KEY = "demo-key-0123456789abcdef0123456789abcdef"
 @dataclass
 class Config:
     data_dir: Path | None = None  # None: a temporary folder removed on close (tests)
+    # Open the data dir without taking its exclusive server lock, joining the state other processes keep in the same
+    # store (workers of one server, or two apps in a test); such a backend never resets the server-wide state
+    shared_store: bool = False
+    database: str | None = None  # None: SQLite in the data dir; else a postgresql:// URL (store/postgres.py)
     api_keys: tuple[str, ...] = ()  # each key is an isolated tenant
     accept_any_key: bool = False  # any well-formed key becomes a tenant on first use
     validate_responses: bool = False  # test mode: every response is checked against the spec
@@ -31,4 +35,10 @@ class Config:
     control_token: str | None = None  # when set, server-wide control calls must carry it (X-Rescale-Mock-Control-Token)
     ssh_authorized_keys: tuple[str, ...] = ()  # public keys that may SSH into every tenant's running jobs
     max_runs_page_size: int = 10_000  # runs/ pages: real DOE clients ask for thousands (page_size=1848)
+    shared_store: bool = False  # other processes serve the same data dir (workers): no exclusive data dir lock
+    # Where file contents live: None for the data dir's folder, `s3://bucket/prefix` for an S3-compatible store, or
+    # another folder (shared storage); S3 endpoint and region for `s3://` (None: boto3's usual configuration)
+    blobs: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
     extra: dict = field(default_factory=dict)

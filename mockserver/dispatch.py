@@ -1,16 +1,20 @@
-"""The request pipeline, driven by a compiled OpenAPI document:
+"""The request pipeline, driven by a compiled OpenAPI document, in two steps:
 
-route (404/405) -> authenticate (401) -> parameters and body validated against the spec (400/404/415)
--> handler (domain call) -> response shaped from the spec -> (test mode) response validated against the spec.
+`admit`: route (404/405) -> authenticate (401), once per request; what they found (`Admission`) is what the fault
+rules match and the journal records (control/middleware.py), so neither looks the route or the tenant up again.
+`respond`: parameters and body validated against the spec (400/404/415) -> handler (domain call) -> response shaped
+from the spec -> (test mode) response validated against the spec.
 """
 from __future__ import annotations
 
+import functools
 import logging
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flask import Request, Response
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.wrappers import Request, Response
 
 from . import drf_errors, jsonbody
 from .call import Call, Handler, Reply
@@ -18,17 +22,32 @@ from .domain import errors as domain
 from .domain.tenants import Tenant
 from .errors import INVALID_PAGE, INVALID_TOKEN, NO_CREDENTIALS, ApiError, detail, not_found, unauthorized
 from .responses import JSON, empty_response, error_response, json_response
-from .serialize import serialize
+from .serialize import ShapeError, serialize
 from .spec import CompiledSpec, Operation, coerce_text
+from .upload_request import refusal_response
 
 if TYPE_CHECKING:
     from .backend import Backend
 
 log = logging.getLogger("rescale_mock")
 
-# What the dispatcher learned, left in the WSGI environ for the journal (control/middleware) to record.
-OPERATION_KEY = "rescale_mock.operation"
-TENANT_KEY = "rescale_mock.tenant"
+MAX_CACHED_PATH = 256  # longer paths are matched every time: the route cache stays small whatever clients send
+
+
+@dataclass
+class Admission:
+    """What routing and authentication found about one request: its operation and path arguments (None when it
+    routes nowhere), its tenant (None without a valid key), and the refusal to answer with, if any."""
+
+    op: Operation | None = None
+    args: dict[str, str] = field(default_factory=dict)
+    tenant: Tenant | None = None
+    refusal: ApiError | None = None
+    options: bool = False  # an OPTIONS request: answered from the URL map, no handler
+
+    @property
+    def tenant_id(self) -> str | None:
+        return self.tenant.id if self.tenant else None
 
 
 class Dispatcher:
@@ -37,35 +56,65 @@ class Dispatcher:
         self.spec, self.handlers, self.backend = spec, handlers, backend
         self.auth = auth  # "required": the Rescale API; "optional": the control plane (no token = server-wide)
         self.validate_responses = validate_responses
+        # Matching reads only the path and the method (no host or subdomain rules), so one adapter serves every
+        # request, and a path asked for again (clients poll the same job, the same statuses) is matched from a
+        # bounded cache: werkzeug's matcher costs a tenth of a small request.
+        self._adapter = spec.url_map.bind("localhost")
+        self._cached_match = functools.lru_cache(maxsize=4096)(self._adapter.match)
 
     def __call__(self, request: Request) -> Response:
-        op: Operation | None = None
+        return self.respond(request, self.admit(request))
+
+    def admit(self, request: Request) -> Admission:
+        """Route, then authenticate. A request that routes nowhere gets its 404/405 (routing comes first, as in
+        Django), but its tenant is still identified when its key is a known one (never created), for the fault
+        rules and the journal."""
         if request.method == "OPTIONS":
-            return self._options(request)
+            return Admission(options=True, tenant=self._identify(request))
         try:
             op, args = self._route(request)
-            call = self._call(request, op, args)
+        except ApiError as err:
+            return Admission(tenant=self._identify(request), refusal=err)
+        try:
+            return Admission(op, args, self._tenant(request))
+        except ApiError as err:
+            return Admission(op, args, refusal=err)
+
+    def respond(self, request: Request, admission: Admission) -> Response:
+        op = admission.op
+        if admission.options:
+            return self._options(request)
+        try:
+            if admission.refusal is not None:
+                raise admission.refusal
+            assert op is not None
+            call = Call(self.backend, admission.tenant, op, self._params(request, op, admission.args),
+                        *self._body(request, op), request)
             result = self._handler(op)(call)
             response = self._render(op, result)
         except ApiError as err:
             response = error_response(err)
         except domain.DomainError as err:
             response = error_response(domain_to_http(err))
+        except HTTPException as err:  # werkzeug's own refusals while reading a body (a malformed multipart form)
+            response = refusal_response(err, request)
+        except ShapeError as err:  # a view lacks a key the spec requires: the fake's bug, loud in every mode
+            return self._violation(op, "-", f"the response lacks a required key: {err}")
         if op is not None and self.validate_responses:
             response = self._check(op, response)
         return response
 
     # -- steps -------------------------------------------------------------------------------------------------
     def _route(self, request: Request) -> tuple[Operation, dict[str, str]]:
-        adapter = self.spec.url_map.bind_to_environ(request.environ)
         try:
-            endpoint, args = adapter.match(method=request.method)
+            match = self._cached_match if len(request.path) <= MAX_CACHED_PATH else self._adapter.match
+            endpoint, args = match(request.path, request.method)
         except NotFound:
             raise not_found() from None
         except MethodNotAllowed as err:
             allow = ", ".join(sorted({*(err.valid_methods or ()), "OPTIONS"}))
             raise detail(405, f'Method "{request.method}" not allowed.', {"Allow": allow}) from None
-        return self.spec.operations[endpoint], args
+        return self.spec.operations[endpoint], dict(args)  # a copy: the cached match is shared
 
     def _options(self, request: Request) -> Response:
         # DRF answers OPTIONS with the view's metadata; the Allow header lists the path's methods.
@@ -77,8 +126,13 @@ class Dispatcher:
         body = {"name": request.path, "renders": [JSON], "parses": [JSON, "multipart/form-data"]}
         return json_response(200, body, {"Allow": ", ".join(methods)})
 
+    def _identify(self, request: Request) -> Tenant | None:
+        """The tenant of a well-formed, known key, or None; never refuses, never creates a tenant."""
+        words = request.environ.get("HTTP_AUTHORIZATION", "").split()
+        return self.backend.tenants.by_key(words[1]) if len(words) == 2 and words[0].lower() == "token" else None
+
     def _tenant(self, request: Request) -> Tenant | None:
-        header = request.headers.get("Authorization", "")
+        header = request.environ.get("HTTP_AUTHORIZATION", "")
         if not header:
             if self.auth == "optional":
                 return None
@@ -95,19 +149,12 @@ class Dispatcher:
             raise unauthorized(INVALID_TOKEN)
         return tenant
 
-    def _call(self, request: Request, op: Operation, args: dict[str, str]) -> Call:
-        request.environ[OPERATION_KEY] = op.id
-        tenant = self._tenant(request)
-        request.environ[TENANT_KEY] = tenant.id if tenant else None
-        params = self._params(request, op, args)
-        body, files = self._body(request, op)
-        return Call(self.backend, tenant, op, params, body, files, request)
-
     def _params(self, request: Request, op: Operation, args: dict[str, str]) -> dict[str, Any]:
         values: dict[str, Any] = {}
         errors: dict[str, Any] = {}
         for param in op.parameters:
-            source = {"path": args, "query": request.args, "header": request.headers}.get(param.location, {})
+            source = args if param.location == "path" else request.args if param.location == "query" else \
+                request.headers if param.location == "header" else {}  # (parsing the query string only if asked)
             raw = source.get(param.name)
             if raw is None:
                 if param.required:
@@ -194,7 +241,12 @@ class Dispatcher:
             problems.append(f"content type {response.mimetype} is not documented")
         if not problems:
             return response
-        message = f"{op.id} {status}: " + "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else "")
+        return self._violation(op, status, "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else ""))
+
+    def _violation(self, op: Operation | None, status: str, text: str) -> Response:
+        """A response the spec does not allow: a loud 500, logged and recorded on the backend (the pytest plugin
+        fails the test that caused it)."""
+        message = f"{op.id if op else '-'} {status}: {text}"
         self.backend.record_violation(message)
         log.error("response violates the spec: %s", message)
         return json_response(500, {"detail": f"rescale-mockkit response violates the spec: {message}"})

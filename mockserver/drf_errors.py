@@ -10,6 +10,8 @@ from typing import Any, Iterable
 
 from jsonschema.exceptions import ValidationError
 
+from .schemas import json_types
+
 MAX_ERRORS = 100  # errors reported for one request; a body with more gets the first ones
 MAX_SHOWN = 80  # characters of a refused value quoted in a message
 
@@ -29,16 +31,6 @@ def _json_type(value: Any) -> str:
     )
 
 
-def _allowed_types(schema: Any) -> list[str]:
-    if not isinstance(schema, dict):
-        return []
-    kind = schema.get("type")
-    kinds = [kind] if isinstance(kind, str) else list(kind or [])
-    for alternative in schema.get("anyOf", []) + schema.get("oneOf", []):
-        kinds += _allowed_types(alternative)
-    return kinds
-
-
 def message(error: ValidationError) -> str:
     """The DRF wording for one failed keyword."""
     kind, value, instance = error.validator, error.validator_value, error.instance
@@ -51,7 +43,7 @@ def message(error: ValidationError) -> str:
         if reasons:
             return message(reasons[0])
     if kind in ("type", "anyOf", "oneOf"):
-        allowed = _allowed_types(error.schema) if kind != "type" else ([value] if isinstance(value, str) else value)
+        allowed = json_types(error.schema) if kind != "type" else ([value] if isinstance(value, str) else value)
         for preferred in ("boolean", "integer", "number", "object", "array", "string"):
             if preferred in allowed:
                 return _TYPE_MESSAGES[preferred].format(got=_json_type(instance))

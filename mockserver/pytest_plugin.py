@@ -3,6 +3,9 @@
 - `rescale_mock`: the fake in this process on a free loopback port, shared by the session; each test gets a tenant
   (API key) of its own, so tests cannot see each other's files or jobs, and the tenant is reset afterwards.
 - `rescale_mock_served`: the same, against a `rescale-mock serve` child process.
+- `rescale_mock_postgres`: the in-process fake on the PostgreSQL engine, in a throwaway PostgreSQL cluster started
+  from the OS's packages for the session (or in a schema of its own on $RESCALE_MOCK_TEST_POSTGRES's server); the
+  test fails, saying how to install PostgreSQL, when neither is there. `rescale_mock_postgres_url` is that database.
 The clock starts in `manual` mode: move it with `fake.control.advance(seconds)` instead of sleeping.
 Jobs are simulated; `fake.control.set_execute(True)` or `@pytest.mark.rescale_mock_execute` makes a test's
 `user_included` jobs run their commands for real (both servers are started with `--execute=opt-in`).
@@ -21,6 +24,7 @@ import pytest
 
 from .config import Config
 from .testing import Control, Fake, InProcessServer, ServedProcess
+from .testing_postgres import database_url
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -33,6 +37,22 @@ def pytest_configure(config: pytest.Config) -> None:
 def rescale_mock_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
     server = InProcessServer(Config(data_dir=tmp_path_factory.mktemp("rescale-mock"), validate_responses=True,
                                     clock_mode="manual", execute="opt-in"))
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def rescale_mock_postgres_url() -> Iterator[str]:
+    with database_url() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def rescale_mock_postgres_server(tmp_path_factory: pytest.TempPathFactory,
+                                 rescale_mock_postgres_url: str) -> Iterator[InProcessServer]:
+    server = InProcessServer(Config(data_dir=tmp_path_factory.mktemp("rescale-mock-pg"),
+                                    database=rescale_mock_postgres_url, validate_responses=True, clock_mode="manual",
+                                    execute="opt-in"))
     yield server
     server.close()
 
@@ -69,6 +89,16 @@ def rescale_mock(request: pytest.FixtureRequest, rescale_mock_server: InProcessS
     violations = rescale_mock_server.backend.violations
     violations.clear()
     yield from _tenant_fake(request, rescale_mock_server.base_url, "inprocess", rescale_mock_server.backend)
+    _no_violations(list(violations))
+
+
+@pytest.fixture
+def rescale_mock_postgres(request: pytest.FixtureRequest,
+                          rescale_mock_postgres_server: InProcessServer) -> Iterator[Fake]:
+    violations = rescale_mock_postgres_server.backend.violations
+    violations.clear()
+    yield from _tenant_fake(request, rescale_mock_postgres_server.base_url, "postgres",
+                            rescale_mock_postgres_server.backend)
     _no_violations(list(violations))
 
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import re
 
+from werkzeug.http import parse_range_header
+
 _SINGLE = re.compile(r"^\s*bytes\s*=\s*([0-9]*)\s*-\s*([0-9]*)\s*$", re.IGNORECASE)
+CHUNK = 1 << 20  # bytes per read when a body is streamed from an object store
 BEYOND = 10**18  # past any file; a position of more digits reads as this (Python cannot convert 4300 digits)
 
 
@@ -38,3 +41,12 @@ def normalize(header: str | None, size: int) -> str | None:
     if end < start:
         return None  # an invalid range-spec is ignored
     return f"bytes={start}-{end}"  # an end past the file is clamped to it
+
+
+def span(normalized: str | None, size: int) -> tuple[int, int] | None:
+    """The bytes (start, stop) werkzeug will serve for a `normalize`d header: all of them without one, None when it
+    will answer 416. (An If-Range that does not match makes it serve everything: readers take `span` as a hint.)"""
+    if normalized is None:
+        return (0, size)
+    parsed = parse_range_header(normalized)
+    return parsed.range_for_length(size) if parsed else None

@@ -19,6 +19,8 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from werkzeug.routing import BaseConverter, Map, Rule
 
+from .schemas import flatten, is_any_string, json_types
+
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
@@ -56,10 +58,6 @@ def load_document(name: str) -> dict[str, Any]:
 
 def _pointer(*parts: str) -> str:
     return "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
-
-
-def _is_any_string(schema: dict[str, Any]) -> bool:
-    return schema.get("type") == "string" and not set(schema) - {"type", "description", "example", "examples"}
 
 
 def coerce_text(raw: str, types: frozenset[str]) -> Any:
@@ -162,7 +160,7 @@ class CompiledSpec:
                 params[(spec["name"], spec["in"])] = Parameter(
                     name=spec["name"], location=spec["in"], required=bool(spec.get("required")),
                     types=self.types(spec.get("schema", {})), validator=self.validator(*where, "schema"),
-                    any_string=_is_any_string(self.resolve(spec.get("schema", {}))),
+                    any_string=is_any_string(self.resolve(spec.get("schema", {}))),
                 )
         body = self.resolve(op.get("requestBody", {})) if "requestBody" in op else {}
         body_ptr = self._location(op.get("requestBody"), ("paths", path, method, "requestBody"))
@@ -181,12 +179,11 @@ class CompiledSpec:
         )
 
     def types(self, schema: dict[str, Any]) -> frozenset[str]:
-        schema = self.resolve(schema)
-        kind = schema.get("type")
-        found = {kind} if isinstance(kind, str) else set(kind or ())
-        for option in schema.get("anyOf", []) + schema.get("oneOf", []) + schema.get("allOf", []):
-            found |= self.types(option)
-        return frozenset(found)
+        return json_types(schema, self.resolve)
+
+    def flatten(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """The schema with `$ref` followed and `allOf` merged (properties, required): what a response carries."""
+        return flatten(schema, self.resolve)
 
     def _body(self, content: dict[str, Any], where: tuple[str, ...]) -> Body:
         if "schema" not in content:

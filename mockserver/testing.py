@@ -13,80 +13,85 @@ from typing import Any
 
 import requests
 
+from rescale_client.control_api import ControlApi
+from rescale_client.session import ApiSession
+
 from .app import create_app
 from .config import Config
 
 
 class Control:
-    """The control plane (`/_fake/`), scoped to one tenant when given its key."""
+    """The control plane (`/_fake/`), scoped to one tenant when given its key: short names over `api`, the
+    `ControlApi` generated from openapi/control.yaml (`rescale_client.control_api`). An error status raises the
+    client's `APIError` (a `requests.HTTPError` no more); nothing is retried."""
 
     def __init__(self, base_url: str, api_key: str | None = None, control_token: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self.session = requests.Session()
-        if api_key:
-            self.session.headers["Authorization"] = f"Token {api_key}"
+        self._session = ApiSession(self.base_url, api_key, timeout=30, retries=0)
+        self.session = self._session.http  # a `requests.Session` with the tenant's key, for hand-made requests
         if control_token:  # a server started with --control-token: needed by calls without a tenant key
             self.session.headers["X-Rescale-Mock-Control-Token"] = control_token
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.session.request(method, f"{self.base_url}/_fake/{path}", timeout=30, **kwargs)
-        response.raise_for_status()
-        return response.json() if response.content else None
+        self.api = ControlApi(self._session)
 
     def reset(self) -> None:
-        self._call("POST", "reset/", json={})
+        self.api.reset(body={})
 
     def create_tenant(self, api_key: str | None = None) -> dict[str, str]:
-        return self._call("POST", "tenants/", json={"apiKey": api_key} if api_key else {})
+        return dict(self.api.create_tenant(body={"apiKey": api_key} if api_key else {}))
 
     def clock(self) -> dict[str, Any]:
-        return self._call("GET", "clock/")
+        return dict(self.api.get_clock())
 
     def set_clock(self, mode: str | None = None, factor: float | None = None) -> dict[str, Any]:
         body = {k: v for k, v in (("mode", mode), ("factor", factor)) if v is not None}
-        return self._call("PUT", "clock/", json=body)
+        return dict(self.api.set_clock(body=body))
 
     def advance(self, seconds: float) -> dict[str, Any]:
-        return self._call("POST", "clock/advance/", json={"seconds": seconds})
+        return dict(self.api.advance_clock(body={"seconds": seconds}))
 
     def seed(self, seed: int) -> None:
-        self._call("POST", "seed/", json={"seed": seed})
+        self.api.seed(body={"seed": seed})
 
     def scenario(self, job_id: str | None = None, outcome: str = "succeed", **options: Any) -> dict[str, Any]:
         """How `job_id` (or, without one, every job submitted from now on) ends."""
-        path = f"jobs/{job_id}/scenario/" if job_id else "scenario/"
-        return self._call("PUT", path, json={"outcome": outcome, **options})
+        body = {"outcome": outcome, **options}
+        if job_id:
+            return dict(self.api.set_job_scenario(job_id=job_id, body=body))
+        return dict(self.api.set_default_scenario(body=body))
 
     def settings(self, **changes: Any) -> dict[str, Any]:
         """Read, or change, behaviour settings: `catalogMode`, `finishedJobChanges`, `v2CoreType`."""
-        return self._call("PUT", "settings/", json=changes) if changes else self._call("GET", "settings/")
+        return dict(self.api.update_settings(body=changes) if changes else self.api.get_settings())
 
     def add_catalog(self, entries: dict[str, Any]) -> dict[str, Any]:
         """Add catalog entries (the shape of a `--catalog` file: coreTypes, analyses, computePrices, projects)."""
-        return self._call("POST", "catalog/", json=entries)
+        return dict(self.api.add_catalog_entries(body=entries))
 
     def execution(self) -> dict[str, Any]:
-        return self._call("GET", "execute/")
+        return dict(self.api.get_execution())
 
     def set_execute(self, enabled: bool = True, **options: Any) -> dict[str, Any]:
         """Jobs submitted from now on run their commands for real (`analyses=[...]`, `maxParallel=N` too)."""
-        return self._call("PUT", "execute/", json={"enabled": enabled, **options})
+        return dict(self.api.set_execution(body={"enabled": enabled, **options}))
 
     def ssh_keys(self) -> dict[str, Any]:
-        return self._call("GET", "ssh-keys/")
+        return dict(self.api.get_ssh_keys())
 
     def set_ssh_keys(self, public_keys: list[str]) -> dict[str, Any]:
         """The public keys that may SSH into the tenant's running jobs (the profile's "Job Settings" key)."""
-        return self._call("PUT", "ssh-keys/", json={"publicKeys": public_keys})
+        return dict(self.api.set_ssh_keys(body={"publicKeys": public_keys}))
 
     def add_fault(self, action: str, **rule: Any) -> dict[str, Any]:
-        return self._call("POST", "faults/", json={"action": action, **rule})
+        return dict(self.api.create_fault(body={"action": action, **rule}))
 
     def clear_faults(self) -> None:
-        self._call("DELETE", "faults/")
+        self.api.clear_faults()
 
     def journal(self, **filters: Any) -> list[dict[str, Any]]:
-        return self._call("GET", "journal/", params=filters)["results"]
+        """The tenant's journal, newest first; filters by the query's names (`method`, `path`, `operationId`,
+        `limit`)."""
+        return [dict(entry) for entry in self.api.list_journal(**{JOURNAL_FILTERS[k]: v for k, v in filters.items()})
+                .get("results") or []]
 
     def assert_called(self, operation_id: str, times: int | None = None) -> list[dict[str, Any]]:
         calls = self.journal(operationId=operation_id)
@@ -95,6 +100,9 @@ class Control:
         else:
             assert len(calls) == times, f"{operation_id} was called {len(calls)} times, expected {times}"
         return calls
+
+
+JOURNAL_FILTERS = {"method": "method", "path": "path", "operationId": "operation_id", "limit": "limit"}
 
 
 class InProcessServer:

@@ -1,6 +1,8 @@
 """Read-only views of domain records for the spec-driven serializer: one attribute per response key (snake_case).
 
-They hold what a response needs beyond the record itself: the tenant, the server's own URL, the date style.
+They hold what a response needs beyond the record itself: the tenant, the server's own URL, the date style. Every
+handler's response object is one of these (or a domain record); serialize.py picks the keys the schema names, and a
+key the schema requires that a view lacks is an error (serialize.ShapeError), never a silent null.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from .domain.files import FileRecord
 from .domain.jobspec import UNKNOWN_CORE_TYPE, core_summary
 from .domain.tenants import Tenant
-from .serialize import snake
+from .serialize import DictView
 from .timefmt import iso
 
 if TYPE_CHECKING:
@@ -22,10 +24,14 @@ TEXT_SUFFIXES = (".log", ".txt", ".out", ".err", ".inp", ".py", ".sh", ".csv", "
 @dataclass(frozen=True)
 class Context:
     tenant: Tenant
-    host_url: str  # e.g. "http://127.0.0.1:8123/"
+    host: Callable[[], str]  # the server's own URL, e.g. "http://127.0.0.1:8123/", worked out only when a view needs it
     date_style: str
     storage: dict[str, Any]
     shared_with: Callable[..., list[str]] = lambda *ids: []  # recipients of a job or file (and the file's job)
+
+    @property
+    def host_url(self) -> str:
+        return self.host()
 
 
 @dataclass(frozen=True)
@@ -58,26 +64,12 @@ RESOURCE_FILTERS = [
 ]
 
 
-class DictView:
-    """A stored camelCase dict read through snake_case attributes, with overrides defined on subclasses."""
-
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self._raw = raw
-        self._keys = {snake(k): k for k in raw}
-
-    def __getattr__(self, name: str) -> Any:
-        key = self.__dict__["_keys"].get(name)
-        if key is None:
-            raise AttributeError(name)
-        return self._raw[key]
-
-
 @dataclass(frozen=True)
 class JobContext:
     ctx: Context
     version: str  # v2 | v3: v3 writes coreType as {"code": ...}
     core_type: Callable[[str], dict[str, Any] | None]
-    output_bytes: Callable[[str], int]  # a job's output size, for list items
+    output_bytes: Callable[[Any], int]  # a job's (snapshot's) output size, for list items
     v2_core_type: str = "string"  # string | object: how v2 job reads write hardware.coreType
 
 
@@ -168,7 +160,7 @@ class JobSummaryView(JobView):
     analysis_names = property(lambda self: [ja["analysis"]["name"] for ja in self._raw["jobanalyses"]])
     shared_with = property(lambda self: self.jc.ctx.shared_with(self.snap.id))
     is_visible = property(lambda self: True)
-    storage = property(lambda self: self.jc.output_bytes(self.snap.id))
+    storage = property(lambda self: self.jc.output_bytes(self.snap))
     job_status = property(lambda self: _badge(self.snap.status, self.jc.version == "v3"))
     cluster_status_display = property(lambda self: _badge(self.snap.cluster_status, False))
 
@@ -195,7 +187,7 @@ class StatusView:
 # -- views built from a call (shared by the handlers that show files or status histories) -------------------------
 def view_context(call: "Call") -> Context:
     backend = call.backend
-    return Context(call.tenant, call.host_url, backend.config.date_style, backend.catalog.user_template["defaultStorage"],
+    return Context(call.tenant, lambda: call.host_url, backend.config.date_style, backend.catalog.user_template["defaultStorage"],
                    lambda *ids: backend.shares.of(call.tenant, *ids))
 
 
@@ -208,3 +200,143 @@ def statuses_page(call: "Call", pairs: list[tuple[str, Any]], owner: str, kind: 
     style = call.backend.config.date_style
     views = [StatusView(sid, owner, event, kind, style) for sid, event in pairs]
     return call.page(lambda offset, limit: (len(views), views[offset:offset + limit]))
+
+
+# -- clusters, runs, instances -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ClusterView:
+    """A persistent cluster (the `Cluster` schema)."""
+
+    snap: Any  # ClusterSnapshot
+    ctx: Context
+
+    id = property(lambda self: self.snap.id)
+    name = property(lambda self: self.snap.record.doc["name"])
+    owner = property(lambda self: self.ctx.tenant.email)
+    date_inserted = property(lambda self: iso(self.snap.record.state["created"], "inserted", self.ctx.date_style))
+    hardware = property(lambda self: _v3_hardware(self.snap.record.doc["hardware"]))
+    installed_analyses = property(lambda self: self.snap.record.doc["installedAnalyses"])
+    run_low_priority = property(lambda self: self.snap.record.doc["runLowPriority"])
+    status = property(lambda self: self.snap.status)
+
+
+def _v3_hardware(hardware: dict[str, Any]) -> dict[str, Any]:
+    return {**hardware, "coreType": {"code": hardware["coreType"]}}
+
+
+@dataclass(frozen=True)
+class JobClusterView:
+    """A job's own cluster as v3 `clusters/{id}/` shows it (`Cluster`): named after the job, with its hardware."""
+
+    snap: Any  # jobs.Snapshot
+    ctx: Context
+
+    id = property(lambda self: self.snap.cluster_id)
+    name = property(lambda self: self.snap.doc["name"])
+    owner = property(lambda self: self.ctx.tenant.email)
+    hardware = property(lambda self: _v3_hardware(self.snap.doc["jobanalyses"][0]["hardware"]))
+    run_low_priority = property(lambda self: self.snap.doc["isLowPriority"])
+
+    @property
+    def date_inserted(self) -> str:
+        state = self.snap.record.state
+        return iso(state.get("submitted") or state["dateInserted"], "inserted", self.ctx.date_style)
+
+    @property
+    def installed_analyses(self) -> list[dict[str, Any]]:
+        return [{"analysis": {"code": ja["analysis"]["code"], "version": ja["analysis"]["version"]}}
+                for ja in self.snap.doc["jobanalyses"]]
+
+    @property
+    def status(self) -> str:
+        events = self.snap.cluster_statuses()
+        return events[0][1].status if events else "Not Started"
+
+
+@dataclass(frozen=True)
+class RunView:
+    """One run of a job (`JobRun`): run "1" of a basic job, or one run of a sweep (DOE)."""
+
+    id: str
+    type: int
+    display_order: int
+    date_started: str | None
+    date_completed: str | None
+    output_file_count: int
+    output_file_size: int | None
+    variables: list[dict[str, Any]]
+    parent: None = None
+    is_optimal: bool = False
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    """One node of a running job's cluster (`Instance`)."""
+
+    id: str
+    cluster_id: str
+    date_started: str
+    private_hostname: str
+    private_ip: str
+    public_hostname: str
+    role: str
+    ssh_port: int
+    supported_services: list[str]
+    username: str
+    instance_group: str = "compute0"
+    is_behind_nat: bool = True
+    public_ip: str = "127.0.0.1"
+    tenancy: str = "default"
+
+
+# -- the control plane -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class HealthView:
+    version: str
+    tenants: int
+    status: str = "ok"
+
+
+@dataclass(frozen=True)
+class NewTenantView:
+    id: str
+    api_key: str
+
+
+@dataclass(frozen=True)
+class ClockView:
+    mode: str
+    factor: float
+    now: str
+
+
+class DeviceView(DictView):
+    """A storage device (`StorageDevice`): its stored document, with what the record and the time add."""
+
+    def __init__(self, snap: Any, ctx: Context, version: str) -> None:
+        super().__init__(snap.record.doc)
+        self.snap, self.ctx, self.version = snap, ctx, version
+
+    id = property(lambda self: self.snap.id)
+    cluster_id = property(lambda self: self.snap.cluster_id)
+    owner = property(lambda self: self.ctx.tenant.email)
+    date_inserted = property(lambda self: iso(self.snap.record.state["created"], "inserted", self.ctx.date_style))
+    status = property(lambda self: self.snap.status)
+
+    @property
+    def urls(self) -> dict[str, str]:
+        base = f"{self.ctx.host_url}api/{self.version}/storage-devices/{self.snap.id}/"
+        return {"statuses": f"{base}statuses/", "start": f"{base}submit/", "fileDownload": f"{base}file-downloads/"}
+
+
+@dataclass(frozen=True)
+class CatalogSummaryView:
+    """How much a catalog holds (`CatalogSummary`)."""
+
+    catalog: Any  # domain.catalog.Catalog
+
+    core_types = property(lambda self: len(self.catalog.core_types))
+    analyses = property(lambda self: len(self.catalog.analyses))
+    analysis_versions = property(lambda self: sum(len(a["versions"]) for a in self.catalog.analyses))
+    compute_prices = property(lambda self: len(self.catalog.compute_prices))
+    projects = property(lambda self: len(self.catalog.projects))

@@ -1,19 +1,19 @@
-"""Shared fixtures. `fake` runs each end-to-end test twice, as moto's CI does: against the fake in this process
-(cheroot on loopback) and against a `rescale-mock serve` child process; in modules marked `twins(..., "proxied")`, a
-third time through `rescale-mock proxy` in front of the served one. They come from the project's pytest plugin
-(`rescale_mock.pytest_plugin`), which gives every test its own tenant and a manual clock.
+"""Shared fixtures. `fake` runs each end-to-end test three times, as moto's CI does: against the fake in this
+process (cheroot on loopback), against a `rescale-mock serve` child process, and in this process on the PostgreSQL
+engine (a throwaway cluster per xdist worker, from the OS's packages; or $RESCALE_MOCK_TEST_POSTGRES's server); in
+modules marked `twins(..., "proxied")`, a fourth time through `rescale-mock proxy` in front of the served one.
+All come from the project's pytest plugin (`rescale_mock.pytest_plugin`), which gives every test its own tenant and
+a manual clock. `-m "not postgres"` leaves the PostgreSQL runs out.
 Helpers live on the `Fake` (`fake.upload()`, `fake.start_job()`, `fake.history(id)`...) or in the support modules
 (doe.py, notebook.py, status_machines.py, real_runs.py, proxy_helpers.py): test modules never import each other."""
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import requests
 from hypothesis import settings
-from urllib3.util.retry import Retry
 
 from rescale_client import RescaleClient
 from rescale_mock.testing import Fake
@@ -21,27 +21,31 @@ from rescale_mock.testing import Fake
 from .proxy_helpers import flows_proxy, proxied_fake  # noqa: F401 (fixtures of the proxied twin)
 from .real_runs import ticking_sleep
 
+FAKES = {"inprocess": "rescale_mock", "served": "rescale_mock_served", "postgres": "rescale_mock_postgres",
+         "proxied": "proxied_fake"}
+TWINS = ("inprocess", "served", "postgres")  # a `fake` test's twins unless its `twins` marker says otherwise
+
 
 @pytest.fixture(params=["inprocess", pytest.param("served", marks=pytest.mark.served),
+                        pytest.param("postgres", marks=pytest.mark.postgres),
                         pytest.param("proxied", marks=pytest.mark.served)])
 def fake(request: pytest.FixtureRequest) -> Fake:
-    name = {"inprocess": "rescale_mock", "served": "rescale_mock_served", "proxied": "proxied_fake"}[request.param]
-    return request.getfixturevalue(name)
+    return request.getfixturevalue(FAKES[request.param])
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "twins(*names, requests_clean=False): which twins of a `fake` test run, of "
-                                       "inprocess, served and proxied (default: inprocess and served); a proxied twin "
-                                       "must find no drift (nor in the requests, with requests_clean)")
+                                       "inprocess, served, postgres and proxied (default: all but proxied); a "
+                                       "proxied twin must find no drift (nor in the requests, with requests_clean)")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A `fake` test runs as the twins its closest `twins` marker names, by default in-process and served: the
-    proxied twin in the modules that ask for it, a test of volume (1001 uploads, 1500 runs) in-process only."""
+    """A `fake` test runs as the twins its closest `twins` marker names, by default `TWINS`: the proxied twin in
+    the modules that ask for it, a test of volume (1001 uploads, 1500 runs) in-process only."""
     def wanted(item: pytest.Item) -> bool:
         twin = getattr(getattr(item, "callspec", None), "params", {}).get("fake")
         marker = item.get_closest_marker("twins")
-        return twin is None or twin in (marker.args if marker else ("inprocess", "served"))
+        return twin is None or twin in (marker.args if marker else TWINS)
 
     items[:] = [item for item in items if wanted(item)]
 
@@ -68,20 +72,6 @@ def client(request: pytest.FixtureRequest, fake: Fake) -> Iterator[RescaleClient
     sleep = ticking_sleep(fake.control) if real_runs else lambda seconds: fake.control.advance(seconds)
     with RescaleClient(fake.base_url, fake.api_key, progress=False, sleep=sleep) as c:
         yield c
-
-
-@pytest.fixture
-def retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The waits between transport retries, recorded instead of slept: pass `sleep=retry_waits.append` to a client;
-    urllib3's Retry (the client's GET retries today) records its Retry-After or backoff here too."""
-    waits: list[float] = []
-
-    def record(retry: Retry, response: Any = None) -> None:
-        after = retry.get_retry_after(response) if response is not None and retry.respect_retry_after_header else None
-        waits.append(float(after if after is not None else retry.get_backoff_time()))
-
-    monkeypatch.setattr(Retry, "sleep", record)
-    return waits
 
 
 # Hypothesis profiles: `dev` keeps a developer's run quick and random; `ci` is more thorough and derandomized, so a

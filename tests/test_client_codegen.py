@@ -14,6 +14,7 @@ import rescale_client
 import yaml
 from rescale_client import api, codegen, models
 from rescale_client.pagination import Paginator
+from rescale_mock.testing import Fake
 
 PACKAGE = Path(rescale_client.__file__).resolve().parent
 SPEC = codegen.default_spec()
@@ -113,6 +114,47 @@ def test_models_cover_every_component_schema() -> None:
     assert typing.get_type_hints(models.JobCreate)["jobanalyses"] == list[models.JobAnalysisCreate]
     unknown_keys_kept: models.Project = {"id": "x", "name": "y"}
     assert dict(unknown_keys_kept, extra=1)["extra"] == 1
+
+
+def test_all_of_becomes_typeddict_inheritance() -> None:
+    """A schema made with `allOf` inherits what it names instead of repeating it; a page narrows `Page[Item]`."""
+    source = (PACKAGE / "models.py").read_text(encoding="utf-8")
+    assert "class Job(JobBase, total=False):" in source and "class CoreType(CoreTypeBase, total=False):" in source
+    assert "class JobSummaryPage(Page[JobSummary], total=False):" in source
+    assert "class Page(TypedDict, Generic[Item], total=False):" in source
+    assert source.count("    results: ") == 1 and source.count("    jobanalyses: list[JobAnalysis]\n") == 1
+    assert set(typing.get_type_hints(models.Job)) >= set(typing.get_type_hints(models.JobBase)) | {"jobanalyses"}
+    assert typing.get_type_hints(models.JobSummaryPage)["results"] == list[models.Item]  # type: ignore[attr-defined]
+
+
+def test_the_control_plane_client_is_generated_from_control_yaml(fake: Fake) -> None:
+    """`rescale_client.control_api.ControlApi` has one method per operation of openapi/control.yaml; the testing
+    helper `Control` (`fake.control`) only gives them short names."""
+    from rescale_client import control_api
+
+    control_doc = yaml.safe_load(codegen.default_spec("control.yaml").read_text(encoding="utf-8"))
+    operations = {op["operationId"]: op for item in control_doc["paths"].values()
+                  for method, op in item.items() if method in codegen.METHODS}
+    assert {name for name in vars(control_api.ControlApi) if not name.startswith("_")} == {
+        codegen.snake(op_id) for op_id in operations}
+    assert (inspect.getdoc(control_api.ControlApi.advance_clock) or "").startswith(
+        operations["advanceClock"]["summary"])
+    assert isinstance(fake.control.api, control_api.ControlApi)
+    before = fake.control.api.get_clock()["now"]
+    assert fake.control.advance(60)["now"] != before
+    requests.get(fake.url("/api/v2/users/me/"), headers=fake.headers, timeout=30)
+    page = fake.control.api.list_journal(operation_id="getCurrentUser", limit=5)
+    assert [e["operationId"] for e in page["results"]] == ["getCurrentUser"]
+    assert fake.control.journal(operationId="getCurrentUser") == page["results"]
+    for control_schema in control_doc["components"]["schemas"]:
+        assert hasattr(control_api, control_schema), control_schema
+
+
+def test_generated_code_is_what_the_formatter_writes() -> None:
+    """Layout comes from the templates and `ruff format` (line length 120), not from hand-wrapping."""
+    for relative, content in codegen.generate(SPEC).items():
+        assert codegen.ruff_format(content, relative) == content, relative
+    assert not hasattr(codegen, "wrap_signature") and not hasattr(codegen, "wrap_statement")
 
 
 @pytest.mark.parametrize("name, expected", [

@@ -1,8 +1,10 @@
 """The session and the errors, over real HTTP against the fake (in this process and a served one), with the control
 plane's fault injection: errors keyed by status, retries with backoff for idempotent calls and for 429/503 with
-Retry-After, and never a blind retry of a POST (no job is ever created twice)."""
+Retry-After, and never a blind retry of a POST (no job is ever created twice). Every wait goes through the injected
+`sleep`: no test here sleeps for real (the policy's own rules are in test_client_retry.py)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,7 +23,7 @@ from rescale_client import (
     Unauthorized,
 )
 from rescale_client.errors import flatten_field_errors, retry_after_seconds
-from rescale_client.session import IDEMPOTENT, default_retry
+from rescale_client.retry import IDEMPOTENT, RETRY_STATUSES, RetryPolicy
 from rescale_mock.testing import Fake
 
 JOB: dict[str, Any] = {
@@ -29,6 +31,16 @@ JOB: dict[str, Any] = {
     "jobanalyses": [{"analysis": {"code": "user_included", "version": "0"}, "command": "echo hello",
                      "hardware": {"coreType": "granite", "coresPerSlot": 2}}],
 }
+
+
+@pytest.fixture
+def client(fake: Fake) -> Iterator[RescaleClient]:
+    with RescaleClient(fake.base_url, fake.api_key, progress=False, sleep=unexpected_sleep) as c:
+        yield c
+
+
+def unexpected_sleep(seconds: float) -> None:
+    raise AssertionError(f"this test's client was not expected to wait ({seconds} s)")
 
 
 def calls(fake: Fake, method: str, path: str) -> list[dict[str, Any]]:
@@ -99,28 +111,32 @@ def test_retry_after_parsing() -> None:
 
 
 # -- transport retries: idempotent calls ------------------------------------------------------------------------------
-def test_default_retry_policy() -> None:
-    retry = default_retry()
+def test_default_retry_policy(client: RescaleClient) -> None:
     assert IDEMPOTENT == {"GET", "HEAD", "OPTIONS", "DELETE"}  # no POST, no PATCH, and no PUT (the streamed upload)
-    assert retry.allowed_methods == IDEMPOTENT and retry.respect_retry_after_header
-    assert set(retry.status_forcelist or ()) == {429, 500, 502, 503, 504}
+    assert RETRY_STATUSES == {429, 500, 502, 503, 504}
+    assert client.session.retry == RetryPolicy(retries=5, backoff=0.5, backoff_max=30.0, jitter=0.25,
+                                               max_retry_after=60.0)
+    assert client.session.http.get_adapter(client.base_url).max_retries.total == 0  # urllib3 never retries
 
 
-def test_get_retried_after_429_with_retry_after_and_503(fake: Fake, retry_waits: list[float]) -> None:
+def test_get_retried_after_429_with_retry_after_and_503(fake: Fake) -> None:
     fake.control.add_fault("status", method="GET", path="/api/v2/users/me/", status=429, retryAfter=1, times=1)
     fake.control.add_fault("status", method="GET", path="/api/v2/users/me/", status=503, times=1)
-    with RescaleClient(fake.base_url, fake.api_key, sleep=retry_waits.append) as client:
+    waits: list[float] = []
+    with RescaleClient(fake.base_url, fake.api_key, sleep=waits.append) as client:
         assert client.users.get_current_user()["id"]
-    assert retry_waits[0] == 1.0 and len(retry_waits) == 2  # Retry-After was honoured, then a backoff
     assert [c["status"] for c in calls(fake, "GET", "/api/v2/users/me/")] == [429, 503, 200]
+    assert waits[0] == 1.0  # Retry-After was honoured
+    assert 0.5 * 2 * 0.75 <= waits[1] <= 0.5 * 2  # the second failure: backoff doubled, jittered down
 
 
 def test_get_gives_up_with_the_last_error(fake: Fake) -> None:
     fake.control.add_fault("status", method="GET", path="/api/v2/coretypes/", status=503)
-    retry = default_retry(total=2, backoff_factor=0)
-    with RescaleClient(fake.base_url, fake.api_key, retries=retry) as client, pytest.raises(ServiceUnavailable):
+    waits: list[float] = []
+    with RescaleClient(fake.base_url, fake.api_key, retries=RetryPolicy(retries=2), sleep=waits.append) as client, \
+            pytest.raises(ServiceUnavailable):
         client.catalog.list_core_types()
-    assert len(calls(fake, "GET", "/api/v2/coretypes/")) == 3
+    assert len(calls(fake, "GET", "/api/v2/coretypes/")) == 3 and len(waits) == 2
 
 
 def test_429_surfaces_with_its_retry_after_when_retries_are_off(fake: Fake) -> None:
@@ -130,12 +146,21 @@ def test_429_surfaces_with_its_retry_after_when_retries_are_off(fake: Fake) -> N
     assert caught.value.retry_after == 3600
 
 
-def test_dropped_connection_on_a_get_raises_transport_error(fake: Fake, client: RescaleClient) -> None:
+def test_dropped_connection_on_a_get_is_retried(fake: Fake) -> None:
     fake.control.add_fault("drop", method="GET", path="/api/v2/users/me/", afterBytes=5, times=1)
-    with pytest.raises(TransportError) as caught:
-        client.users.get_current_user()
-    assert caught.value.method == "GET" and fake.api_key not in str(caught.value)
-    assert client.users.get_current_user()["id"]  # the session is still usable
+    waits: list[float] = []
+    with RescaleClient(fake.base_url, fake.api_key, sleep=waits.append) as client:
+        assert client.users.get_current_user()["id"]
+    assert len(waits) == 1 and len(calls(fake, "GET", "/api/v2/users/me/")) == 2
+
+
+def test_dropped_connection_on_a_get_raises_transport_error_when_retries_are_off(fake: Fake) -> None:
+    fake.control.add_fault("drop", method="GET", path="/api/v2/users/me/", afterBytes=5, times=1)
+    with RescaleClient(fake.base_url, fake.api_key, retries=0) as client:
+        with pytest.raises(TransportError) as caught:
+            client.users.get_current_user()
+        assert caught.value.method == "GET" and fake.api_key not in str(caught.value)
+        assert client.users.get_current_user()["id"]  # the session is still usable
 
 
 # -- POST: never a blind retry -----------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from rescale_client import ChecksumMismatch, RescaleClient, TransferError
+from rescale_client.retry import RetryPolicy
 from rescale_client.transfers import MAX_CHUNK, MIN_CHUNK, auto_chunk_size, safe_relative
 from rescale_mock.testing import Fake
 
@@ -73,8 +74,7 @@ def test_dropped_connections_mid_download_still_end_with_the_right_sha512(client
     assert len(journal) == 4 + 3  # each cut range was resumed by one more request
 
 
-def test_throttled_and_unavailable_ranges_are_retried(client: RescaleClient, fake: Fake, tmp_path: Path,
-                                                     retry_waits: list[float]) -> None:
+def test_throttled_and_unavailable_ranges_are_retried(client: RescaleClient, fake: Fake, tmp_path: Path) -> None:
     digest = random_file(tmp_path / "t.bin", MiB)
     stored = client.upload_file(tmp_path / "t.bin")
     fake.control.add_fault("status", method="GET", path=CONTENTS, status=429, retryAfter=1, times=1)
@@ -186,6 +186,23 @@ def test_upload_after_503_and_429_is_retried(client: RescaleClient, fake: Fake, 
     assert [f["id"] for f in files_named(client, "again.bin")] == [stored["id"]]
     statuses = [e["status"] for e in reversed(fake.control.journal(method="POST", path="/api/v2/files/contents/"))]
     assert statuses == [503, 429, 201]
+
+
+def test_transfers_wait_as_the_clients_one_retry_policy_says(fake: Fake, tmp_path: Path) -> None:
+    """Uploads and ranged downloads take their waits from the client's policy (jitter, Retry-After), not their own."""
+    random_file(tmp_path / "policy.bin", 1000)
+    waits: list[float] = []
+    policy = RetryPolicy(backoff=0.25, jitter=0.5, random=lambda: 1.0)
+    with RescaleClient(fake.base_url, fake.api_key, progress=False, retries=policy, sleep=waits.append) as client:
+        fake.control.add_fault("status", method="POST", path="/api/v2/files/contents/", status=503, times=1)
+        fake.control.add_fault("status", method="POST", path="/api/v2/files/contents/", status=429, retryAfter=3,
+                               times=1)
+        stored = client.upload_file(tmp_path / "policy.bin")
+        assert waits == [0.125, 3.0]  # 0.25 halved by the jitter; then the server's Retry-After
+        waits.clear()
+        fake.control.add_fault("drop", method="GET", path=CONTENTS, afterBytes=100, times=1)
+        client.download_file(stored["id"], tmp_path / "back.bin")
+        assert waits == [0.125]
 
 
 def test_upload_gives_up_after_its_attempts(client: RescaleClient, fake: Fake, tmp_path: Path) -> None:

@@ -111,6 +111,34 @@ def test_cluster_that_stops_before_starting_is_a_failure(client: RescaleClient) 
         client.wait_for_cluster(cluster["id"], until="Started", delay=30)
 
 
+def test_storage_device_started_then_stopped(client: RescaleClient) -> None:
+    device = client.storage.create_storage_device(body={
+        "name": "scratch", "storageSize": 2, "hardware": {"walltime": 1, "coresPerSlot": 18, "coreType": "hps-3"},
+        "region": {"id": "aws-us-east-1"}})
+    client.storage.submit_storage_device(device_id=device["id"])
+    started = client.wait_for_storage_device(device["id"], delay=5)
+    assert started.succeeded and started.statuses[-2:] == ["Starting", "Started"]
+    client.storage.shutdown_storage_device(device_id=device["id"])
+    stopped = client.wait_for_storage_device(device["id"], until="Stopped", delay=5)
+    assert stopped.statuses[-3:] == ["Stop Requested", "Stopping", "Stopped"]
+
+
+def test_one_polling_loop_times_out_on_the_sum_of_its_sleeps() -> None:
+    """`poll` is what every waiter runs: the last sleep is cut to the timeout, and a clock that never moves (a fake
+    one, moved only by `sleep`) still ends the wait."""
+    from rescale_client.waiters import poll
+
+    slept: list[float] = []
+    checks = iter([(False, "a"), (False, "b"), (False, "c"), (True, "d")])
+    assert poll(lambda: next(checks), still=str, delay=10, timeout=None, sleep=slept.append, clock=lambda: 0.0) == "d"
+    assert slept == [10, 10, 10]
+    slept.clear()
+    with pytest.raises(WaiterTimeout, match="still b after 25 s") as caught:
+        poll(lambda: (False, "b"), still=lambda state, elapsed: f"still {state} after {elapsed:.0f} s", delay=10,
+             timeout=25, sleep=slept.append, clock=lambda: 0.0)
+    assert slept == [10, 10, 5] and caught.value.last == "b"
+
+
 def test_verdicts() -> None:
     def history(*items: tuple[str, str | None]) -> list[Mapping[str, Any]]:
         return [{"status": s, "statusReason": r} for s, r in items]

@@ -1,6 +1,6 @@
 """Issue 11, items 5-7: ids never collide and seeds are scoped to the caller's tenant; a finished job's outputs are
 written all or none (a crash halfway never lists a file twice); simulated outputs are bounded at create and written
-under a lock of the job's tenant only."""
+claimed for that job only."""
 from __future__ import annotations
 
 import signal
@@ -104,7 +104,7 @@ def test_a_write_cut_halfway_leaves_no_output_and_the_next_read_writes_each_once
         return real_stage()
 
     monkeypatch.setattr(blobs, "stage", dies_on_the_third_file)
-    response = requests.get(fake.url(f"/api/v2/jobs/{job_id}/"), headers=fake.headers, timeout=30)
+    response = requests.get(fake.url(f"/api/v2/jobs/{job_id}/files/"), headers=fake.headers, timeout=30)
     assert response.status_code == 500
     assert set(blobs.root.iterdir()) == stored_before and list(blobs.tmp.iterdir()) == []  # nothing left behind
     monkeypatch.setattr(blobs, "stage", real_stage)
@@ -139,7 +139,7 @@ def test_kill_9_while_outputs_are_written_lists_each_output_once(tmp_path: Path)
 
 def _read_quietly(base_url: str, key: str, job_id: str) -> None:
     try:
-        requests.get(f"{base_url}/api/v2/jobs/{job_id}/", headers=auth(key), timeout=60)
+        requests.get(f"{base_url}/api/v2/jobs/{job_id}/files/", headers=auth(key), timeout=60)
     except requests.RequestException:
         pass  # the server was killed under it
 

@@ -180,8 +180,8 @@ def test_job_scenario_beats_the_tenant_scenario(fake: Fake, api: requests.Sessio
 
 def test_a_stop_saved_before_a_racing_read_settles_the_job_wins(rescale_mock: Fake) -> None:
     """A read that found the job finished by its own plan can reach the outputs (and the final status) just after
-    a stop was saved: it must settle the job as the stop left it, not as the plan it read said. The race is
-    replayed through the in-process backend."""
+    a stop was saved: the job is settled as the stop left it, not as the plan that read said (settling reads the
+    job again in the transaction that claims its outputs). The race is replayed through the in-process backend."""
     fake, api = rescale_mock, requests.Session()
     api.headers.update(fake.headers)
     jobs, tenant = fake.backend.jobs, fake.backend.tenants.by_key(fake.api_key)
@@ -190,9 +190,10 @@ def test_a_stop_saved_before_a_racing_read_settles_the_job_wins(rescale_mock: Fa
     before_stop = jobs.snapshot(tenant, job_id)
     api.post(fake.url(f"/api/v2/jobs/{job_id}/stop/")).raise_for_status()
     fake.control.advance(STOPPED_AT + 600)
+    tenant = fake.backend.tenants.reload(tenant)  # the clock the control plane moved (tenants are read per request)
     late_read = dataclasses.replace(before_stop, now=fake.backend.tenants.now(tenant))
     assert late_read.status.status == "Force Stop"  # what the racing read saw
-    jobs._write_outputs(tenant, late_read)
+    jobs.settle(tenant, job_id)
     assert fake.statuses(job_id)[0]["status"] == "Completed"  # stopped by the user
     listed = api.get(fake.url("/api/v2/jobs/"), params={"job_status": "FORCE_STOP"}).json()["results"]
     assert listed == []

@@ -11,11 +11,12 @@ ROOT = Path(__file__).resolve().parent.parent / "mockserver"
 
 # Highest layer first; a module may import from its own layer or below. Every module must be placed.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("entry", ("__init__", "app", "backend", "cli", "cli_guard", "cli_catalog", "cli_ssh", "admin", "pytest_plugin", "testing",
-               "demo", "server", "portal", "proxy")),
-    ("pipeline", ("spec", "dispatch", "jsonbody", "drf_errors", "control.middleware", "control.guard")),
+    ("entry", ("__init__", "app", "backend", "cli", "cli_guard", "cli_catalog", "cli_ssh", "cli_blobs", "admin", "pytest_plugin", "testing",
+               "demo", "server", "portal", "proxy", "cli_store", "testing_postgres")),
+    ("pipeline", ("spec", "dispatch", "upload_request", "jsonbody", "drf_errors", "control.middleware",
+                  "control.guard")),
     ("handlers", ("handlers", "control", "control.handlers", "control.catalog_settings", "call", "views",
-                  "serialize", "responses", "errors", "pagination", "ranges")),
+                  "serialize", "schemas", "responses", "errors", "pagination", "ranges")),
     ("domain", ("domain", "runner", "control.faults")),
     ("store", ("store", "timefmt", "config", "version")),
 ]
@@ -92,6 +93,26 @@ def test_imports_point_down(module: str) -> None:
 def test_handlers_do_not_borrow_from_each_other(module: str) -> None:
     borrowed = [t for t in EDGES[module] if t.startswith(HANDLER_MODULES) and t not in SHARED_BY_HANDLERS]
     assert not borrowed, f"{module} imports the handlers of {borrowed}: move what they share to views or call"
+
+
+def _absolute_imports(module: str) -> set[str]:
+    path = ROOT / (module.replace(".", "/") + ".py")
+    path = path if path.exists() else ROOT / module.replace(".", "/") / "__init__.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    return found | {node.module.split(".")[0] for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) and not node.level and node.module}
+
+
+@pytest.mark.parametrize("module", sorted(m for m in EDGES if layer_of(m) > 0))
+def test_flask_stays_at_the_entry(module: str) -> None:
+    """The API's request path is werkzeug alone (app.ApiFront); Flask serves only the portal and the docs."""
+    assert "flask" not in _absolute_imports(module), f"{module} imports flask: only the entry layer may"
+
+
+def test_the_fault_step_uses_the_dispatchers_admission() -> None:
+    """Faults and the journal take the route and tenant the dispatcher found: they never match routes themselves."""
+    assert not EDGES["control.middleware"] & {"spec", "dispatch", "domain.tenants"}
 
 
 def test_no_cycles() -> None:

@@ -7,7 +7,7 @@ import time
 from ..client import RescaleClient
 from ..config import DEFAULT_PROFILE, ENV_API_KEY, Settings, apiconfig_path, resolve
 from ..errors import ConfigError
-from ..session import default_retry
+from ..retry import RetryPolicy
 from .output import Console
 
 DEFAULT_PLATFORM = "https://platform.rescale.com"  # the Rescale CLI's default when nothing names a platform
@@ -37,7 +37,7 @@ class Context:
         settings = self._settings(url, key, profile)
         self.base_url = settings.base_url
         client = RescaleClient(settings.base_url, settings.api_key, progress=False if self.console.quiet else None,
-                               retries=default_retry(total=3, backoff_factor=0.2))
+                               retries=RetryPolicy(retries=3, backoff=0.2))
         if not self.console.quiet:  # the Rescale CLI checks the key first and says whose it is
             user = client.users.get_current_user()
             self.console.info(f"Authenticated as {user.get('email')}")

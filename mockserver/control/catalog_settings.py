@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..call import Call, Handler, registrar
-from ..domain.catalog import Catalog
 from ..domain.errors import NotFound
+from ..views import CatalogSummaryView
 
 OPERATIONS: dict[str, Handler] = {}
 control = registrar(OPERATIONS)
@@ -22,20 +22,14 @@ def update_settings(call: Call) -> dict[str, Any]:
     return call.backend.settings.change(call.tenant, call.body or {})
 
 
-def _summary(catalog: Catalog) -> dict[str, int]:
-    return {"coreTypes": len(catalog.core_types), "analyses": len(catalog.analyses),
-            "analysisVersions": sum(len(a["versions"]) for a in catalog.analyses),
-            "computePrices": len(catalog.compute_prices), "projects": len(catalog.projects)}
-
-
 @control("getCatalogSummary")
-def get_catalog_summary(call: Call) -> dict[str, int]:
-    return _summary(call.backend.catalogs.for_tenant(call.tenant))
+def get_catalog_summary(call: Call) -> CatalogSummaryView:
+    return CatalogSummaryView(call.backend.catalogs.for_tenant(call.tenant))
 
 
 @control("addCatalogEntries")
-def add_catalog_entries(call: Call) -> dict[str, int]:
-    return _summary(call.backend.catalogs.add(call.tenant, call.body))
+def add_catalog_entries(call: Call) -> CatalogSummaryView:
+    return CatalogSummaryView(call.backend.catalogs.add(call.tenant, call.body))
 
 
 @control("setStorageDeviceScenario")

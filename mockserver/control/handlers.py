@@ -5,8 +5,10 @@ from typing import Any
 
 from ..call import Call, Handler, Reply, registrar
 from ..domain.errors import InvalidInput, NotFound
+from ..serialize import snake
 from ..timefmt import iso
 from ..version import __version__
+from ..views import ClockView, HealthView, NewTenantView
 
 OPERATIONS: dict[str, Handler] = {}
 control = registrar(OPERATIONS)
@@ -17,8 +19,8 @@ def _tenant_id(call: Call) -> str | None:
 
 
 @control("getHealth")
-def health(call: Call) -> dict[str, Any]:
-    return {"status": "ok", "version": __version__, "tenants": len(call.backend.tenants.all())}
+def health(call: Call) -> HealthView:
+    return HealthView(__version__, len(call.backend.tenants.all()))
 
 
 @control("reset")
@@ -36,16 +38,16 @@ def create_tenant(call: Call) -> Reply:
     key = (call.body or {}).get("apiKey") or call.backend.ids.key()
     tenant = call.backend.tenants.ensure(key)
     assert tenant is not None  # no limit asked
-    return Reply(201, {"id": tenant.id, "apiKey": key})
+    return Reply(201, NewTenantView(tenant.id, key))
 
 
-def _clock_view(call: Call) -> dict[str, Any]:
+def _clock_view(call: Call) -> ClockView:
     tenants = call.backend.tenants
     if call.tenant is None:
         defaults = tenants.clock_defaults
-        return {"mode": defaults.mode, "factor": defaults.factor, "now": iso(tenants.real_time())}
+        return ClockView(defaults.mode, defaults.factor, iso(tenants.real_time()))
     clock = tenants.clock(call.tenant)
-    return {"mode": clock.mode, "factor": clock.factor, "now": iso(clock.now(tenants.real_time()))}
+    return ClockView(clock.mode, clock.factor, iso(clock.now(tenants.real_time())))
 
 
 def _each_tenant(call: Call) -> list[Any]:
@@ -53,12 +55,12 @@ def _each_tenant(call: Call) -> list[Any]:
 
 
 @control("getClock")
-def get_clock(call: Call) -> dict[str, Any]:
+def get_clock(call: Call) -> ClockView:
     return _clock_view(call)
 
 
 @control("setClock")
-def set_clock(call: Call) -> dict[str, Any]:
+def set_clock(call: Call) -> ClockView:
     tenants = call.backend.tenants
     mode, factor = call.body.get("mode"), call.body.get("factor")
     for tenant in _each_tenant(call):
@@ -69,7 +71,7 @@ def set_clock(call: Call) -> dict[str, Any]:
 
 
 @control("advanceClock")
-def advance_clock(call: Call) -> dict[str, Any]:
+def advance_clock(call: Call) -> ClockView:
     seconds = float(call.body["seconds"])
     for tenant in _each_tenant(call):
         call.backend.tenants.update_clock(tenant, lambda clock, real: clock.advance(seconds, real))
@@ -83,11 +85,6 @@ def seed(call: Call) -> Reply:
     return Reply(204)
 
 
-_FAULT_FIELDS = {"method": "method", "path": "path", "action": "action", "status": "status",
-                 "retryAfter": "retry_after", "latencyMs": "latency_ms", "afterBytes": "after_bytes",
-                 "times": "times", "probability": "probability"}
-
-
 @control("listFaults")
 def list_faults(call: Call) -> list[Any]:
     return call.backend.faults.list(_tenant_id(call))
@@ -95,7 +92,8 @@ def list_faults(call: Call) -> list[Any]:
 
 @control("createFault")
 def create_fault(call: Call) -> Reply:
-    spec = {attr: call.body[key] for key, attr in _FAULT_FIELDS.items() if key in call.body}
+    fields = call.op.bodies["application/json"].field_types  # the spec's `FaultCreate` properties
+    spec = {snake(key): call.body[key] for key in fields if key in call.body}
     return Reply(201, call.backend.faults.add(_tenant_id(call), **spec))
 
 

@@ -1,4 +1,6 @@
-"""WSGI layer around the app: injects faults into `/api/...` requests and writes the journal.
+"""Fault injection and the request journal for `/api/...`, one step of the API's WSGI pipeline (app.py), after the
+dispatcher has routed and authenticated the request (`Admission`) and before the handler runs: rules match the
+method, the path glob and the tenant found there, and the journal records the operation and tenant found there.
 
 The journal entry is written when the response starts (its duration is time-to-headers), so the response itself is
 returned unwrapped and the server keeps its fast path for file bodies; only a `drop` fault wraps the body.
@@ -10,15 +12,16 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
-from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
-from ..dispatch import OPERATION_KEY, TENANT_KEY
-from ..spec import rescale_spec
 from .faults import Fault, JournalEntry
 
 if TYPE_CHECKING:
+    from werkzeug.wrappers import Response
+
     from ..backend import Backend
+    from ..dispatch import Admission
+
 
 class FaultInjected(ConnectionAbortedError):
     """Raised inside a response body to make the server cut the connection."""
@@ -50,31 +53,26 @@ def _cut(body: Iterable[bytes], limit: int) -> Iterator[bytes]:
 
 
 class FaultsAndJournal:
-    def __init__(self, app: Callable[..., Iterable[bytes]], backend: "Backend") -> None:
-        self.app = app
+    def __init__(self, backend: "Backend") -> None:
         self.backend = backend
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        if not path.startswith("/api"):
-            return self.app(environ, start_response)
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any], admission: "Admission",
+                 respond: Callable[[], "Response"], started: float) -> Iterable[bytes]:
+        """Answer one admitted request: a fault's status, or `respond()` (delayed or cut by a fault), journaled."""
         method = environ.get("REQUEST_METHOD", "GET").upper()
-        started = time.perf_counter()
+        path = environ.get("PATH_INFO", "")
         faults = self.backend.faults
-        armed = bool(faults.list(None))  # look the tenant up only when some rule could fire
-        tenant = self._tenant(environ) if armed else None
-        fault = faults.fire(method, path, tenant) if armed else None
+        tenant = admission.tenant_id
+        fault = faults.fire(method, path, tenant) if faults.armed() else None
         entry = JournalEntry(
             id=self.backend.journal.next_id(), time=datetime.now(timezone.utc).isoformat(), method=method,
-            path=path, query=environ.get("QUERY_STRING", ""), status=None, duration_ms=0.0, operation_id=None,
-            tenant=None, fault=fault.id if fault else None,
+            path=path, query=environ.get("QUERY_STRING", ""), status=None, duration_ms=0.0,
+            operation_id=admission.op.id if admission.op else None, tenant=tenant, fault=fault.id if fault else None,
         )
 
         def recording_start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             entry.status = int(status.split(" ", 1)[0])
             entry.duration_ms = round((time.perf_counter() - started) * 1000, 3)
-            entry.operation_id = environ.get(OPERATION_KEY) or self._operation(environ)
-            entry.tenant = environ.get(TENANT_KEY, tenant)
             self.backend.journal.add(entry)
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
@@ -87,21 +85,7 @@ class FaultsAndJournal:
             return [body]
         if fault is not None and fault.action == "latency":
             time.sleep(fault.latency_ms / 1000)
-        body = self.app(environ, recording_start)
+        body = respond()(environ, recording_start)
         if fault is not None and fault.action == "drop":
             return _cut(body, fault.after_bytes)
         return body
-
-    def _operation(self, environ: dict[str, Any]) -> str | None:
-        """The operation a request was meant for, when a fault answered before the app could route it."""
-        try:
-            return rescale_spec().url_map.bind_to_environ(environ).match()[0]
-        except HTTPException:
-            return None
-
-    def _tenant(self, environ: dict[str, Any]) -> str | None:
-        words = environ.get("HTTP_AUTHORIZATION", "").split()
-        if len(words) == 2 and words[0].lower() == "token":
-            tenant = self.backend.tenants.by_key(words[1])
-            return tenant.id if tenant else None
-        return None

@@ -3,7 +3,8 @@
 Modes:
 - ``scaled`` (default): the clock shows real time, and jobs and clusters live `factor` times faster than they
   would on Rescale (a default job completes in about a second); dates stay in the past, as clients expect.
-- ``poll``: time stands still; each status read moves a job or cluster one step.
+- ``poll``: time stands still; each status read moves a job or cluster one step. That step is saved with the
+  job (`pollStep`): the one write a read makes, by design, and only a status read makes it.
 - ``manual``: time stands still; only the control plane's `advance` moves it.
 The still modes start `HEADSTART` behind real time, so that a test may advance hours and still get dates that lie
 in the past ("uploaded today" checks keep working). `advance(seconds)` works in every mode.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import hashlib
 import posixpath
 import sqlite3
@@ -9,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from ..store.blobs import BlobInfo, BlobStore, StagedUpload
+from ..store.blobs import BlobInfo, Blobs, StagedUpload
 from ..store.db import Database, id_taken
 from .errors import InvalidInput, NotAllowed, NotFound
 from .ids import IdFactory
@@ -59,7 +60,7 @@ class _Row:
 
 
 class Files:
-    def __init__(self, db: Database, blobs: BlobStore, ids: IdFactory, tenants: Tenants) -> None:
+    def __init__(self, db: Database, blobs: Blobs, ids: IdFactory, tenants: Tenants) -> None:
         self.db, self.blobs, self.ids, self.tenants = db, blobs, ids, tenants
 
     # -- creating ----------------------------------------------------------------------------------------------
@@ -121,7 +122,8 @@ class Files:
     def add_run_outputs(self, tenant: Tenant, job_id: str,
                         items: Iterable[tuple[str, str, Iterable[bytes], float]]) -> int:
         """Many outputs of a sweep's runs at once, `(run_id, relative_path, chunks, uploaded)` each, listed in one
-        transaction; returns how many were written."""
+        transaction; returns how many were listed. A run whose files another worker listed meanwhile keeps those:
+        these are dropped, blobs and all, so each run's files are listed once."""
         rows: list[_Row] = []
         prefix = f"{tenant.storage_prefix}/output/job_{job_id}"
         try:
@@ -129,21 +131,30 @@ class Files:
                 info = self.blobs.write(chunks, durable=False)
                 rows.append(_Row(posixpath.basename(relative), OUTPUT_FILE, relative,
                                  f"{prefix}/run{run_id}/{relative}", info, run_id, uploaded))
-            self._insert(tenant, rows, job_id=job_id)
+            listed = self._insert(tenant, rows, job_id=job_id, skip_listed_runs=True)
         except BaseException:
             for row in rows:
                 self.blobs.delete(row.info.blob)
             raise
-        return len(rows)
+        kept = {record.blob for record in listed}
+        for row in rows:
+            if row.info.blob not in kept:
+                self.blobs.delete(row.info.blob)
+        return len(listed)
 
     def _insert(self, tenant: Tenant, rows: list["_Row"], job_id: str | None = None, run_id: str | None = None,
-                uploaded: float | None = None,
-                also: Callable[[sqlite3.Connection], None] | None = None) -> list[FileRecord]:
+                uploaded: float | None = None, also: Callable[[sqlite3.Connection], None] | None = None,
+                skip_listed_runs: bool = False) -> list[FileRecord]:
+        """Lists `rows` in one transaction; `skip_listed_runs`: not those of a run of the job that has files."""
         date = self.tenants.now(tenant) if uploaded is None else uploaded
         ids = self.tenants.ids_for(tenant)
         fields = FileRecord.__dataclass_fields__
         records = []
         with self.db.transaction() as conn:
+            if skip_listed_runs:
+                listed = {r["run_id"] for r in conn.execute("SELECT DISTINCT run_id FROM files WHERE job_id = ?",
+                                                            (job_id,)).fetchall()}
+                rows = [row for row in rows if row.run_id not in listed]
             for row in rows:
                 info = row.info
                 record = FileRecord(
@@ -191,7 +202,7 @@ class Files:
             where.append("run_id = ?")
             args.append(run_id)
         if search:
-            where.append("name LIKE ? ESCAPE '\\'")
+            where.append(f"name {self.db.like} ? ESCAPE '\\'")
             args.append("%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
         clause = " AND ".join(where)
         count = self.db.one(f"SELECT COUNT(*) FROM files WHERE {clause}", tuple(args))[0]
@@ -208,12 +219,11 @@ class Files:
 
     def lines(self, tenant: Tenant, file_id: str) -> list[str]:
         record = self.get(tenant, file_id)
-        path = self.blobs.path(record.blob)
-        with open(path, "rb") as fh:
+        with self.blobs.open(record.blob) as fh:
             if b"\0" in fh.read(TEXT_PROBE):
                 raise NotAllowed("File is not a text file.")
-        with open(path, encoding="utf-8", errors="replace", newline="") as fh:
-            return list(fh)
+            fh.seek(0)
+            return list(io.TextIOWrapper(fh, encoding="utf-8", errors="replace", newline=""))
 
     # -- changing ----------------------------------------------------------------------------------------------
     def update(self, tenant: Tenant, file_id: str, changes: dict[str, Any]) -> FileRecord:

@@ -1,11 +1,12 @@
 """Jobs: saved definitions, submission, stop, deletion, and everything computed from the clock when read —
-status histories, the cluster, the run, its live log and, once finished, its output files."""
+status histories, the cluster, the run and its live log. Reading writes nothing (but the `poll` clock mode's step);
+a finished job's output files are written when they are first shown (`Jobs.settle`, domain/settle.py)."""
 from __future__ import annotations
 
 import base64
 import math
 import random
-import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -21,6 +22,7 @@ from .files import FileRecord, Files
 from .jobspec import UNKNOWN_CORE_TYPE, JobSpecs, nodes_for, pk_error
 from .lifecycle import JOB_TERMINAL, Plan, Scenario, plan, plan_on_cluster, stretch
 from .outputs import process_output
+from .settle import ClaimLost, check_claim, claim_holder, new_claimer, pauses, renewing, take_claim
 from .simulate import Program, interpret
 from .sweeps import Sweeps, is_sweep, waves
 from .tenants import Tenant, Tenants
@@ -30,8 +32,9 @@ JOB_STATUS_FILTER = {
     "VALIDATED": "Validated", "EXECUTING": "Executing", "COMPLETED": "Completed", "STOPPING": "Stopping",
     "WAITING_FOR_CLUSTER": "Waiting for Cluster", "FORCE_STOP": "Force Stop",
 }
-ORDERINGS = {"dateInserted": "seq ASC", "-dateInserted": "seq DESC", "name": "json_extract(doc, '$.name') ASC, seq",
-             "-name": "json_extract(doc, '$.name') DESC, seq DESC"}
+# {name}: the job's name, in the store's dialect (Database.json_text)
+ORDERINGS = {"dateInserted": "seq ASC", "-dateInserted": "seq DESC", "name": "{name} ASC, seq",
+             "-name": "{name} DESC, seq DESC"}
 
 
 @dataclass
@@ -42,7 +45,7 @@ class JobRecord:
     state: dict[str, Any]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Snapshot:
     """A job as of one read: its definition, its plan (None until submitted) and the fake time it was read at."""
 
@@ -118,12 +121,7 @@ class Jobs:
         self.specs, self.catalog = specs, specs.catalog
         self.specs_for = specs_for or (lambda tenant: specs)  # the tenant's catalog and catalog mode
         self.devices: Any = None  # storage devices (domain/devices.py), which attached jobs wait for
-        # held while a job's outputs are written and while a job is stopped or its scenario set, so a stop never
-        # saves a record read before the outputs (and the final status) were written; one per tenant, so writing
-        # one tenant's big outputs never holds up another tenant
-        self._settle_locks: dict[str, threading.RLock] = {}
-        self._locks_lock = threading.Lock()
-        self.default_scenario: dict[str, Any] = {}
+        self.alone_since: float | None = None  # set when no other process serves the store (domain/settle.py)
         # Real runs (`serve --execute`): the supervisor (runner/supervisor.py) is set here by the backend; it
         # records what the processes did in `run_facts`, and the plans of executed jobs are computed from those.
         self.run_facts = RunFacts(db)
@@ -131,13 +129,10 @@ class Jobs:
         self.sweeps = Sweeps(db, files, synthetic_content, self.run_facts)  # DOE: runs, templates, per-run outputs
 
     # -- storage -----------------------------------------------------------------------------------------------
-    def _settle_lock(self, tenant: Tenant) -> threading.RLock:
-        with self._locks_lock:
-            return self._settle_locks.setdefault(tenant.id, threading.RLock())
-
-    def _load(self, tenant: Tenant, job_id: str) -> JobRecord:
-        row = self.db.one("SELECT id, tenant_id, doc, state FROM jobs WHERE id = ? AND tenant_id = ?",
-                          (job_id, tenant.id))
+    def _load(self, tenant: Tenant, job_id: str, conn: Any = None) -> JobRecord:
+        """The stored job; inside a transaction pass its `conn`, so the read is part of it."""
+        sql, args = "SELECT id, tenant_id, doc, state FROM jobs WHERE id = ? AND tenant_id = ?", (job_id, tenant.id)
+        row = conn.execute(sql, args).fetchone() if conn is not None else self.db.one(sql, args)
         if row is None:
             raise NotFound("job")
         return JobRecord(row["id"], row["tenant_id"], from_json(row["doc"]), from_json(row["state"]))
@@ -150,6 +145,14 @@ class Jobs:
     def _save_in(conn: Any, record: JobRecord) -> None:
         conn.execute("UPDATE jobs SET doc = ?, state = ? WHERE id = ?",
                      (to_json(record.doc), to_json(record.state), record.id))
+
+    def _save_doc(self, record: JobRecord) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE jobs SET doc = ? WHERE id = ?", (to_json(record.doc), record.id))
+
+    @staticmethod
+    def _save_state(conn: Any, record: JobRecord) -> None:
+        conn.execute("UPDATE jobs SET state = ? WHERE id = ?", (to_json(record.state), record.id))
 
     def _find_files(self, tenant: Tenant) -> Callable[[list[str]], dict[str, FileRecord]]:
         return lambda ids: self.files.find(tenant, ids)
@@ -221,25 +224,33 @@ class Jobs:
                 free = job_plan.finished if math.isfinite(job_plan.finished) else None
         return plans
 
-    def snapshot(self, tenant: Tenant, job_id: str, poll: bool = False, settle: bool = True) -> Snapshot:
-        """The job now. In the `poll` clock mode a status read (`poll=True`) moves it one step first. A finished
-        job's outputs are written on its first read, unless `settle` is False (a request about to be refused)."""
-        record = self._load(tenant, job_id)
+    def snapshot(self, tenant: Tenant, job_id: str, poll: bool = False) -> Snapshot:
+        """The job now, computed from the clock; nothing is written. The one exception is the `poll` clock mode,
+        where a status read (`poll=True`) moves the job one step: that step is saved (`pollStep`), in a transaction
+        of its own so that concurrent reads, in any worker, each count. Outputs: see `settle`."""
+        if poll and self.tenants.clock(tenant).mode == "poll":
+            with self.db.transaction() as conn:
+                record = self._load(tenant, job_id, conn)
+                step = record.state.get("pollStep")
+                snap = self._snapshot_of(tenant, record, poll=True)
+                if record.state.get("pollStep") != step:
+                    self._save_state(conn, record)
+            return snap
+        return self._snapshot_of(tenant, self._load(tenant, job_id))
+
+    def _snapshot_of(self, tenant: Tenant, record: JobRecord, poll: bool = False) -> Snapshot:
+        """`poll`: moves `record.state["pollStep"]` (the caller saves it)."""
         cluster_id = record.state.get("persistentCluster")
         cluster = self.clusters.snapshot(tenant, cluster_id) if cluster_id else None
         job_plan = self._plan(tenant, record, cluster)
-        now, moved = read_time(self.tenants.clock(tenant), self.tenants.real_time(), record.state,
-                               job_plan.steps() if job_plan else [], poll)
-        if moved:
-            self._save(record)
-        snap = Snapshot(record, job_plan, now, cluster)
-        if settle and job_plan is not None and snap.finished and not record.state.get("outputsWritten"):
-            self._write_outputs(tenant, snap)
-        return snap
+        now, _moved = read_time(self.tenants.clock(tenant), self.tenants.real_time(), record.state,
+                                job_plan.steps() if job_plan else [], poll)
+        return Snapshot(record, job_plan, now, cluster)
 
     def page(self, tenant: Tenant, offset: int, limit: int, state: str | None = None,
              job_status: str | None = None, ordering: str | None = None) -> tuple[int, list[Snapshot]]:
-        order = ORDERINGS[ordering or "-dateInserted"]
+        name = self.db.json_text("doc", "name") + self.db.binary_order
+        order = ORDERINGS[ordering or "-dateInserted"].format(name=name)
         if state is None and job_status is None:
             count = self.db.one("SELECT COUNT(*) FROM jobs WHERE tenant_id = ?", (tenant.id,))[0]
             rows = self.db.query(f"SELECT id FROM jobs WHERE tenant_id = ? ORDER BY {order} LIMIT ? OFFSET ?",
@@ -247,7 +258,7 @@ class Jobs:
             return count, [self.snapshot(tenant, r["id"]) for r in rows]
         wanted = JOB_STATUS_FILTER.get(job_status or "")
         matches: list[str | Snapshot] = []
-        rows = self.db.query(f"SELECT id, json_extract(state, '$.finalStatus') AS final FROM jobs "
+        rows = self.db.query(f"SELECT id, {self.db.json_text('state', 'finalStatus')} AS final FROM jobs "
                              f"WHERE tenant_id = ? ORDER BY {order}", (tenant.id,))
         for row in rows:
             if row["final"] is not None:  # a finished job's status never changes again: no need to compute it
@@ -262,7 +273,7 @@ class Jobs:
 
     def by_own_cluster(self, tenant: Tenant, cluster_id: str, poll: bool = False) -> Snapshot:
         """The job whose own (non-persistent) cluster has this id; NotFound otherwise."""
-        row = self.db.one("SELECT id FROM jobs WHERE tenant_id = ? AND json_extract(state, '$.ownCluster') = ?",
+        row = self.db.one(f"SELECT id FROM jobs WHERE tenant_id = ? AND {self.db.json_text('state', 'ownCluster')} = ?",
                           (tenant.id, cluster_id))
         if row is None:
             raise NotFound("cluster")
@@ -271,10 +282,27 @@ class Jobs:
     def sync_outputs(self, tenant: Tenant) -> None:
         """Finished jobs whose outputs nobody has looked at yet get them now (file listings show them)."""
         rows = self.db.query(
-            "SELECT id FROM jobs WHERE tenant_id = ? AND json_extract(state, '$.submitted') IS NOT NULL "
-            "AND json_extract(state, '$.outputsWritten') IS NULL", (tenant.id,))
+            f"SELECT id FROM jobs WHERE tenant_id = ? AND {self.db.json_text('state', 'submitted')} IS NOT NULL "
+            f"AND {self.db.json_text('state', 'outputsWritten')} IS NULL", (tenant.id,))
         for row in rows:
-            self.snapshot(tenant, row["id"])
+            try:
+                self.settle(tenant, row["id"])
+            except NotFound:
+                pass  # deleted since the query
+
+    def output_totals(self, tenant: Tenant, snap: Snapshot) -> tuple[int, int]:
+        """(count, bytes) of a job's output files, as they are or, for a finished job not yet settled, as settling
+        will write them: a job list or a run shows the sizes without writing a byte."""
+        if snap.finished and self._settles_with_outputs(snap) and not snap.record.state.get("outputsWritten"):
+            program = self.program(snap.record)
+            log = process_output(snap, program, self.files.blobs, finished=True)
+            return 1 + len(program.outputs), len(log.encode()) + sum(s.stored_size for s in program.outputs)
+        row = self.db.one("SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS size FROM files "
+                          "WHERE tenant_id = ? AND job_id = ?", (tenant.id, snap.id))
+        return row["n"], row["size"]
+
+    def output_bytes(self, tenant: Tenant, snap: Snapshot) -> int:
+        return self.output_totals(tenant, snap)[1]
 
     # -- changing ----------------------------------------------------------------------------------------------
     def create(self, tenant: Tenant, body: dict[str, Any]) -> Snapshot:
@@ -298,7 +326,7 @@ class Jobs:
     def update(self, tenant: Tenant, job_id: str, body: dict[str, Any], refuse_finished: bool = False) -> Snapshot:
         """PATCH: a finished job keeps everything, answering 200 (the notebook, cell 45) or, when
         `refuse_finished`, 400 (the change the notebook announces)."""
-        if refuse_finished and self.snapshot(tenant, job_id, settle=False).finished:
+        if refuse_finished and self.snapshot(tenant, job_id).finished:
             raise NotAllowed("A job that has finished cannot be changed.")  # a 400 stores nothing, outputs neither
         snap = self.snapshot(tenant, job_id)
         if snap.finished:
@@ -308,7 +336,7 @@ class Jobs:
         record.doc.update(changes)
         self._check_outputs(record.doc)
         sweep = self.sweeps.prepare(record.doc) if "jobanalyses" in changes else None  # templates read again
-        self._save(record)
+        self._save_doc(record)  # the definition only: a stop saved meanwhile stays
         if "jobanalyses" in changes:
             self.sweeps.replace(record.id, tenant.id, sweep)
         return self.snapshot(tenant, job_id)
@@ -342,12 +370,13 @@ class Jobs:
             self.executor.submitted(tenant, record.id)
 
     def stop(self, tenant: Tenant, job_id: str) -> None:
-        with self._settle_lock(tenant):
-            snap = self.snapshot(tenant, job_id)
+        # read and saved in one transaction: a finished job (which settling may be writing) is never stopped
+        with self.db.transaction() as conn:
+            snap = self._snapshot_of(tenant, self._load(tenant, job_id, conn))
             if snap.plan is None or snap.finished or snap.record.state.get("stopAt") is not None:
                 return  # nothing running: 202 and no effect
             snap.record.state["stopAt"] = snap.now
-            self._save(snap.record)
+            self._save_state(conn, snap.record)
 
     def attach_device(self, tenant: Tenant, job_id: str, device_id: str, copies: list[Any], field: str) -> None:
         """POST jobs/{id}/storage-devices/: the saved job will wait for the device and see it mounted."""
@@ -396,7 +425,7 @@ class Jobs:
                         pass  # already gone: jobs keep a dangling link to deleted inputs
 
     def _check_outputs(self, doc: dict[str, Any]) -> None:
-        """Outputs are written when a finished job is first read, so their size is bounded up front."""
+        """Outputs are written when a finished job's files are first shown, so their size is bounded up front."""
         total = 0
         errors: list[dict[str, Any]] = []
         for ja in doc["jobanalyses"]:
@@ -408,51 +437,121 @@ class Jobs:
             raise InvalidInput({"jobanalyses": errors})
 
     # -- scenarios ---------------------------------------------------------------------------------------------
+    @property
+    def default_scenario(self) -> dict[str, Any]:
+        """Every tenant's scenario unless it set its own (`PUT /_fake/scenario/` without a token), in the store."""
+        return self.tenants.server.get("scenario") or {}
+
+    @default_scenario.setter
+    def default_scenario(self, scenario: dict[str, Any]) -> None:
+        self.tenants.server.set("scenario", scenario)
+
     def scenario_for(self, tenant: Tenant) -> dict[str, Any]:
         return tenant.settings.get("scenario") or self.default_scenario or {"outcome": "succeed"}
 
     def set_scenario(self, tenant: Tenant, job_id: str, scenario: dict[str, Any]) -> None:
-        with self._settle_lock(tenant):
-            record = self._load(tenant, job_id)
-            if record.state.get("submitted") is not None and record.state.get("outputsWritten"):
+        with self.db.transaction() as conn:
+            snap = self._snapshot_of(tenant, self._load(tenant, job_id, conn))
+            if snap.plan is not None and (snap.finished or snap.record.state.get("outputsWritten")):
                 raise NotAllowed("The job has finished; its scenario can no longer change.")
-            record.state["scenario"] = scenario
-            self._save(record)
+            snap.record.state["scenario"] = scenario
+            self._save_state(conn, snap.record)
 
     # -- outputs -----------------------------------------------------------------------------------------------
-    def _write_outputs(self, tenant: Tenant, snap: Snapshot) -> None:
-        """Files appear when the job finishes (Rescale syncs `work/` at the end), written once."""
-        with self._settle_lock(tenant):
-            record = self._load(tenant, snap.id)
-            if record.state.get("outputsWritten"):
-                snap.record.state = record.state
+    def settle(self, tenant: Tenant, job_id: str) -> Snapshot:
+        """The job, with its outputs written if it has finished: called where outputs are shown (file listings,
+        runs' files, the portal), never by a plain read. Written once across threads and worker processes: the
+        first caller claims them in the store, others wait for it (domain/settle.py)."""
+        snap = self.snapshot(tenant, job_id)
+        if not self._unsettled(snap):
+            return snap  # the common case answers without a transaction
+        me, waits = new_claimer(), pauses()
+        while True:
+            with self.db.transaction() as conn:
+                record = self._load(tenant, job_id, conn)
+                snap = self._snapshot_of(tenant, record)  # as stored now: a stop saved since counts
+                if not self._unsettled(snap):
+                    return snap
+                if claim_holder(record.state, time.time(), self.alone_since) is None:  # nobody's, or died
+                    take_claim(record.state, me, time.time())
+                    self._save_state(conn, record)
+                    break
+            time.sleep(next(waits))  # another worker writes them: wait for it, without holding anything
+        try:
+            self._write_outputs(tenant, snap, me)
+        except ClaimLost:
+            pass  # the job was deleted meanwhile, or another worker took over: its outputs count, ours are gone
+        except BaseException:
+            self._release(tenant, job_id, me)  # the next caller tries again at once
+            raise
+        return self.snapshot(tenant, job_id)
+
+    @staticmethod
+    def _unsettled(snap: Snapshot) -> bool:
+        return snap.plan is not None and snap.finished and not snap.record.state.get("outputsWritten")
+
+    @staticmethod
+    def _settles_with_outputs(snap: Snapshot) -> bool:
+        """Settling writes a process_output.log and the command's files (not for a real run's, which its
+        supervisor listed, nor a sweep's, whose runs have their own)."""
+        ran = snap.plan is not None and snap.plan.run_start is not None
+        return ran and not is_sweep(snap.doc) and not snap.record.state.get("execute")
+
+    def _write_outputs(self, tenant: Tenant, snap: Snapshot, me: str) -> None:
+        """Files appear when the job finishes (Rescale syncs `work/` at the end). `me` holds the claim."""
+        settled: dict[str, Any] = {"outputsWritten": True}
+        if snap.plan is not None and snap.plan.finished <= self.tenants.now(tenant):
+            # Finished by the tenant's clock, which only moves forward: the status is final. (In the poll mode
+            # a job read often runs ahead of that clock, and a switch of mode takes it back.)
+            settled["finalStatus"] = snap.status.status
+
+        def record(conn: Any) -> None:
+            """Marks the job settled, if the claim is still ours (else ClaimLost, and the transaction rolls back)."""
+            try:
+                current = self._load(tenant, snap.id, conn)
+            except NotFound:
+                raise ClaimLost() from None
+            check_claim(current.state, me)
+            current.state.pop("outputsClaim")
+            current.state.update(settled)
+            self._save_state(conn, current)
+
+        if self._settles_with_outputs(snap):
+            assert snap.plan is not None
+            program = self.program(snap.record)
+            log = process_output(snap, program, self.files.blobs, finished=True)
+            renew = lambda: self._renew(tenant, snap.id, me)  # noqa: E731
+            outputs: list[tuple[str, Any]] = [("process_output.log", [log.encode()])]
+            outputs += [(spec.relative_path, renewing(synthetic_content(snap.id, spec.size, spec.encoding), renew))
+                        for spec in program.outputs]
+            # the outputs were uploaded as the job completed; their rows and the job's mark commit together
+            self.files.add_outputs(tenant, snap.id, "1", outputs, snap.plan.finished, also=record)
+            return
+        if snap.plan is not None and snap.plan.run_start is not None and is_sweep(snap.doc):
+            self.sweeps.settle_at_end(tenant, snap)  # the runs' files, under run<N>/ (written when listed)
+        with self.db.transaction() as conn:
+            record(conn)
+
+    def _renew(self, tenant: Tenant, job_id: str, me: str) -> None:
+        """Extends the claim's lease while a big output is written; ClaimLost if it is no longer ours."""
+        with self.db.transaction() as conn:
+            try:
+                record = self._load(tenant, job_id, conn)
+            except NotFound:
+                raise ClaimLost() from None
+            check_claim(record.state, me)
+            take_claim(record.state, me, time.time())
+            self._save_state(conn, record)
+
+    def _release(self, tenant: Tenant, job_id: str, me: str) -> None:
+        with self.db.transaction() as conn:
+            try:
+                record = self._load(tenant, job_id, conn)
+                check_claim(record.state, me)
+            except (NotFound, ClaimLost):
                 return
-            if record.state.get("stopAt") != snap.record.state.get("stopAt"):  # stopped since `snap` was read
-                snap.record, snap.plan = record, self._plan(tenant, record, snap.cluster)
-                if not snap.finished:
-                    return
-            record.state["outputsWritten"] = True
-            if snap.plan is not None and snap.plan.finished <= self.tenants.now(tenant):
-                # Finished by the tenant's clock, which only moves forward: the status is final. (In the poll mode
-                # a job read often runs ahead of that clock, and a switch of mode takes it back.)
-                record.state["finalStatus"] = snap.status.status
-            ran = snap.plan is not None and snap.plan.run_start is not None
-            if ran and is_sweep(record.doc):
-                self.sweeps.settle_at_end(tenant, snap)  # the runs' files, under run<N>/ (written when listed)
-                self._save(record)
-            elif ran and not record.state.get("execute"):
-                # (a real run's outputs were listed by its supervisor as the process ended)
-                program = self.program(record)
-                log = process_output(snap, program, self.files.blobs, finished=True)
-                outputs: list[tuple[str, Any]] = [("process_output.log", [log.encode()])]
-                outputs += [(spec.relative_path, synthetic_content(snap.id, spec.size, spec.encoding))
-                            for spec in program.outputs]
-                # the outputs were uploaded as the job completed; their rows and the job's mark commit together
-                self.files.add_outputs(tenant, snap.id, "1", outputs, snap.plan.finished,
-                                       also=lambda conn: self._save_in(conn, record))
-            else:
-                self._save(record)
-            snap.record.state = record.state
+            record.state.pop("outputsClaim")
+            self._save_state(conn, record)
 
     def live_log(self, snap: Snapshot) -> str:
         if snap.record.state.get("execute"):

@@ -3,11 +3,12 @@ were placed in the work directory (zip and tar.gz archives unpacked unless `deco
 printed and its exit status."""
 from __future__ import annotations
 
+import contextlib
 import tarfile
 import zipfile
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, BinaryIO
 
-from ..store.blobs import BlobStore
+from ..store.blobs import Blobs
 from ..timefmt import iso
 from .simulate import Program
 
@@ -15,32 +16,35 @@ if TYPE_CHECKING:
     from .jobs import Snapshot
 
 WORK_DIR = "/enc/uprod_work/work"
+ARCHIVES = (".zip", ".tar.gz", ".tgz", ".tar", ".tar.bz2")
 
 
-def archive_members(path: Any, name: str) -> list[str] | None:
-    """Member names of a zip or tar(.gz) archive, None if the file is not one we can open."""
+def archive_members(source: BinaryIO, name: str) -> list[str] | None:
+    """Member names of a zip or tar(.gz) archive (a seekable binary file), None if it is not one we can open."""
     try:
         if name.lower().endswith(".zip"):
-            with zipfile.ZipFile(path) as archive:
+            with zipfile.ZipFile(source) as archive:
                 return [n for n in archive.namelist() if not n.endswith("/")]
-        if name.lower().endswith((".tar.gz", ".tgz", ".tar", ".tar.bz2")):
-            with tarfile.open(path) as archive:
+        if name.lower().endswith(ARCHIVES):
+            with tarfile.open(fileobj=source) as archive:
                 return [m.name for m in archive.getmembers() if m.isfile()]
     except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError):
         return None
     return None
 
 
-def _inputs(snap: "Snapshot", blobs: BlobStore) -> list[str]:
+def _inputs(snap: "Snapshot", blobs: Blobs) -> list[str]:
     lines = []
     for ja in snap.doc["jobanalyses"]:
         for ref in ja["inputFiles"]:
             record, name = ref["file"], ref["file"]["name"]
-            path = blobs.path(record["blob"])
-            if not path.exists():
+            if not blobs.exists(record["blob"]):
                 lines.append(f"  {name}  (missing: the file was deleted)")
                 continue
-            members = archive_members(path, name) if ref["decompress"] else None
+            members = None
+            if ref["decompress"] and name.lower().endswith(ARCHIVES):  # read (ranged, from S3) only archives
+                with contextlib.suppress(FileNotFoundError), blobs.open(record["blob"]) as source:
+                    members = archive_members(source, name)
             if members is None:
                 lines.append(f"  {name}")
                 continue
@@ -49,7 +53,7 @@ def _inputs(snap: "Snapshot", blobs: BlobStore) -> list[str]:
     return lines or ["  (none)"]
 
 
-def process_output(snap: "Snapshot", program: Program, blobs: BlobStore, finished: bool) -> str:
+def process_output(snap: "Snapshot", program: Program, blobs: Blobs, finished: bool) -> str:
     assert snap.plan is not None and snap.plan.run_start is not None
     first = snap.doc["jobanalyses"][0]
     hardware = first["hardware"]

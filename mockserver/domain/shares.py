@@ -18,7 +18,8 @@ class Shares:
         inputs = [ref["file"]["id"] for ja in doc["jobanalyses"] for ref in ja.get("inputFiles") or []]
         inputs += [f["id"] for f in _sweep_files(doc) if f]  # a sweep's parameter file, templates and scripts
         with self.db.transaction() as conn:
-            conn.executemany("INSERT OR IGNORE INTO shares (tenant_id, object_id, recipient) VALUES (?, ?, ?)",
+            conn.executemany("INSERT INTO shares (tenant_id, object_id, recipient) VALUES (?, ?, ?) "
+                             "ON CONFLICT (tenant_id, object_id, recipient) DO NOTHING",
                              [(tenant.id, object_id, recipient) for object_id in (job_id, *inputs)])
         return {"recipient": recipient, "supportDesk": SUPPORT_DESKS.get(recipient.lower())}
 

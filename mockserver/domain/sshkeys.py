@@ -61,7 +61,11 @@ def parse_lines(text: str) -> list[str]:
 class SshKeys:
     def __init__(self, tenants: Tenants, server_wide: tuple[str, ...] = ()) -> None:
         self.tenants = tenants
-        self.server_wide = list(server_wide)
+        self._started = list(server_wide)  # `serve --ssh-authorized-keys`; a control call's change is in the store
+
+    @property
+    def server_wide(self) -> list[str]:
+        return list(self.tenants.server.get(SETTING, self._started))
 
     def of(self, tenant: Tenant | None) -> list[str]:
         if tenant is None:
@@ -79,7 +83,7 @@ class SshKeys:
             raise InvalidInput({"publicKeys": [errors]})
         keys = list(dict.fromkeys(keys))
         if tenant is None:
-            self.server_wide = keys
+            self.tenants.server.set(SETTING, keys)
         else:
             self.tenants.save_settings(tenant, {**tenant.settings, SETTING: keys})
         return keys
@@ -87,7 +91,7 @@ class SshKeys:
     def accepted(self, tenant_id: str) -> list[str]:
         """What a session into one of this tenant's jobs may authenticate with, read at each attempt (a key
         registered while the job runs works at once)."""
-        tenant = next((t for t in self.tenants.all() if t.id == tenant_id), None)
+        tenant = self.tenants.by_id(tenant_id)
         own = tenant.settings.get(SETTING, []) if tenant is not None else []
         return [*own, *self.server_wide]
 

@@ -160,13 +160,15 @@ class Sweeps:
         return Sweep(names, rows or [[]], templates)
 
     def _read(self, record: dict[str, Any], limit: int, field: str) -> str:
-        path = self.files.blobs.path(record["blob"])
-        if not path.exists():
-            raise InvalidInput({field: [f'The file "{record["name"]}" has no contents any more.']})
         if record["size"] > limit:
             raise InvalidInput({field: [f"The file is larger than {limit} bytes."]})
         try:
-            return path.read_bytes().decode("utf-8-sig")
+            with self.files.blobs.open(record["blob"]) as source:
+                contents = source.read(limit + 1)
+        except FileNotFoundError:
+            raise InvalidInput({field: [f'The file "{record["name"]}" has no contents any more.']}) from None
+        try:
+            return contents.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise InvalidInput({field: ["The file is not UTF-8 text."]}) from None
 

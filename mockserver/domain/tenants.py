@@ -5,15 +5,15 @@ Keys are stored only as a SHA-256 digest, so they never sit in the database, a l
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..store.db import Database, from_json, id_taken, to_json
+from ..store.state import ServerState, drop_streams, reseed
 from .catalog import Catalog
 from .clock import Clock
-from .ids import IdFactory
+from .ids import STREAM, IdFactory
 
 
 def key_digest(key: str) -> str:
@@ -40,31 +40,33 @@ class ClockDefaults:
     factor: float = 60.0
 
 
+_MISSING = object()
+
+
 class Tenants:
+    """No cache is the truth: every request reads its tenant (one indexed read) and every change is written in a
+    transaction that re-reads the stored settings, so all server processes over one store agree."""
+
     def __init__(self, db: Database, ids: IdFactory, catalog: Catalog | None, clock_defaults: ClockDefaults,
                  real_time: Callable[[], float] = time.time) -> None:
         self.db, self.ids, self.catalog = db, ids, catalog
-        self.clock_defaults = clock_defaults
+        self.server = ServerState(db)  # server-wide values changed at run time
+        self._started_clock = clock_defaults  # the flags'; `set_defaults` changes live in the store
         self.real_time = real_time
-        # One Tenant object per tenant, shared by every request: one server process owns a data dir, so this cache
-        # is the truth, and a settings change (the clock) is seen by the next request without a reload.
-        self._by_digest: dict[str, Tenant] = {}
-        self._by_id: dict[str, Tenant] = {}
-        self._seeded_ids: dict[str, IdFactory] = {}  # tenants that set a seed of their own (`/_fake/seed/`)
-        self._lock = threading.Lock()
-
-    def _cached(self, digest: str, tenant_id: str, settings: str) -> Tenant:
-        with self._lock:
-            tenant = self._by_id.get(tenant_id) or Tenant(tenant_id, from_json(settings))
-            self._by_id[tenant_id] = self._by_digest[digest] = tenant
-            return tenant
 
     def by_key(self, key: str) -> Tenant | None:
-        digest = key_digest(key)
-        tenant = self._by_digest.get(digest)
-        if tenant is None:
-            row = self.db.one("SELECT id, settings FROM tenants WHERE key_digest = ?", (digest,))
-            tenant = self._cached(digest, row["id"], row["settings"]) if row else None
+        row = self.db.one("SELECT id, settings FROM tenants WHERE key_digest = ?", (key_digest(key),))
+        return Tenant(row["id"], from_json(row["settings"])) if row else None
+
+    def by_id(self, tenant_id: str) -> Tenant | None:
+        row = self.db.one("SELECT id, settings FROM tenants WHERE id = ?", (tenant_id,))
+        return Tenant(row["id"], from_json(row["settings"])) if row else None
+
+    def reload(self, tenant: Tenant) -> Tenant:
+        """The tenant's settings as stored now (for holders of a Tenant across requests, e.g. the runner)."""
+        fresh = self.by_id(tenant.id)
+        if fresh is not None:
+            tenant.settings = fresh.settings
         return tenant
 
     def ensure(self, key: str, limit: int | None = None) -> Tenant | None:
@@ -73,51 +75,72 @@ class Tenants:
         with self.db.transaction() as conn:
             row = conn.execute("SELECT id, settings FROM tenants WHERE key_digest = ?", (digest,)).fetchone()
             if row:
-                return self._cached(digest, row["id"], row["settings"])
+                return Tenant(row["id"], from_json(row["settings"]))
             if limit is not None and conn.execute("SELECT COUNT(*) FROM tenants").fetchone()[0] >= limit:
                 return None
             tenant_id = self.ids.fresh(id_taken(conn, "tenants"))
-            settings = to_json({"clock": self._fresh_clock().to_dict()})
+            settings = {"clock": self._fresh_clock().to_dict()}
             conn.execute("INSERT INTO tenants (id, key_digest, created, settings) VALUES (?, ?, ?, ?)",
-                         (tenant_id, digest, self.real_time(), settings))
-        return self._cached(digest, tenant_id, settings)
+                         (tenant_id, digest, self.real_time(), to_json(settings)))
+        return Tenant(tenant_id, settings)
 
     def all(self) -> list[Tenant]:
-        rows = self.db.query("SELECT id, key_digest, settings FROM tenants")
-        return [self._cached(r["key_digest"], r["id"], r["settings"]) for r in rows]
+        return [Tenant(r["id"], from_json(r["settings"])) for r in self.db.query("SELECT id, settings FROM tenants")]
 
     def ids_for(self, tenant: Tenant) -> IdFactory:
-        """Where the tenant's new ids come from: its own seeded source, or the server's."""
-        return self._seeded_ids.get(tenant.id) or self.ids
+        """Where the tenant's new ids come from: its own seeded stream if it set one, else the server's."""
+        return self.ids.scoped(STREAM + tenant.id)
 
     def seed(self, tenant: Tenant | None, seed: int) -> None:
         """Repeatable ids for one tenant, or (None) for the whole server, dropping the tenants' own seeds."""
-        with self._lock:
-            if tenant is None:
-                self._seeded_ids.clear()
-                self.ids.seed(seed)
-            else:
-                self._seeded_ids[tenant.id] = IdFactory(seed)
-
-    def save_settings(self, tenant: Tenant, settings: dict[str, Any]) -> None:
-        """Replace the tenant's settings: in memory only once the store took them, so a value the store refuses
-        leaves the tenant as it was (a NaN clock once broke every later call of its tenant)."""
         with self.db.transaction() as conn:
+            if tenant is None:
+                drop_streams(conn, STREAM)
+                reseed(conn, STREAM, seed)
+            else:
+                reseed(conn, STREAM + tenant.id, seed)
+
+    def modify_settings(self, tenant: Tenant, change: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        """Read-modify-write of the tenant's stored settings in one transaction (another process may have changed
+        them since this request read its tenant). In memory only once the store took them, so a value the store
+        refuses leaves the tenant as it was (a NaN clock once broke every later call of its tenant)."""
+        with self.db.transaction() as conn:
+            row = conn.execute("SELECT settings FROM tenants WHERE id = ?", (tenant.id,)).fetchone()
+            settings = change(from_json(row["settings"]) if row else {})
             conn.execute("UPDATE tenants SET settings = ? WHERE id = ?", (to_json(settings), tenant.id))
         tenant.settings = settings
+        return settings
+
+    def save_settings(self, tenant: Tenant, settings: dict[str, Any]) -> None:
+        """Replace the tenant's settings: the top-level entries that differ from what this request read are written
+        over the stored ones, so a concurrent change of another entry (by another process) is kept."""
+        before = tenant.settings
+        changed = {k: v for k, v in settings.items() if before.get(k, _MISSING) != v}
+        removed = [k for k in before if k not in settings]
+        self.modify_settings(tenant, lambda stored: {**{k: v for k, v in stored.items() if k not in removed},
+                                                     **changed})
 
     def restart(self, tenant: Tenant) -> None:
         """Forget the tenant's settings; its clock starts afresh."""
-        self.save_settings(tenant, {"clock": self._fresh_clock().to_dict()})
+        fresh = {"clock": self._fresh_clock().to_dict()}
+        self.modify_settings(tenant, lambda _stored: fresh)
 
     # -- the clock ---------------------------------------------------------------------------------------------
+    @property
+    def clock_defaults(self) -> ClockDefaults:
+        """The clock new tenants (and reset ones) start with: the flags', changed at run time by `set_defaults`."""
+        changed = self.server.get("clockDefaults") or {}
+        return ClockDefaults(changed.get("mode", self._started_clock.mode),
+                             changed.get("factor", self._started_clock.factor))
+
     def _fresh_clock(self) -> Clock:
-        return Clock.fresh(self.clock_defaults.mode, self.clock_defaults.factor, self.real_time())
+        defaults = self.clock_defaults
+        return Clock.fresh(defaults.mode, defaults.factor, self.real_time())
 
     def set_defaults(self, mode: str | None, factor: float | None) -> None:
         """The clock new tenants (and reset ones) start with."""
-        self.clock_defaults.mode = mode or self.clock_defaults.mode
-        self.clock_defaults.factor = factor or self.clock_defaults.factor
+        changes = {k: v for k, v in (("mode", mode), ("factor", factor)) if v}
+        self.server.modify("clockDefaults", lambda old: {**(old or {}), **changes})
 
     def clock(self, tenant: Tenant) -> Clock:
         raw = tenant.settings.get("clock")
@@ -127,10 +150,17 @@ class Tenants:
         return self.clock(tenant).now(self.real_time())
 
     def update_clock(self, tenant: Tenant, change: Callable[[Clock, float], None]) -> Clock:
-        clock = self.clock(tenant)
-        change(clock, self.real_time())
-        self.save_settings(tenant, {**tenant.settings, "clock": clock.to_dict()})
-        return clock
+        """Change the clock as stored now (two processes advancing it at once both count)."""
+        changed: list[Clock] = []
+
+        def apply(stored: dict[str, Any]) -> dict[str, Any]:
+            clock = Clock.from_dict(stored["clock"]) if stored.get("clock") else self._fresh_clock()
+            change(clock, self.real_time())
+            changed.append(clock)
+            return {**stored, "clock": clock.to_dict()}
+
+        self.modify_settings(tenant, apply)
+        return changed[0]
 
     def user(self, tenant: Tenant, catalog: Catalog | None = None) -> dict[str, Any]:
         """The user behind a key, from the catalog's user template (the tenant's own catalog when given)."""

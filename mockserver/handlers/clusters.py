@@ -5,24 +5,15 @@ from typing import Any
 from ..call import Call, Handler, Reply, registrar
 from ..domain.clusters import ClusterSnapshot
 from ..domain.errors import NotFound
-from ..domain.jobs import Snapshot
 from ..domain.jobspec import as_bool
-from ..timefmt import iso
-from ..views import statuses_page
+from ..views import ClusterView, JobClusterView, statuses_page, view_context
 
 OPERATIONS: dict[str, Handler] = {}
 operation = registrar(OPERATIONS)
 
 
-def cluster_view(call: Call, snap: ClusterSnapshot) -> dict[str, Any]:
-    doc = snap.record.doc
-    return {
-        "id": snap.id, "name": doc["name"], "owner": call.tenant.email,
-        "dateInserted": iso(snap.record.state["created"], "inserted", call.backend.config.date_style),
-        "hardware": {**doc["hardware"], "coreType": {"code": doc["hardware"]["coreType"]}},
-        "installedAnalyses": doc["installedAnalyses"], "runLowPriority": doc["runLowPriority"],
-        "status": snap.status,
-    }
+def cluster_view(call: Call, snap: ClusterSnapshot) -> ClusterView:
+    return ClusterView(snap, view_context(call))
 
 
 @operation("createCluster")
@@ -32,35 +23,19 @@ def create_cluster(call: Call) -> Reply:
 
 @operation("listClusters")
 def list_clusters(call: Call) -> dict[str, Any]:
-    def fetch(offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+    def fetch(offset: int, limit: int) -> tuple[int, list[ClusterView]]:
         count, snaps = call.backend.clusters.page(call.tenant, offset, limit)
         return count, [cluster_view(call, s) for s in snaps]
 
     return call.page(fetch)
 
 
-def job_cluster_view(call: Call, snap: Snapshot) -> dict[str, Any]:
-    """A job's own cluster as v3 `clusters/{id}/` shows it: named after the job, with the job's hardware."""
-    hardware = snap.doc["jobanalyses"][0]["hardware"]
-    events = snap.cluster_statuses()
-    started = snap.record.state.get("submitted") or snap.record.state["dateInserted"]
-    return {
-        "id": snap.cluster_id, "name": snap.doc["name"], "owner": call.tenant.email,
-        "dateInserted": iso(started, "inserted", call.backend.config.date_style),
-        "hardware": {**hardware, "coreType": {"code": hardware["coreType"]}},
-        "installedAnalyses": [{"analysis": {"code": ja["analysis"]["code"], "version": ja["analysis"]["version"]}}
-                              for ja in snap.doc["jobanalyses"]],
-        "runLowPriority": snap.doc["isLowPriority"],
-        "status": events[0][1].status if events else "Not Started",
-    }
-
-
 @operation("getCluster")
-def get_cluster(call: Call) -> dict[str, Any]:
+def get_cluster(call: Call) -> ClusterView | JobClusterView:
     try:
         return cluster_view(call, call.backend.clusters.snapshot(call.tenant, call.params["cluster_id"]))
     except NotFound:  # a job's own cluster (python-sdk: jobs/{id}/clusters/ then clusters/{id}/)
-        return job_cluster_view(call, call.backend.jobs.by_own_cluster(call.tenant, call.params["cluster_id"]))
+        return JobClusterView(call.backend.jobs.by_own_cluster(call.tenant, call.params["cluster_id"]), view_context(call))
 
 
 @operation("startCluster")

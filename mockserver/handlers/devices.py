@@ -6,21 +6,14 @@ from typing import Any
 from ..call import Call, Handler, Reply, registrar
 from ..domain.devices import DeviceSnapshot
 from ..domain.jobspec import as_bool
-from ..timefmt import iso
-from ..views import statuses_page
+from ..views import DeviceView, statuses_page, view_context
 
 OPERATIONS: dict[str, Handler] = {}
 operation = registrar(OPERATIONS)
 
 
-def device_view(call: Call, snap: DeviceSnapshot) -> dict[str, Any]:
-    base = f"{call.host_url}api/{call.op.version}/storage-devices/{snap.id}/"
-    return {
-        **snap.record.doc, "id": snap.id, "clusterId": snap.cluster_id, "owner": call.tenant.email,
-        "dateInserted": iso(snap.record.state["created"], "inserted", call.backend.config.date_style),
-        "status": snap.status,
-        "urls": {"statuses": f"{base}statuses/", "start": f"{base}submit/", "fileDownload": f"{base}file-downloads/"},
-    }
+def device_view(call: Call, snap: DeviceSnapshot) -> DeviceView:
+    return DeviceView(snap, view_context(call), call.op.version)
 
 
 def _device_id(call: Call) -> str:
@@ -36,7 +29,7 @@ def create_device(call: Call) -> Reply:
 def list_devices(call: Call) -> dict[str, Any]:
     active = call.params.get("active")
 
-    def fetch(offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+    def fetch(offset: int, limit: int) -> tuple[int, list[DeviceView]]:
         count, snaps = call.backend.devices.page(call.tenant, offset, limit, None if active is None else as_bool(active))
         return count, [device_view(call, s) for s in snaps]
 

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
+from urllib.parse import quote
 
-from flask import Response, request, send_file
+from werkzeug.wsgi import FileWrapper
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
+from werkzeug.utils import send_file
+from werkzeug.wrappers import Response
 
 from .. import ranges
 from ..call import Call, Handler, Reply, registrar
@@ -60,20 +64,47 @@ def delete_file(call: Call) -> Reply:
 
 @operation("downloadFile", "downloadFileV3")
 def download_file(call: Call) -> Response:
-    """Streams from disk; werkzeug answers Range (206, suffix, open-ended, end clamped), If-Range and ETags. The
-    server's `wsgi.file_wrapper` reads 1 MiB at a time, whole files and ranges alike (see server.py)."""
+    """Streams the blob; werkzeug answers Range (206, suffix, open-ended, end clamped), If-Range and ETags. From the
+    folder store the server sends the file with sendfile, whole files and ranges alike (see server.py); from an
+    object store the bytes werkzeug will serve are fetched in one streamed ranged GET, 1 MiB at a time."""
     record = call.backend.files.get(call.tenant, call.params["file_id"])
-    wanted = ranges.normalize(request.headers.get("Range"), record.size)
+    environ = call.request.environ
+    wanted = ranges.normalize(call.request.headers.get("Range"), record.size)
     if wanted is None:
-        request.environ.pop("HTTP_RANGE", None)
+        environ.pop("HTTP_RANGE", None)
     else:
-        request.environ["HTTP_RANGE"] = wanted
-    path = call.backend.blobs.path(record.blob)
+        environ["HTTP_RANGE"] = wanted
+    blobs = call.backend.blobs
     try:
-        response = send_file(path, mimetype="application/octet-stream", as_attachment=True, download_name=record.name,
-                             conditional=True, etag=record.sha512[:40], max_age=None)
+        path = blobs.local_path(record.blob)
+        if path is not None:
+            return send_file(path, environ, mimetype="application/octet-stream", as_attachment=True,
+                             download_name=record.name, conditional=True, etag=record.sha512[:40], max_age=None)
+        return _streamed(blobs.open(record.blob, ranges.span(wanted, record.size)), record, environ)
     except RequestedRangeNotSatisfiable:
         raise detail(416, "Requested range not satisfiable.", {"Content-Range": f"bytes */{record.size}"}) from None
+
+
+def _streamed(reader: Any, record: Any, environ: dict[str, Any]) -> Response:
+    """What `send_file` answers for a file on disk (werkzeug's send_file takes a size only from a path), from a
+    seekable reader: werkzeug's range wrapper seeks it to the range's start and reads 1 MiB at a time."""
+    response = Response(FileWrapper(reader, ranges.CHUNK), mimetype="application/octet-stream",
+                        direct_passthrough=True)
+    try:
+        record.name.encode("ascii")
+        names = {"filename": record.name}
+    except UnicodeEncodeError:  # RFC 6266: an ASCII fallback and the UTF-8 name
+        plain = unicodedata.normalize("NFKD", record.name).encode("ascii", "ignore").decode("ascii")
+        names = {"filename": plain, "filename*": "UTF-8''" + quote(record.name, safe="!#$&+-.^_`|~")}
+    response.headers.set("Content-Disposition", "attachment", **names)
+    response.content_length = record.size
+    response.cache_control.no_cache = True
+    response.set_etag(record.sha512[:40])
+    try:
+        response.make_conditional(environ, accept_ranges=True, complete_length=record.size)
+    except RequestedRangeNotSatisfiable:
+        reader.close()
+        raise
     return response
 
 

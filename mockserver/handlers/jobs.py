@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from werkzeug.wrappers import Response
 
 from ..call import Call, Handler, Reply, registrar
 from ..domain.errors import NotFound
@@ -12,7 +12,8 @@ from ..domain.jobspec import as_bool
 from ..domain.sshkeys import instance_username
 from ..domain.sweeps import RUN_CASE, RunRow, is_sweep
 from ..timefmt import iso
-from ..views import JobContext, JobSummaryView, JobView, file_views, statuses_page, view_context
+from ..views import (InstanceView, JobContext, JobSummaryView, JobView, RunView, file_views, statuses_page,
+                     view_context)
 
 OPERATIONS: dict[str, Handler] = {}
 operation = registrar(OPERATIONS)
@@ -21,7 +22,7 @@ operation = registrar(OPERATIONS)
 def job_context(call: Call) -> JobContext:
     backend = call.backend
     return JobContext(view_context(call), call.op.version, backend.catalogs.for_tenant(call.tenant).core_type,
-                      lambda job_id: backend.files.output_bytes(call.tenant, job_id),
+                      lambda snap: backend.jobs.output_bytes(call.tenant, snap),
                       backend.settings.get(call.tenant, "v2CoreType"))
 
 
@@ -94,7 +95,7 @@ def list_job_cluster_statuses(call: Call) -> dict[str, Any]:
 
 @operation("listJobFiles", "listJobFilesV3")
 def list_job_files(call: Call) -> dict[str, Any]:
-    snap = _snapshot(call)
+    snap = call.backend.jobs.settle(call.tenant, call.params["job_id"])  # a finished job's outputs, written once
     if is_sweep(snap.doc):
         call.backend.jobs.sweeps.settle(call.tenant, snap)  # runs completed so far have their files
 
@@ -106,45 +107,42 @@ def list_job_files(call: Call) -> dict[str, Any]:
     return call.page(fetch)
 
 
-def _run(call: Call, snap: Snapshot) -> dict[str, Any]:
+def _run(call: Call, snap: Snapshot) -> RunView:
     plan = snap.plan
     assert plan is not None and plan.run_start is not None
     style = call.backend.config.date_style
     done = snap.finished
-    count, _ = call.backend.files.page(call.tenant, 0, 1, job_id=snap.id) if done else (0, [])
-    return {
-        "id": "1", "type": 3, "displayOrder": 1, "parent": None, "isOptimal": False,
-        "dateStarted": iso(plan.run_start, "inserted", style),
-        "dateCompleted": iso(plan.finished, "inserted", style) if done else None,
-        "outputFileCount": count,
-        "outputFileSize": call.backend.files.output_bytes(call.tenant, snap.id) if done else None,
-        "variables": [],
-    }
+    count, size = call.backend.jobs.output_totals(call.tenant, snap) if done else (0, None)  # nothing written
+    return RunView(
+        id="1", type=RUN_CASE, display_order=1, date_started=iso(plan.run_start, "inserted", style),
+        date_completed=iso(plan.finished, "inserted", style) if done else None, output_file_count=count,
+        output_file_size=size, variables=[],
+    )
 
 
-def _runs(call: Call, snap: Snapshot) -> list[dict[str, Any]]:
+def _runs(call: Call, snap: Snapshot) -> list[RunView]:
     """One run ("1", a case) exists once the job started executing (S3: runs of Executing or Completed jobs)."""
     return [_run(call, snap)] if snap.run_started else []
 
 
-def _sweep_run(call: Call, row: RunRow) -> dict[str, Any]:
+def _sweep_run(call: Call, row: RunRow) -> RunView:
     style = call.backend.config.date_style
-    return {
-        "id": str(row.number), "type": RUN_CASE, "displayOrder": row.number, "parent": None, "isOptimal": False,
-        "dateStarted": None if row.started is None else iso(row.started, "inserted", style),
-        "dateCompleted": None if row.completed is None else iso(row.completed, "inserted", style),
-        "outputFileCount": row.file_count, "outputFileSize": row.file_size, "variables": row.variables,
-    }
+    return RunView(
+        id=str(row.number), type=RUN_CASE, display_order=row.number,
+        date_started=None if row.started is None else iso(row.started, "inserted", style),
+        date_completed=None if row.completed is None else iso(row.completed, "inserted", style),
+        output_file_count=row.file_count, output_file_size=row.file_size, variables=row.variables,
+    )
 
 
-def _one_run(call: Call) -> tuple[Snapshot, dict[str, Any]]:
+def _one_run(call: Call) -> tuple[Snapshot, RunView]:
     snap = _snapshot(call)
     if is_sweep(snap.doc):
         number = call.params["run_id"]
         if not number.isdigit() or len(number) > 7:
             raise NotFound("run")
         return snap, _sweep_run(call, call.backend.jobs.sweeps.run(snap, int(number)))
-    runs = {r["id"]: r for r in _runs(call, snap)}
+    runs = {r.id: r for r in _runs(call, snap)}
     if call.params["run_id"] not in runs:
         raise NotFound("run")
     return snap, runs[call.params["run_id"]]
@@ -157,7 +155,7 @@ def list_job_runs(call: Call) -> dict[str, Any]:
     if is_sweep(snap.doc):
         sweeps = call.backend.jobs.sweeps
 
-        def fetch(offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        def fetch(offset: int, limit: int) -> tuple[int, list[RunView]]:
             rows = sweeps.rows(snap, offset + 1, offset + limit)
             return sweeps.count(snap), [_sweep_run(call, row) for row in rows]
 
@@ -167,7 +165,7 @@ def list_job_runs(call: Call) -> dict[str, Any]:
 
 
 @operation("getJobRun")
-def get_job_run(call: Call) -> dict[str, Any]:
+def get_job_run(call: Call) -> RunView:
     return _one_run(call)[1]
 
 
@@ -175,10 +173,12 @@ def get_job_run(call: Call) -> dict[str, Any]:
 def list_job_run_files(call: Call) -> dict[str, Any]:
     snap, run = _one_run(call)
     if is_sweep(snap.doc):
-        call.backend.jobs.sweeps.settle(call.tenant, snap, only=int(run["id"]))  # a completed run's files
+        call.backend.jobs.sweeps.settle(call.tenant, snap, only=int(run.id))  # a completed run's files
+    elif snap.finished:
+        call.backend.jobs.settle(call.tenant, snap.id)  # the job's one run holds its outputs
 
     def fetch(offset: int, limit: int) -> tuple[int, list[Any]]:
-        count, records = call.backend.files.page(call.tenant, offset, limit, job_id=snap.id, run_id=run["id"])
+        count, records = call.backend.files.page(call.tenant, offset, limit, job_id=snap.id, run_id=run.id)
         return count, file_views(call, records)
 
     return call.page(fetch)
@@ -189,7 +189,7 @@ def tail_job_run_file(call: Call) -> Any:
     """Only while the run is in progress (D16): the live `process_output.log`, or a sweep run's processed template."""
     snap, run = _one_run(call)
     if is_sweep(snap.doc):
-        text = call.backend.jobs.run_live_file(snap, int(run["id"]), call.params["path"].strip("/"))
+        text = call.backend.jobs.run_live_file(snap, int(run.id), call.params["path"].strip("/"))
         if text is None:
             raise NotFound("tail")
     elif snap.finished or call.params["path"].strip("/") != "process_output.log":
@@ -209,7 +209,7 @@ def list_job_instances(call: Call) -> dict[str, Any]:
     return call.page(lambda offset, limit: (len(instances), instances[offset:offset + limit]))
 
 
-def _instances(call: Call, snap: Snapshot) -> list[dict[str, Any]]:
+def _instances(call: Call, snap: Snapshot) -> list[InstanceView]:
     _, nodes = call.backend.jobs.cores(snap, call.tenant)
     started = next(e.at for _, e in snap.cluster_statuses() if e.status == "Started")
     roles = ["CUSTOM"] if nodes == 1 else ["MPI_MASTER"] + ["MPI_SLAVE"] * (nodes - 1)
@@ -217,15 +217,13 @@ def _instances(call: Call, snap: Snapshot) -> list[dict[str, Any]]:
     # and says so: no supported service, port 0.
     ports = call.backend.jobs.ssh_ports(snap)
     return [
-        {
-            "id": stable_id(snap.cluster_id, "instance", index), "clusterId": snap.cluster_id,
-            "dateStarted": iso(started, "inserted", call.backend.config.date_style),
-            "instanceGroup": "compute0", "isBehindNat": True,
-            "privateHostname": f"node{index:03d}",
-            "privateIp": f"10.0.0.{10 + index}", "publicHostname": f"{snap.cluster_id.lower()}-{index}.cluster.localhost",
-            "publicIp": "127.0.0.1", "role": role, "sshPort": ports[index] if index < len(ports) else 0,
-            "supportedServices": ["ssh"] if index < len(ports) else [],
-            "tenancy": "default", "username": instance_username(call.tenant.id),
-        }
+        InstanceView(
+            id=stable_id(snap.cluster_id, "instance", index), cluster_id=snap.cluster_id,
+            date_started=iso(started, "inserted", call.backend.config.date_style),
+            private_hostname=f"node{index:03d}", private_ip=f"10.0.0.{10 + index}",
+            public_hostname=f"{snap.cluster_id.lower()}-{index}.cluster.localhost", role=role,
+            ssh_port=ports[index] if index < len(ports) else 0,
+            supported_services=["ssh"] if index < len(ports) else [], username=instance_username(call.tenant.id),
+        )
         for index, role in enumerate(roles)
     ]

@@ -8,7 +8,6 @@ fault rules never see them.
 """
 from __future__ import annotations
 
-import secrets
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, Flask
@@ -22,8 +21,9 @@ if TYPE_CHECKING:
 
 
 def register(app: Flask, backend: "Backend", api: "Dispatcher", control: "Dispatcher") -> None:
-    # A fresh secret per server: sessions (which hold the signed-in key) end when the server stops.
-    app.secret_key = secrets.token_bytes(32)
+    # A fresh secret per server, kept in the store so that all its processes accept a session: sessions (which hold
+    # the signed-in key) end when the server stops (its start forgets the server-wide state).
+    app.secret_key = backend.tenants.server.secret("portalSecret")
     app.config.update(SESSION_COOKIE_NAME="rescale_mock_portal", SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_PATH="/")
     app.extensions[EXTENSION] = Wiring(backend, api, control)

@@ -97,7 +97,7 @@ def add_routes(bp: Blueprint) -> None:
     def job(job_id: str) -> str:
         backend, me = wiring().backend, tenant()
         try:
-            snap = backend.jobs.snapshot(me, job_id)
+            snap = backend.jobs.settle(me, job_id)  # the page lists a finished job's outputs
         except NotFound:
             abort(404, "No such job for this tenant.")
         running = snap.run_started and not snap.finished

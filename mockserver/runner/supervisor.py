@@ -59,8 +59,8 @@ class Runner(SweepSupervision):
         self.facts = jobs.run_facts
         self.root = root  # <data dir>/execute
         self.allowed = mode != "off"  # "on": every tenant runs commands; "opt-in": tenants that ask (control plane)
-        self.defaults: dict[str, Any] = {"enabled": mode == "on", "analyses": list(DEFAULT_ANALYSES),
-                                         "maxParallel": os.cpu_count() or 1}
+        self._started: dict[str, Any] = {"enabled": mode == "on", "analyses": list(DEFAULT_ANALYSES),
+                                          "maxParallel": os.cpu_count() or 1}
         self._runs: dict[str, Run] = {}  # job id -> run, in submission order (waiting or running)
         self._lock = threading.RLock()
         self._wake = threading.Event()
@@ -69,6 +69,11 @@ class Runner(SweepSupervision):
         self._recover()
 
     # -- settings (control plane) -------------------------------------------------------------------------------
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """The server-wide settings: the flags', with a control call's changes (in the store)."""
+        return {**self._started, **(self.tenants.server.get("execute") or {})}
+
     def settings(self, tenant: Tenant | None) -> dict[str, Any]:
         own = tenant.settings.get("execute", {}) if tenant is not None else {}
         merged = {**self.defaults, **{k: v for k, v in own.items() if v is not None}}
@@ -76,10 +81,11 @@ class Runner(SweepSupervision):
 
     def configure(self, tenant: Tenant | None, changes: dict[str, Any]) -> None:
         if tenant is None:
-            self.defaults.update({k: v for k, v in changes.items() if v is not None})
+            given = {k: v for k, v in changes.items() if v is not None}
+            self.tenants.server.modify("execute", lambda old: {**(old or {}), **given})
             return
-        execute = {**tenant.settings.get("execute", {}), **changes}
-        self.tenants.save_settings(tenant, {**tenant.settings, "execute": execute})
+        self.tenants.modify_settings(tenant, lambda stored: {**stored,
+                                                             "execute": {**stored.get("execute", {}), **changes}})
 
     def status(self, tenant: Tenant | None) -> dict[str, Any]:
         with self._lock:
@@ -165,6 +171,7 @@ class Runner(SweepSupervision):
             self._wake.clear()
 
     def _step(self, run: Run) -> None:
+        self.tenants.reload(run.tenant)  # its clock and settings as any process last changed them
         if run.process is None and run.sweep is None and not self._slot_free(run.tenant):
             return  # waits (in Queued) without a look at the store: nothing can start it before a slot frees
         try:
@@ -249,9 +256,9 @@ class Runner(SweepSupervision):
         core_type = catalog.core_type(hardware["coreType"]) or UNKNOWN_CORE_TYPE
         if nodes_for(hardware, core_type) > 1:
             (work / "shared").mkdir(exist_ok=True)
-        inputs = [InputFile(ref["file"]["name"], self.files.blobs.path(ref["file"]["blob"]), ref["decompress"])
+        inputs = [InputFile(ref["file"]["name"], ref["file"]["blob"], ref["decompress"])
                   for ja in doc["jobanalyses"] for ref in ja["inputFiles"]]
-        notes = place_inputs(work, inputs)
+        notes = place_inputs(work, inputs, self.files.blobs)
         save_listing(job_dir / "before.json", listing(work))
         token = uuid.uuid4().hex
         run.output = open(job_dir / "process_output.log", "ab")  # noqa: SIM115 - open while the process runs

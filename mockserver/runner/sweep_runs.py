@@ -110,11 +110,11 @@ class SweepSupervision:
         work.mkdir(parents=True, exist_ok=True)
         hardware = doc["jobanalyses"][0]["hardware"]
         core_type = self.jobs.specs_for(run.tenant).catalog.core_type(hardware["coreType"]) or UNKNOWN_CORE_TYPE
-        inputs = [InputFile(ref["file"]["name"], self.files.blobs.path(ref["file"]["blob"]), ref["decompress"])
+        inputs = [InputFile(ref["file"]["name"], ref["file"]["blob"], ref["decompress"])
                   for ja in doc["jobanalyses"] for ref in ja["inputFiles"]]
-        inputs += [InputFile(ja[key]["name"], self.files.blobs.path(ja[key]["blob"]), False)
+        inputs += [InputFile(ja[key]["name"], ja[key]["blob"], False)
                    for ja in doc["jobanalyses"] for key in ("preProcessScript", "postProcessScript") if ja.get(key)]
-        notes = place_inputs(work, inputs)
+        notes = place_inputs(work, inputs, self.files.blobs)
         save_listing(folder / "before.json", listing(work))  # processed templates are taken after: outputs too
         variables, processed = self.jobs.sweeps.workspace(run.job_id, number)
         for relative, text in processed.items():

@@ -3,14 +3,18 @@ where input files are placed by name and archives unpacked) and `work/shared/` o
 files the run created or changed under `work/`, found by comparing listings taken before and after."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tarfile
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
+
+from ..store.blobs import Blobs
 
 ARCHIVES = (".zip", ".tar.gz", ".tgz", ".tar", ".tar.bz2")
 
@@ -18,11 +22,11 @@ ARCHIVES = (".zip", ".tar.gz", ".tgz", ".tar", ".tar.bz2")
 @dataclass(frozen=True)
 class InputFile:
     name: str
-    source: Path
+    blob: str
     decompress: bool
 
 
-def place_inputs(work: Path, inputs: list[InputFile]) -> list[str]:
+def place_inputs(work: Path, inputs: list[InputFile], blobs: Blobs) -> list[str]:
     """Copy each input into `work` by name (a copy: a job may change its inputs, never the stored file) and unpack
     archives unless `decompress` is false. Returns notes for the log (a missing or unreadable input)."""
     notes = []
@@ -30,18 +34,44 @@ def place_inputs(work: Path, inputs: list[InputFile]) -> list[str]:
         if item.name in (".", ".."):
             notes.append(f"Input file {item.name!r} cannot be placed by that name; skipped.")
             continue
-        if not item.source.exists():
+        target = work / item.name
+        try:
+            with _local_copy(blobs, item.blob, work.parent) as source:
+                if item.decompress and item.name.lower().endswith(ARCHIVES):
+                    try:
+                        _unpack(source, item.name, work)
+                        continue
+                    except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError) as error:
+                        notes.append(f"Input file {item.name} could not be unpacked ({error}); placed as it is.")
+                if source != blobs.local_path(item.blob):
+                    os.replace(source, target)  # already our own copy
+                else:
+                    shutil.copyfile(source, target)
+        except FileNotFoundError:
             notes.append(f"Input file {item.name} is missing: it was deleted after the job was created.")
             continue
-        if item.decompress and item.name.lower().endswith(ARCHIVES):
-            try:
-                _unpack(item.source, item.name, work)
-                continue
-            except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError) as error:
-                notes.append(f"Input file {item.name} could not be unpacked ({error}); placed as it is.")
-        shutil.copyfile(item.source, work / item.name)
-        os.chmod(work / item.name, 0o755)  # executable, as on Rescale (the notebook runs an uploaded ./7za)
+        os.chmod(target, 0o755)  # executable, as on Rescale (the notebook runs an uploaded ./7za)
     return notes
+
+
+@contextlib.contextmanager
+def _local_copy(blobs: Blobs, blob: str, scratch: Path) -> Iterator[Path]:
+    """A real file with the blob's contents: the folder store's own (never written to), else a download into
+    `scratch` (outside `work`, so it is never taken for an output) removed afterwards unless moved into place."""
+    local = blobs.local_path(blob)
+    if local is not None:
+        if not local.exists():
+            raise FileNotFoundError(local)
+        yield local
+        return
+    fd, name = tempfile.mkstemp(dir=scratch, prefix=".input-")
+    os.close(fd)
+    try:
+        blobs.copy_to(blob, Path(name))
+        yield Path(name)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
 
 
 def _unpack(source: Path, name: str, work: Path) -> None:

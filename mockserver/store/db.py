@@ -1,7 +1,10 @@
-"""Embedded storage: one SQLite database (WAL) plus a blob folder, under a data directory.
+"""The store's database: SQLite in the data directory (WAL; the embedded default) or PostgreSQL (store/postgres.py,
+`serve --database postgresql://...`), both behind one interface.
 
 Each thread gets its own connection (the servers are threaded); writes go through `transaction()`, which takes
-SQLite's write lock up front so read-modify-write sequences cannot interleave.
+SQLite's write lock up front so read-modify-write sequences cannot interleave. SQL is written once, portable: `?`
+placeholders, and the few dialect differences come from the Database (`json_text`, `insert_order`, `like`,
+`binary_order`). Open one with `store.engines.open_database`, which also applies the migrations.
 """
 from __future__ import annotations
 
@@ -14,78 +17,9 @@ import threading
 from pathlib import Path
 from typing import Any, Iterator
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS tenants (
-    id TEXT PRIMARY KEY,
-    key_digest TEXT UNIQUE NOT NULL,
-    created REAL NOT NULL,
-    settings TEXT NOT NULL DEFAULT '{}'
-);
-CREATE TABLE IF NOT EXISTS files (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT UNIQUE NOT NULL,
-    tenant_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    type_id INTEGER NOT NULL,
-    relative_path TEXT NOT NULL,
-    path TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    md5 TEXT NOT NULL,
-    sha512 TEXT NOT NULL,
-    encryption_key TEXT NOT NULL,
-    date_uploaded REAL NOT NULL,
-    blob TEXT NOT NULL,
-    job_id TEXT,
-    run_id TEXT
-);
-CREATE INDEX IF NOT EXISTS files_by_tenant ON files (tenant_id, seq);
-CREATE INDEX IF NOT EXISTS files_by_job ON files (job_id, seq);
-CREATE TABLE IF NOT EXISTS jobs (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT UNIQUE NOT NULL,
-    tenant_id TEXT NOT NULL,
-    doc TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX IF NOT EXISTS jobs_by_tenant ON jobs (tenant_id, seq);
--- submitted jobs whose outputs are not written yet: what a file listing must look at (see Jobs.sync_outputs)
-CREATE INDEX IF NOT EXISTS jobs_awaiting_outputs ON jobs (tenant_id)
-    WHERE json_extract(state, '$.submitted') IS NOT NULL AND json_extract(state, '$.outputsWritten') IS NULL;
--- a job's own cluster, read under v3 clusters/{id}/ (python-sdk)
-CREATE INDEX IF NOT EXISTS jobs_by_own_cluster ON jobs (tenant_id, json_extract(state, '$.ownCluster'))
-    WHERE json_extract(state, '$.ownCluster') IS NOT NULL;
--- a parameter sweep's definition (CSV rows, templates), read once when its job is created
-CREATE TABLE IF NOT EXISTS sweeps (
-    job_id TEXT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
-    tenant_id TEXT NOT NULL,
-    token TEXT NOT NULL,
-    definition TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS clusters (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT UNIQUE NOT NULL,
-    tenant_id TEXT NOT NULL,
-    doc TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX IF NOT EXISTS clusters_by_tenant ON clusters (tenant_id, seq);
--- who a job (and so its files) was shared with; a file is shared if it or its job is
-CREATE TABLE IF NOT EXISTS shares (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    tenant_id TEXT NOT NULL,
-    object_id TEXT NOT NULL,
-    recipient TEXT NOT NULL,
-    UNIQUE (tenant_id, object_id, recipient)
-);
-CREATE TABLE IF NOT EXISTS storage_devices (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT UNIQUE NOT NULL,
-    tenant_id TEXT NOT NULL,
-    doc TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX IF NOT EXISTS storage_devices_by_tenant ON storage_devices (tenant_id, seq);
-"""
+# The schema lives in numbered migrations (store/migrations/, applied on start by store/migrate.py). A NEW TABLE goes
+# in a new migration file there: `NNNN_what.sql` in portable SQL (both engines), or a pair `NNNN_what.sqlite.sql` +
+# `NNNN_what.postgres.sql`.
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -113,7 +47,21 @@ def to_json(value: Any) -> str:
     return json.dumps(value, allow_nan=False)
 
 
+class DatabaseUnavailable(Exception):
+    """The database cannot be opened or migrated; the message says why, in one line."""
+
+
 class Database:
+    engine = "sqlite"
+    insert_order = "rowid"  # a column that grows with each insert, for tables keyed otherwise (job_runs)
+    like = "LIKE"  # case-insensitive (ASCII), as SQLite's LIKE is
+    binary_order = ""  # appended to a text expression sorted on: SQLite compares bytes already
+
+    @staticmethod
+    def json_text(column: str, key: str) -> str:
+        """SQL for the top-level `key` of a JSON text column (NULL when missing or null)."""
+        return f"json_extract({column}, '$.{key}')"
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
@@ -121,10 +69,6 @@ class Database:
         self._lock = threading.Lock()
         if not path.exists():  # private from the start; SQLite gives its -wal and -shm files the same mode
             os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-        conn = self.connection()
-        conn.executescript(SCHEMA)
-        conn.execute("BEGIN IMMEDIATE")  # proves now, not at the first write, that the database is writable
-        conn.execute("ROLLBACK")
 
     def connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -150,6 +94,10 @@ class Database:
             raise
         conn.execute("COMMIT")
 
+    def append(self, sql: str, args: tuple[Any, ...] = ()) -> None:
+        """One standalone INSERT that needs no serialization with other writes (a journal row, say)."""
+        self.connection().execute(sql, args)  # autocommit: one statement is its own transaction
+
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         return self.connection().execute(sql, args).fetchall()
 
@@ -165,7 +113,13 @@ class Database:
         self._local = threading.local()
 
 
-def id_taken(conn: sqlite3.Connection, table: str) -> Any:
-    """For `IdFactory.fresh`: whether `table` (tenants, files, jobs or clusters) already holds an id."""
-    assert table in ("tenants", "files", "jobs", "clusters")
-    return lambda candidate: conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (candidate,)).fetchone() is not None
+class id_taken:  # noqa: N801 - used like the function it was
+    """For `IdFactory.fresh`: whether `table` (tenants, files, jobs or clusters) already holds an id. It carries the
+    inserting transaction's connection, in which a seeded id factory also counts its draw."""
+
+    def __init__(self, conn: sqlite3.Connection, table: str) -> None:
+        assert table in ("tenants", "files", "jobs", "clusters")
+        self.conn, self.table = conn, table
+
+    def __call__(self, candidate: str) -> bool:
+        return self.conn.execute(f"SELECT 1 FROM {self.table} WHERE id = ?", (candidate,)).fetchone() is not None
