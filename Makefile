@@ -26,9 +26,10 @@ run-execute: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/rescale-mock serve --port $(PORT)
 
-## The whole suite (every capability, in-process and against a served process).
+## The whole suite (every capability, in-process and against a served process). It starts hundreds of Python
+## processes (servers, CLIs, pytest's own), so bytecode is cached even where the environment turns that off.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n auto
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n auto
 
 ## Regenerate the client's operations and models from openapi/ (checked in; a test fails when they drift).
 generate: $(STAMP)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from rescale_client.control_api import ControlApi
 from rescale_client.session import ApiSession
 
@@ -173,3 +175,74 @@ class Fake:
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
+
+    # -- the few API calls most tests start from (each asserts the answer Rescale gives, with its body on failure) --
+    def session(self) -> requests.Session:
+        """A requests session authenticated as this tenant; use with `fake.url(path)`."""
+        session = requests.Session()
+        session.headers.update(self.headers)
+        return session
+
+    def other_tenant(self) -> Fake:
+        """A second, isolated tenant on the same server (reset it with `.control.reset()` when done)."""
+        key = self.control.create_tenant()["apiKey"]
+        return Fake(self.base_url, key, Control(self.control.base_url, key), self.mode, self.backend)
+
+    def upload(self, name: str = "input.txt", data: bytes = b"hello\n", **form: Any) -> dict[str, Any]:
+        """Upload `data` as a file named `name` (`POST /api/v2/files/contents/`, 201); `form`: e.g. `typeId=1`."""
+        response = requests.post(self.url("/api/v2/files/contents/"), headers=self.headers,
+                                 files={"file": (name, data)}, data=form, timeout=30)
+        return _expect(response, 201)
+
+    def get(self, path: str, **params: Any) -> Any:
+        """`GET path` as this tenant (200): the JSON."""
+        return _expect(requests.get(self.url(path), headers=self.headers, params=params, timeout=30), 200)
+
+    def file_names(self) -> list[str]:
+        """The names in the tenant's file listing (`GET /api/v2/files/`, one page of up to 1000), newest first."""
+        response = requests.get(self.url("/api/v2/files/"), headers=self.headers, params={"page_size": 1000},
+                                timeout=30)
+        return [f["name"] for f in _expect(response, 200)["results"]]
+
+    def create_job(self, command: str = "echo hello", name: str = "job", **body: Any) -> dict[str, Any]:
+        """Create (not submit) a v2 job running `command` on 2 `granite` cores (201); `body` adds or replaces keys."""
+        payload = {"name": name, "jobanalyses": [job_analysis(command)], **body}
+        return _expect(requests.post(self.url("/api/v2/jobs/"), headers=self.headers, json=payload, timeout=30), 201)
+
+    def submit(self, job_id: str) -> None:
+        """Submit a created job (`POST /api/v2/jobs/{id}/submit/`: 200 with an empty body, as Rescale answers)."""
+        response = requests.post(self.url(f"/api/v2/jobs/{job_id}/submit/"), headers=self.headers, timeout=30)
+        if _expect(response, 200) is not None:
+            raise AssertionError(f"submit answered a body: {response.content[:200]!r}")
+
+    def start_job(self, command: str = "echo hello", **body: Any) -> str:
+        """Create and submit a job (see `create_job`); its id. Then move the clock: `fake.control.advance(s)`."""
+        job_id = self.create_job(command, **body)["id"]
+        self.submit(job_id)
+        return job_id
+
+    def statuses(self, job_id: str, kind: str = "statuses") -> list[dict[str, Any]]:
+        """A job's `statuses` (or `cluster_statuses`), newest first as Rescale lists them, on one page."""
+        response = requests.get(self.url(f"/api/v2/jobs/{job_id}/{kind}/"), headers=self.headers,
+                                params={"page_size": 1000}, timeout=30)
+        return _expect(response, 200)["results"]
+
+    def history(self, job_id: str, kind: str = "statuses") -> list[str]:
+        """The status names a job (or its cluster) went through, oldest first."""
+        return [s["status"] for s in reversed(self.statuses(job_id, kind))]
+
+
+def job_analysis(command: str = "echo hello", core: Any = "granite", cores: Any = 2,
+                 hardware: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    """One `jobanalyses` entry: the built-in `user_included` analysis with a one-hour walltime; `hardware` adds to
+    or replaces hardware keys (`{"slots": 2}`), `extra` adds entry keys (`inputFiles=[{"id": ...}]`)."""
+    return {"analysis": {"code": "user_included", "version": "0"}, "command": command,
+            "hardware": {"coreType": core, "coresPerSlot": cores, "walltime": 1, **(hardware or {})}, **extra}
+
+
+def _expect(response: requests.Response, status: int) -> Any:
+    """The answer's JSON (None when empty) if it has `status`; else an AssertionError that shows it."""
+    if response.status_code != status:
+        raise AssertionError(f"{response.request.method} {response.url}: {response.status_code}, expected {status}: "
+                             f"{response.text[:2000]}")
+    return response.json() if response.content else None

@@ -1,4 +1,5 @@
-"""Running the proxy, replay and small upstreams in this process for the proxy tests."""
+"""Running the proxy, replay and small upstreams in this process for the proxy tests, and the proxied twin of
+end-to-end tests (see `twins` in conftest.py)."""
 from __future__ import annotations
 
 import threading
@@ -34,39 +35,33 @@ def start_proxy(upstream: str, record: Path | None = None) -> tuple[ThreadServer
     return ThreadServer(app), app
 
 
-def drift_set(entries: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
-    return {(e["operation"], e["kind"], e["where"]) for e in entries if e["category"] != "request"}
+def drift_set(entries: list[dict[str, Any]], requests_too: bool = False) -> set[tuple[str, str, str]]:
+    """The drift found on the platform's side (and on the client's, with `requests_too`)."""
+    return {(e["operation"], e["kind"], e["where"]) for e in entries if requests_too or e["category"] != "request"}
 
 
-# -- running existing end-to-end flows through the proxy --------------------------------------------------------
-def flows_of(*modules: Any) -> dict[str, Any]:
-    """The tests and fixtures of `modules`, to collect into a module whose `fake` is the proxied one."""
-    return {name: value for module in modules for name, value in vars(module).items()
-            if name != "fake" and (name.startswith("test_") or type(value).__name__ == "FixtureFunctionDefinition")}
-
-
-@pytest.fixture(scope="module")
-def proxied(rescale_mock_process: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A recording proxy in front of the session's served fake, for one module of flows."""
-    recordings = tmp_path_factory.mktemp("proxy-recordings")
-    server, app = start_proxy(rescale_mock_process.base_url, record=recordings)
-    yield server, app, recordings
+# -- the proxied twin of end-to-end tests -------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def flows_proxy(rescale_mock_process: Any) -> Iterator[tuple[ThreadServer, ProxyApp]]:
+    """A proxy in front of the session's served fake; each proxied test gives it a report and recordings of its own."""
+    server, app = start_proxy(rescale_mock_process.base_url)
+    yield server, app
     server.close()
 
 
 @pytest.fixture
-def fake(rescale_mock_served: Fake, proxied: tuple[ThreadServer, Any, Any]) -> Fake:
-    """The served fake's tenant, reached through the proxy (the control plane stays direct)."""
-    return Fake(proxied[0].base_url, rescale_mock_served.api_key, rescale_mock_served.control, "served")
-
-
-def assert_no_drift(proxied: tuple[ThreadServer, Any, Any], at_least: int) -> None:
-    """After a module's flows: the proxy saw them, and neither it nor `check-spec` on its recordings found drift."""
-    _, app, recordings = proxied
-    report = app.report.to_json()
-    if report["exchanges"] < at_least:
-        pytest.skip("run with the module's flows (this test reads what they sent through the proxy)")
-    assert drift_set(report["drift"]) == set(), app.report.markdown()
+def proxied_fake(request: pytest.FixtureRequest, rescale_mock_served: Fake, flows_proxy: tuple[ThreadServer, ProxyApp],
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fake]:
+    """The served fake's tenant reached through `rescale-mock proxy` (the control plane stays direct). The fake keeps
+    to the spec, so afterwards neither the proxy nor `check-spec` on the test's recordings may find drift on the
+    platform's side (nor on the client's, with `twins(..., requests_clean=True)`: some tests send bad requests
+    on purpose)."""
+    server, app = flows_proxy
+    recordings = tmp_path_factory.mktemp("proxy-recordings")
+    app.report, app.recorder = DriftReport(), Recorder(recordings)
+    yield Fake(server.base_url, rescale_mock_served.api_key, rescale_mock_served.control, "proxied")
+    strict = any(marker.kwargs.get("requests_clean") for marker in request.node.iter_markers("twins"))
+    assert drift_set(app.report.drift(), strict) == set(), app.report.markdown()
     offline = check_recordings(recordings)
-    assert offline.exchanges == report["exchanges"]
-    assert drift_set(offline.drift()) == set(), offline.markdown()
+    assert offline.exchanges == app.report.exchanges
+    assert drift_set(offline.drift(), strict) == set(), offline.markdown()

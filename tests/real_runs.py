@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
-import pytest
-
-from rescale_client import RescaleClient
-from rescale_mock.testing import Control, Fake
+from rescale_mock.testing import Control
 
 POLL_PAUSE = 0.02  # real seconds per poll: the supervisor thread gets the CPU
 
@@ -21,12 +18,6 @@ def ticking_sleep(control: Control) -> Callable[[float], None]:
         time.sleep(POLL_PAUSE)
 
     return tick
-
-
-@pytest.fixture
-def client(fake: Fake) -> Iterator[RescaleClient]:
-    with RescaleClient(fake.base_url, fake.api_key, progress=False, sleep=ticking_sleep(fake.control)) as c:
-        yield c
 
 
 def processes_with(marker: str) -> list[int]:

@@ -1,12 +1,10 @@
 """Authentication, tenant isolation, trailing slashes and the API's own 404/405/OPTIONS answers (reference §1, §5.1)."""
 from __future__ import annotations
 
-from typing import Iterator
-
 import pytest
 import requests
 
-from rescale_mock.testing import Control, Fake
+from rescale_mock.testing import Fake
 
 NO_CREDENTIALS = {"detail": "Authentication credentials were not provided."}
 INVALID_TOKEN = {"detail": "Invalid token."}
@@ -26,29 +24,8 @@ GET_PATHS = [
 ]
 
 
-def upload(fake: Fake, api: requests.Session, name: str = "input.txt", data: bytes = b"hello\n") -> dict:
-    response = api.post(fake.url("/api/v2/files/contents/"), files={"file": (name, data)})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def session_for(fake: Fake) -> requests.Session:
-    session = requests.Session()
-    session.headers.update(fake.headers)
-    return session
-
-
 def allowed(response: requests.Response) -> set[str]:
     return {m.strip() for m in response.headers["Allow"].split(",")}
-
-
-@pytest.fixture
-def other(fake: Fake) -> Iterator[Fake]:
-    """A second tenant on the same server, reset afterwards."""
-    key = fake.control.create_tenant()["apiKey"]
-    second = Fake(fake.base_url, key, Control(fake.base_url, key), fake.mode, fake.backend)
-    yield second
-    second.control.reset()
 
 
 # -- authentication ----------------------------------------------------------------------------------------------
@@ -101,23 +78,23 @@ def test_api_root_with_valid_key_is_not_401(fake: Fake, api: requests.Session) -
 # -- tenant isolation --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("suffix", ["", "contents/", "lines/"])
 def test_other_tenants_file_is_404_on_reads(fake: Fake, api: requests.Session, other: Fake, suffix: str) -> None:
-    theirs = upload(other, session_for(other))
+    theirs = other.upload()
     response = api.get(fake.url(f"/api/v2/files/{theirs['id']}/{suffix}"))
     assert response.status_code == 404
     assert response.json() == NOT_FOUND
 
 
 def test_other_tenants_file_cannot_be_deleted_or_patched(fake: Fake, api: requests.Session, other: Fake) -> None:
-    theirs = upload(other, session_for(other))
+    theirs = other.upload()
     url = fake.url(f"/api/v2/files/{theirs['id']}/")
     assert api.delete(url).json() == NOT_FOUND
     assert api.patch(url, json={"name": "stolen.txt"}).status_code == 404
-    assert session_for(other).get(other.url(f"/api/v2/files/{theirs['id']}/")).json()["name"] == "input.txt"
+    assert other.session().get(other.url(f"/api/v2/files/{theirs['id']}/")).json()["name"] == "input.txt"
 
 
 def test_other_tenants_files_are_absent_from_lists(fake: Fake, api: requests.Session, other: Fake) -> None:
-    mine = upload(fake, api, "mine.txt")
-    upload(other, session_for(other), "theirs.txt")
+    mine = fake.upload("mine.txt")
+    other.upload("theirs.txt")
     listing = api.get(fake.url("/api/v2/files/")).json()
     assert listing["count"] == 1
     assert [f["id"] for f in listing["results"]] == [mine["id"]]
@@ -126,7 +103,7 @@ def test_other_tenants_files_are_absent_from_lists(fake: Fake, api: requests.Ses
 
 def test_tenants_are_different_users(fake: Fake, api: requests.Session, other: Fake) -> None:
     me = api.get(fake.url("/api/v2/users/me/")).json()
-    them = session_for(other).get(other.url("/api/v2/users/me/")).json()
+    them = other.session().get(other.url("/api/v2/users/me/")).json()
     assert me["id"] != them["id"]
     assert me["email"] != them["email"]
 
@@ -145,7 +122,7 @@ def test_get_works_with_and_without_trailing_slash(fake: Fake, api: requests.Ses
 
 @pytest.mark.parametrize("suffix", ["", "/contents", "/lines"])
 def test_file_gets_work_without_trailing_slash(fake: Fake, api: requests.Session, suffix: str) -> None:
-    created = upload(fake, api)
+    created = fake.upload()
     response = api.get(fake.url(f"/api/v2/files/{created['id']}{suffix}"))
     assert response.status_code == 200
     if suffix == "/contents":

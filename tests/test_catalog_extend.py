@@ -15,7 +15,8 @@ import requests
 from rescale_mock.domain.catalog import Catalog, builtin_catalog, merge_catalogs
 from rescale_mock.jsonbody import BAD_TEXT
 from rescale_mock.testing import Fake, ServedProcess
-from tests.test_sweeps import doe_body, doe_files
+
+from .doe import doe_body, doe_files
 
 MY_SOLVER = {"analyses": [{"code": "my_solver", "name": "My Solver", "versions": [{"versionCode": "2.1"}]}],
              "coreTypes": [{"code": "ruby", "name": "Ruby", "cores": [1, 2, 4], "gpuCounts": [0, 0, 1]}]}
@@ -171,7 +172,7 @@ def test_lone_surrogates_and_deep_nesting_are_400(fake: Fake, raw: str) -> None:
 
 @pytest.mark.rescale_catalog(mode="lenient")
 def test_a_lenient_catalog_takes_a_sweep_on_an_unknown_analysis(fake: Fake, api: requests.Session) -> None:
-    body = doe_body(doe_files(fake, api))
+    body = doe_body(doe_files(fake))
     body["jobanalyses"][0]["analysis"] = {"code": "openfoam_custom", "version": "2306"}
     created = api.post(fake.url("/api/v2/jobs/"), json=body)
     assert created.status_code == 201, created.text

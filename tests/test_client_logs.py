@@ -2,7 +2,6 @@
 exactly once, in order, the same lines as the saved log."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 import pytest
 from rescale_client import RescaleClient, WaiterTimeout
@@ -10,23 +9,8 @@ from rescale_client.logs import saved_log_lines
 from rescale_mock.testing import Fake
 
 
-@pytest.fixture
-def client(fake: Fake) -> Iterator[RescaleClient]:
-    with RescaleClient(fake.base_url, fake.api_key, progress=False,
-                       sleep=lambda seconds: fake.control.advance(seconds)) as c:
-        yield c
-
-
-def submit(client: RescaleClient, command: str) -> str:
-    job = client.jobs.create_job(body={"name": "log", "jobanalyses": [{
-        "analysis": {"code": "user_included", "version": "0"}, "command": command,
-        "hardware": {"coreType": "granite", "coresPerSlot": 2, "walltime": 1}}]})
-    client.jobs.submit_job(job_id=job["id"])
-    return job["id"]
-
-
 def test_follow_while_running_then_the_rest(client: RescaleClient, fake: Fake) -> None:
-    job_id = submit(client, "echo starting; echo step 1; sleep 120; echo done")
+    job_id = fake.start_job("echo starting; echo step 1; sleep 120; echo done")
     lines = list(client.follow_log(job_id, delay=20))
     assert lines == saved_log_lines(client.jobs, client.files, job_id)
     assert all(line.endswith("\n") for line in lines)
@@ -36,8 +20,8 @@ def test_follow_while_running_then_the_rest(client: RescaleClient, fake: Fake) -
     assert any(entry["status"] == 200 for entry in tails)  # read live while it ran
 
 
-def test_follow_lines_arrive_before_the_job_ends(client: RescaleClient) -> None:
-    job_id = submit(client, "echo first; sleep 600")
+def test_follow_lines_arrive_before_the_job_ends(client: RescaleClient, fake: Fake) -> None:
+    job_id = fake.start_job("echo first; sleep 600")
     follow = client.follow_log(job_id, delay=30)
     got = []
     for line in follow:
@@ -49,15 +33,15 @@ def test_follow_lines_arrive_before_the_job_ends(client: RescaleClient) -> None:
 
 
 def test_follow_a_finished_job_gives_the_saved_log(client: RescaleClient, fake: Fake) -> None:
-    job_id = submit(client, "echo hello; exit 3")
+    job_id = fake.start_job("echo hello; exit 3")
     fake.control.advance(3600)
     lines = list(client.follow_log(job_id))
     assert "hello\n" in lines and lines[-1].endswith("Command exited with status 3\n")
     fake.control.assert_called("tailJobRunFile", times=0)
 
 
-def test_follow_times_out_on_a_job_that_never_ends(client: RescaleClient) -> None:
-    job_id = submit(client, "echo forever; sleep inf")
+def test_follow_times_out_on_a_job_that_never_ends(client: RescaleClient, fake: Fake) -> None:
+    job_id = fake.start_job("echo forever; sleep inf")
     seen: list[str] = []
     with pytest.raises(WaiterTimeout):
         seen.extend(client.follow_log(job_id, delay=60, timeout=600))

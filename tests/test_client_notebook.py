@@ -16,16 +16,11 @@ import pytest
 from rescale_client import BadRequest, NotFound, RescaleClient, Unauthorized
 from rescale_mock.testing import Fake
 
-JOB_FLOW = ["Pending", "Waiting for Queue", "Queued", "Started", "Validated", "Executing", "Completed"]
-CALCULATE_PI = '''import sys
+from .notebook import write_job_inputs
 
-with open(sys.argv[1]) as f:
-    n = int(f.read())
-pi = 4 * sum((-1) ** k / (2 * k + 1) for k in range(n))
-with open("pi_estimate.res", "w") as f:
-    f.write(f"{pi}\\n")
-print(pi)
-'''
+pytestmark = pytest.mark.twins("inprocess", "served", "proxied", requests_clean=True)
+
+JOB_FLOW = ["Pending", "Waiting for Queue", "Queued", "Started", "Validated", "Executing", "Completed"]
 
 
 @pytest.fixture
@@ -33,10 +28,7 @@ def client(fake: Fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     """cell 3 (`config.get_profile()`): the client reads the same apiconfig profile; here, in the notebook's
     folder with its `job_inputs/`."""
     monkeypatch.chdir(tmp_path)
-    inputs = Path("job_inputs")
-    inputs.mkdir()
-    (inputs / "calculate_pi.py").write_text(CALCULATE_PI)
-    (inputs / "range.inp").write_text("100000\n")
+    write_job_inputs(tmp_path)
     config = tmp_path / "home" / ".config" / "rescale" / "apiconfig"
     config.parent.mkdir(parents=True)
     config.write_text(f"[default]\napibaseurl = {fake.base_url}\napikey = {fake.api_key}\n")

@@ -1,18 +1,9 @@
 """Pagination: every paged operation has a lazy `iter_*` that follows `next`, fetching pages only as needed."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from rescale_client import Paginator, RescaleClient
 from rescale_client.api import OPERATIONS
 from rescale_mock.testing import Fake
-
-
-@pytest.fixture
-def client(fake: Fake) -> Iterator[RescaleClient]:
-    with RescaleClient(fake.base_url, fake.api_key, progress=False) as c:
-        yield c
 
 
 def pages_fetched(fake: Fake, path: str) -> list[str]:

@@ -10,7 +10,6 @@ import os
 import tarfile
 import tracemalloc
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +21,6 @@ from rescale_mock.testing import Fake
 
 MiB = 1024 * 1024
 CONTENTS = "/api/v2/files/*/contents/"
-
-
-@pytest.fixture
-def client(fake: Fake) -> Iterator[RescaleClient]:
-    with RescaleClient(fake.base_url, fake.api_key, progress=False,
-                       sleep=lambda seconds: fake.control.advance(seconds)) as c:
-        yield c
 
 
 def random_file(path: Path, size: int) -> str:

@@ -3,7 +3,7 @@ ends told apart (reasons from the reference); a timeout raises. The fake's clock
 moves it (or the clock's `poll` mode moves one step per read), so nothing sleeps."""
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -14,23 +14,8 @@ from rescale_mock.testing import Fake
 FLOW = ["Pending", "Waiting for Queue", "Queued", "Started", "Validated", "Executing", "Completed"]
 
 
-@pytest.fixture
-def client(fake: Fake) -> Iterator[RescaleClient]:
-    with RescaleClient(fake.base_url, fake.api_key, progress=False,
-                       sleep=lambda seconds: fake.control.advance(seconds)) as c:
-        yield c
-
-
-def submit(client: RescaleClient, command: str = "echo hello") -> str:
-    job = client.jobs.create_job(body={"name": "waiter", "jobanalyses": [{
-        "analysis": {"code": "user_included", "version": "0"}, "command": command,
-        "hardware": {"coreType": "granite", "coresPerSlot": 2, "walltime": 1}}]})
-    client.jobs.submit_job(job_id=job["id"])
-    return job["id"]
-
-
-def test_success_with_a_callback_per_new_status(client: RescaleClient) -> None:
-    job_id = submit(client)
+def test_success_with_a_callback_per_new_status(client: RescaleClient, fake: Fake) -> None:
+    job_id = fake.start_job()
     seen: list[Mapping[str, Any]] = []
     result = client.wait_for_job(job_id, delay=5, on_status=seen.append)
     assert (result.status, result.reason, result.succeeded) == ("Completed", "Completed successfully", True)
@@ -40,7 +25,7 @@ def test_success_with_a_callback_per_new_status(client: RescaleClient) -> None:
 def test_poll_clock_mode_needs_no_sleep(fake: Fake) -> None:
     fake.control.set_clock(mode="poll")
     with RescaleClient(fake.base_url, fake.api_key, sleep=lambda s: None) as client:
-        job_id = submit(client)
+        job_id = fake.start_job()
         seen: list[str] = []
         assert client.wait_for_job(job_id, on_status=lambda s: seen.append(s["status"])).succeeded
     assert seen == FLOW
@@ -54,7 +39,7 @@ def test_poll_clock_mode_needs_no_sleep(fake: Fake) -> None:
     ("force_stop", "Force Stop", None),
 ])
 def test_failure_ends(fake: Fake, client: RescaleClient, outcome: str, status: str, reason: str | None) -> None:
-    job_id = submit(client)
+    job_id = fake.start_job()
     fake.control.scenario(job_id, outcome=outcome)
     with pytest.raises(WaitFailed) as caught:
         client.wait_for_job(job_id)
@@ -67,8 +52,8 @@ def test_failure_ends(fake: Fake, client: RescaleClient, outcome: str, status: s
     assert (again.status, again.succeeded) == (status, False)
 
 
-def test_user_stop_is_a_failure_end(client: RescaleClient) -> None:
-    job_id = submit(client, "sleep inf")
+def test_user_stop_is_a_failure_end(client: RescaleClient, fake: Fake) -> None:
+    job_id = fake.start_job("sleep inf")
     client.wait_for_job(job_id, until="Executing")
     client.jobs.stop_job(job_id=job_id)
     result = client.wait_for_job(job_id, raise_on_failure=False)
@@ -77,18 +62,18 @@ def test_user_stop_is_a_failure_end(client: RescaleClient) -> None:
 
 
 def test_until_an_intermediate_status(client: RescaleClient, fake: Fake) -> None:
-    job_id = submit(client, "sleep inf")
+    job_id = fake.start_job("sleep inf")
     result = client.wait_for_job(job_id, until="Executing", delay=30)
     assert (result.status, result.succeeded) == ("Executing", True)
     assert client.jobs.list_job_instances(job_id=job_id)["count"] == 1  # the notebook's cell 63
-    other = submit(client)
+    other = fake.start_job()
     fake.control.scenario(other, outcome="no_resources")
     with pytest.raises(WaitFailed, match="Could not allocate"):
         client.wait_for_job(other, until="Executing", delay=60)  # it ended without ever executing
 
 
-def test_timeout(client: RescaleClient) -> None:
-    job_id = submit(client, "sleep inf")
+def test_timeout(client: RescaleClient, fake: Fake) -> None:
+    job_id = fake.start_job("sleep inf")
     polls: list[str] = []
     with pytest.raises(WaiterTimeout) as caught:
         client.wait_for_job(job_id, delay=60, timeout=300, on_status=lambda s: polls.append(s["status"]))
@@ -96,8 +81,8 @@ def test_timeout(client: RescaleClient) -> None:
     assert "still Executing after 300 s" in str(caught.value)
 
 
-def test_job_cluster_until_stopped_then_delete(client: RescaleClient) -> None:
-    job_id = submit(client)
+def test_job_cluster_until_stopped_then_delete(client: RescaleClient, fake: Fake) -> None:
+    job_id = fake.start_job()
     client.wait_for_job(job_id)
     seen: list[str] = []
     result = client.wait_for_job_cluster(job_id, until="Stopped", on_status=lambda s: seen.append(s["status"]))

@@ -10,6 +10,8 @@ import requests
 
 from rescale_mock.testing import Fake
 
+pytestmark = pytest.mark.twins("inprocess", "served", "proxied")  # some tests send bad requests on purpose
+
 # Seed 000's bodies, as written.
 CLUSTER = {
     "name": "Untitled Cluster 3",

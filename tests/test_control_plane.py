@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -20,33 +20,12 @@ def control_call(fake: Fake, method: str, path: str, token: bool = True, headers
     return requests.request(method, fake.url(f"/_fake/{path}"), headers=headers, timeout=30, **kwargs)
 
 
-def upload(fake: Fake, name: str = "input.txt", data: bytes = b"hello\n") -> dict[str, Any]:
-    response = requests.post(fake.url("/api/v2/files/contents/"), headers=fake.headers, files={"file": (name, data)})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def file_names(fake: Fake) -> list[str]:
-    response = requests.get(fake.url("/api/v2/files/"), headers=fake.headers)
-    assert response.status_code == 200
-    return [f["name"] for f in response.json()["results"]]
-
-
 def me(fake: Fake) -> dict[str, Any]:
     return requests.get(fake.url("/api/v2/users/me/"), headers=fake.headers).json()
 
 
 def parse(now: str) -> datetime:
     return datetime.fromisoformat(now.replace("Z", "+00:00"))
-
-
-@pytest.fixture
-def other(fake: Fake) -> Iterator[Fake]:
-    """A second tenant on the same server, reset afterwards."""
-    key = fake.control.create_tenant()["apiKey"]
-    second = Fake(fake.base_url, key, Control(fake.base_url, key), fake.mode, fake.backend)
-    yield second
-    second.control.reset()
 
 
 # -- health and tenants ------------------------------------------------------------------------------------------
@@ -74,7 +53,7 @@ def test_create_tenant_returns_a_working_key(fake: Fake) -> None:
     tenant = Fake(fake.base_url, created["apiKey"], Control(fake.base_url, created["apiKey"]), fake.mode)
     try:
         assert me(tenant)["id"] == created["id"]
-        assert file_names(tenant) == []
+        assert tenant.file_names() == []
     finally:
         tenant.control.reset()
 
@@ -109,11 +88,11 @@ def test_health_counts_tenants_without_reading_their_settings(fake: Fake, monkey
 
 # -- reset -------------------------------------------------------------------------------------------------------
 def test_reset_with_a_tenant_token_empties_only_that_tenant(fake: Fake, other: Fake) -> None:
-    upload(fake, "mine.txt")
-    upload(other, "theirs.txt")
+    fake.upload("mine.txt")
+    other.upload("theirs.txt")
     assert control_call(fake, "POST", "reset/", json={}).status_code == 204
-    assert file_names(fake) == []
-    assert file_names(other) == ["theirs.txt"]
+    assert fake.file_names() == []
+    assert other.file_names() == ["theirs.txt"]
     assert me(fake)["id"]  # the key still works
 
 
@@ -235,7 +214,7 @@ def test_latency_fault_shows_in_the_journal(fake: Fake) -> None:
 
 
 def test_drop_fault_breaks_the_download(fake: Fake) -> None:
-    created = upload(fake, "big.bin", b"z" * 200_000)
+    created = fake.upload("big.bin", b"z" * 200_000)
     fake.control.add_fault("drop", method="GET", path="/api/v2/files/*/contents/", afterBytes=1000, times=1)
     with pytest.raises((requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)):
         requests.get(created["downloadUrl"], headers=fake.headers).content
@@ -243,7 +222,7 @@ def test_drop_fault_breaks_the_download(fake: Fake) -> None:
 
 
 def test_drop_fault_sends_the_real_status_and_headers_first(fake: Fake) -> None:
-    created = upload(fake, "big.bin", b"z" * 200_000)
+    created = fake.upload("big.bin", b"z" * 200_000)
     fake.control.add_fault("drop", path="/api/v2/files/*/contents/", afterBytes=1000, times=1)
     with requests.get(created["downloadUrl"], headers=fake.headers, stream=True) as response:
         assert response.status_code == 200
@@ -264,7 +243,7 @@ def test_fault_method_filter(fake: Fake) -> None:
     assert requests.get(fake.url("/api/v2/files/"), headers=fake.headers).status_code == 200
     response = requests.post(fake.url("/api/v2/files/contents/"), headers=fake.headers, files={"file": ("a", b"a")})
     assert response.status_code == 503
-    assert file_names(fake) == []
+    assert fake.file_names() == []
 
 
 def test_tenant_scoped_fault_spares_other_tenants(fake: Fake, other: Fake) -> None:
@@ -329,8 +308,8 @@ def test_journal_records_errors(fake: Fake) -> None:
 
 
 def test_assert_called(fake: Fake) -> None:
-    upload(fake)
-    upload(fake)
+    fake.upload()
+    fake.upload()
     calls = fake.control.assert_called("uploadFile", times=2)
     assert all(c["method"] == "POST" and c["status"] == 201 for c in calls)
 
@@ -344,14 +323,14 @@ def test_assert_called(fake: Fake) -> None:
 ])
 def test_journal_filters(fake: Fake, filters: dict[str, Any], expected: list[str]) -> None:
     me(fake)
-    upload(fake)
-    file_names(fake)
+    fake.upload()
+    fake.file_names()
     assert [e["operationId"] for e in fake.control.journal(**filters)] == expected
 
 
 def test_journal_never_records_the_key(fake: Fake) -> None:
     me(fake)
-    upload(fake)
+    fake.upload()
     bad_key = "definitely-wrong-key-" + fake.api_key[::-1]
     requests.get(fake.url("/api/v2/users/me/"), headers={"Authorization": f"Token {bad_key}"})
     for token in (True, False):

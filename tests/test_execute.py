@@ -17,8 +17,8 @@ from rescale_client import RescaleClient
 from rescale_mock.runner import sandbox
 from rescale_mock.testing import Control, Fake, ServedProcess
 
-from .test_seeds import CALCULATE_PI as _SEEDS_PI
-from .real_runs import client, processes_with, ticking_sleep  # noqa: F401 (client: the fixture)
+from .notebook import CALCULATE_PI as _SEEDS_PI
+from .real_runs import processes_with, ticking_sleep
 
 pytestmark = pytest.mark.rescale_mock_execute
 

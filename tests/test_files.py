@@ -20,6 +20,8 @@ from rescale_mock.testing import Fake
 
 from bench.notebook_transfer import PerThreadRange, concurrent_download
 
+pytestmark = pytest.mark.twins("inprocess", "served", "proxied")  # some tests send bad requests on purpose
+
 NOT_FOUND = {"detail": "Not found."}
 FILE_KEYS = {
     "id", "name", "owner", "typeId", "dateUploaded", "relativePath", "path", "decryptedSize", "isUploaded",
@@ -29,13 +31,6 @@ FILE_KEYS = {
 UUID4 = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
 DATE_Z6 = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"
 KIB = bytes(range(256)) * 4  # 1024 bytes, every byte value
-
-
-def upload(fake: Fake, api: requests.Session, name: str = "input.txt", data: bytes = b"hello\n",
-           **form: Any) -> dict[str, Any]:
-    response = api.post(fake.url("/api/v2/files/contents/"), files={"file": (name, data)}, data=form)
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def listing(fake: Fake, api: requests.Session, **params: Any) -> list[dict[str, Any]]:
@@ -69,7 +64,7 @@ def tmp_leftovers(fake: Fake) -> list[Path]:
 # -- upload ------------------------------------------------------------------------------------------------------
 def test_upload_returns_a_complete_file(fake: Fake, api: requests.Session) -> None:
     data = b"print('pi')\n"
-    created = upload(fake, api, "calculate_pi.py", data)
+    created = fake.upload("calculate_pi.py", data)
     me = api.get(fake.url("/api/v2/users/me/")).json()
     assert set(created) == FILE_KEYS
     assert created["name"] == created["relativePath"] == "calculate_pi.py"
@@ -89,16 +84,16 @@ def test_upload_returns_a_complete_file(fake: Fake, api: requests.Session) -> No
 
 def test_upload_date_is_the_tenants_clock(fake: Fake, api: requests.Session) -> None:
     fake.control.advance(3600)
-    assert upload(fake, api)["dateUploaded"] == fake.control.clock()["now"]
+    assert fake.upload()["dateUploaded"] == fake.control.clock()["now"]
 
 
 def test_upload_without_extension_keeps_a_plain_path(fake: Fake, api: requests.Session) -> None:
-    created = upload(fake, api, "Allrun")
+    created = fake.upload("Allrun")
     assert re.fullmatch(rf"user/user_[A-Za-z]+/Allrun-{UUID4}", created["path"])
 
 
 def test_two_uploads_get_distinct_ids_and_paths(fake: Fake, api: requests.Session) -> None:
-    first, second = upload(fake, api), upload(fake, api)
+    first, second = fake.upload(), fake.upload()
     assert first["id"] != second["id"] and first["path"] != second["path"]
     assert first["md5"] == second["md5"]
 
@@ -127,7 +122,7 @@ def test_put_upload_works_too(fake: Fake, api: requests.Session) -> None:
 
 @pytest.mark.parametrize("field", ["typeId", "type_id"])
 def test_upload_honours_a_type_field(fake: Fake, api: requests.Session, field: str) -> None:
-    created = upload(fake, api, "template.inp", b"x=${x}\n", **{field: "2"})
+    created = fake.upload("template.inp", b"x=${x}\n", **{field: "2"})
     assert created["typeId"] == 2
     assert api.get(fake.url(f"/api/v2/files/{created['id']}/")).json()["typeId"] == 2
 
@@ -148,11 +143,11 @@ def test_upload_ignores_an_odd_part_content_type(fake: Fake, api: requests.Sessi
 
 
 def test_upload_keeps_only_the_base_name(fake: Fake, api: requests.Session) -> None:
-    assert upload(fake, api, "job_inputs/calculate_pi.py")["name"] == "calculate_pi.py"
+    assert fake.upload("job_inputs/calculate_pi.py")["name"] == "calculate_pi.py"
 
 
 def test_upload_keeps_a_non_ascii_name(fake: Fake, api: requests.Session) -> None:
-    created = upload(fake, api, "résumé données.txt")
+    created = fake.upload("résumé données.txt")
     assert created["name"] == "résumé données.txt"
     assert names(fake, api) == {"résumé données.txt"}
 
@@ -257,7 +252,7 @@ def test_upload_with_truncated_multipart_is_400_and_leaves_nothing(fake: Fake, a
 
 # -- metadata, rename, delete ------------------------------------------------------------------------------------
 def test_get_file_matches_the_upload(fake: Fake, api: requests.Session) -> None:
-    created = upload(fake, api)
+    created = fake.upload()
     response = api.get(fake.url(f"/api/v2/files/{created['id']}/"))
     assert response.status_code == 200
     assert response.json() == created
@@ -269,7 +264,7 @@ def test_get_unknown_file_is_404(fake: Fake, api: requests.Session) -> None:
 
 
 def test_patch_renames(fake: Fake, api: requests.Session) -> None:
-    created = upload(fake, api, "airfoil2d.zip", b"PK")
+    created = fake.upload("airfoil2d.zip", b"PK")
     response = api.patch(fake.url(f"/api/v2/files/{created['id']}/"), json={"name": "airfoil2d-v2.zip"})
     assert response.status_code == 200
     renamed = response.json()
@@ -281,7 +276,7 @@ def test_patch_renames(fake: Fake, api: requests.Session) -> None:
 
 @pytest.mark.parametrize("value", [4, "4"])
 def test_patch_changes_type(fake: Fake, api: requests.Session, value: Any) -> None:
-    created = upload(fake, api, "run.sh", b"#!/bin/sh\n")
+    created = fake.upload("run.sh", b"#!/bin/sh\n")
     response = api.patch(fake.url(f"/api/v2/files/{created['id']}/"), json={"typeId": value})
     assert response.status_code == 200
     assert response.json()["typeId"] == 4
@@ -296,7 +291,7 @@ def test_patch_changes_type(fake: Fake, api: requests.Session, value: Any) -> No
 ])
 def test_patch_invalid_is_400_and_changes_nothing(fake: Fake, api: requests.Session, change: dict,
                                                    field: str) -> None:
-    created = upload(fake, api)
+    created = fake.upload()
     response = api.patch(fake.url(f"/api/v2/files/{created['id']}/"), json=change)
     assert response.status_code == 400
     assert list(response.json()) == [field] and field_errors(response.json())
@@ -304,7 +299,7 @@ def test_patch_invalid_is_400_and_changes_nothing(fake: Fake, api: requests.Sess
 
 
 def test_patch_with_non_json_body_is_415(fake: Fake, api: requests.Session) -> None:
-    created = upload(fake, api)
+    created = fake.upload()
     response = api.patch(fake.url(f"/api/v2/files/{created['id']}/"), data="name=x",
                          headers={"Content-Type": "text/plain"})
     assert response.status_code == 415
@@ -317,7 +312,7 @@ def test_patch_unknown_file_is_404(fake: Fake, api: requests.Session) -> None:
 
 
 def test_delete_then_everything_is_404(fake: Fake, api: requests.Session) -> None:
-    created = upload(fake, api)
+    created = fake.upload()
     response = api.delete(fake.url(f"/api/v2/files/{created['id']}/"))
     assert response.status_code == 204
     assert response.content == b""
@@ -328,14 +323,14 @@ def test_delete_then_everything_is_404(fake: Fake, api: requests.Session) -> Non
 
 
 def test_second_delete_is_404(fake: Fake, api: requests.Session) -> None:
-    created = upload(fake, api)
+    created = fake.upload()
     assert api.delete(fake.url(f"/api/v2/files/{created['id']}/")).status_code == 204
     again = api.delete(fake.url(f"/api/v2/files/{created['id']}/"))
     assert (again.status_code, again.json()) == (404, NOT_FOUND)
 
 
 def test_delete_leaves_other_files(fake: Fake, api: requests.Session) -> None:
-    keep, drop = upload(fake, api, "keep.txt"), upload(fake, api, "drop.txt")
+    keep, drop = fake.upload("keep.txt"), fake.upload("drop.txt")
     assert api.delete(fake.url(f"/api/v2/files/{drop['id']}/")).status_code == 204
     assert [f["id"] for f in listing(fake, api)] == [keep["id"]]
 
@@ -345,7 +340,7 @@ def test_notebook_cleanup_deletes_todays_test_files(fake: Fake, api: requests.Se
     from datetime import datetime
 
     for name in ("testfile", "testfile.0", "keepme.txt"):
-        upload(fake, api, name)
+        fake.upload(name)
     now = datetime.fromisoformat(fake.control.clock()["now"].replace("Z", "+00:00"))
     test_files = listing(fake, api, search="testfile")
     to_delete = [f for f in test_files
@@ -358,12 +353,12 @@ def test_notebook_cleanup_deletes_todays_test_files(fake: Fake, api: requests.Se
 
 # -- list and search ---------------------------------------------------------------------------------------------
 def test_list_is_newest_first(fake: Fake, api: requests.Session) -> None:
-    ids = [upload(fake, api, f"{n}.txt")["id"] for n in range(3)]
+    ids = [fake.upload(f"{n}.txt")["id"] for n in range(3)]
     assert [f["id"] for f in listing(fake, api)] == ids[::-1]
 
 
 def test_list_items_equal_get(fake: Fake, api: requests.Session) -> None:
-    created = upload(fake, api)
+    created = fake.upload()
     assert listing(fake, api) == [created]
 
 
@@ -379,13 +374,13 @@ def test_list_items_equal_get(fake: Fake, api: requests.Session) -> None:
 def test_search_is_a_literal_case_insensitive_substring(fake: Fake, api: requests.Session, search: str,
                                                         expected: set[str]) -> None:
     for name in ("process_output.log", "PROCESS.txt", "data_1.csv", "dataX1.txt", "100%.txt", "1000.csv"):
-        upload(fake, api, name)
+        fake.upload(name)
     assert names(fake, api, search=search) == expected
     assert api.get(fake.url("/api/v2/files/"), params={"search": search}).json()["count"] == len(expected)
 
 
 def test_empty_search_lists_everything(fake: Fake, api: requests.Session) -> None:
-    upload(fake, api, "a.txt"), upload(fake, api, "b.txt")
+    fake.upload("a.txt"), fake.upload("b.txt")
     assert names(fake, api, search="") == {"a.txt", "b.txt"}
 
 
@@ -398,7 +393,7 @@ def test_empty_search_lists_everything(fake: Fake, api: requests.Session) -> Non
     ("ünïcode\n".encode(), ["ünïcode\n"]),
 ])
 def test_lines_keep_their_newlines(fake: Fake, api: requests.Session, data: bytes, lines: list[str]) -> None:
-    created = upload(fake, api, "process_output.log", data)
+    created = fake.upload("process_output.log", data)
     response = api.get(fake.url(f"/api/v2/files/{created['id']}/lines/"))
     assert response.status_code == 200
     assert response.json() == {"lines": lines}
@@ -406,7 +401,7 @@ def test_lines_keep_their_newlines(fake: Fake, api: requests.Session, data: byte
 
 
 def test_lines_of_a_binary_file_is_400(fake: Fake, api: requests.Session) -> None:
-    created = upload(fake, api, "mesh.bin", b"\x00\x01\x02binary\x00")
+    created = fake.upload("mesh.bin", b"\x00\x01\x02binary\x00")
     response = api.get(fake.url(f"/api/v2/files/{created['id']}/lines/"))
     assert response.status_code == 400
     assert set(response.json()) == {"detail"}
@@ -415,7 +410,7 @@ def test_lines_of_a_binary_file_is_400(fake: Fake, api: requests.Session) -> Non
 # -- downloads ---------------------------------------------------------------------------------------------------
 @pytest.fixture
 def kib(fake: Fake, api: requests.Session) -> dict[str, Any]:
-    return upload(fake, api, "kib.bin", KIB)
+    return fake.upload("kib.bin", KIB)
 
 
 def test_full_download(fake: Fake, api: requests.Session, kib: dict[str, Any]) -> None:
@@ -430,8 +425,8 @@ def test_full_download(fake: Fake, api: requests.Session, kib: dict[str, Any]) -
 
 
 def test_etag_follows_the_content(fake: Fake, api: requests.Session, kib: dict[str, Any]) -> None:
-    same = upload(fake, api, "copy.bin", KIB)
-    other = upload(fake, api, "other.bin", KIB[::-1])
+    same = fake.upload("copy.bin", KIB)
+    other = fake.upload("other.bin", KIB[::-1])
     etag = api.get(kib["downloadUrl"]).headers["ETag"]
     assert api.get(same["downloadUrl"]).headers["ETag"] == etag
     assert api.get(other["downloadUrl"]).headers["ETag"] != etag
@@ -519,7 +514,7 @@ def test_head_gives_the_size_without_a_body(fake: Fake, api: requests.Session, k
 
 
 def test_range_on_a_one_byte_file(fake: Fake, api: requests.Session) -> None:
-    created = upload(fake, api, "one.txt", b"1")
+    created = fake.upload("one.txt", b"1")
     response = api.get(created["downloadUrl"], headers={"Range": "bytes=0-0"})
     assert (response.status_code, response.headers["Content-Range"], response.content) == (206, "bytes 0-0/1", b"1")
 
@@ -530,7 +525,7 @@ def test_notebook_concurrent_download(fake: Fake, api: requests.Session, tmp_pat
     mutates one shared dict from ten threads, a race the fake must not be blamed for); it checks the sha512."""
     monkeypatch.chdir(tmp_path)  # the notebook writes its parts and the result in the current directory
     data = os.urandom(3 * 1024 * 1024 + 7)
-    created = upload(fake, api, "testfile", data)
+    created = fake.upload("testfile", data)
     concurrent_download(fake.base_url, PerThreadRange(fake.headers), created["id"], num_threads=10, threshold_mb=1)
     assert (tmp_path / "testfile").read_bytes() == data
     calls = fake.control.journal(operationId="downloadFile")

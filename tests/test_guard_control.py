@@ -19,12 +19,6 @@ from rescale_mock.testing import Control, Fake, ServedProcess
 TOKEN = "control-token-for-tests"
 
 
-def file_names(fake: Fake) -> list[str]:
-    response = requests.get(fake.url("/api/v2/files/"), headers=fake.headers, timeout=30)
-    assert response.status_code == 200, response.text
-    return [f["name"] for f in response.json()["results"]]
-
-
 def with_host(base_url: str, path: str, host: str, method: str = "GET", key: str | None = None) -> tuple[int, bytes]:
     """A request whose Host header names another site (what a DNS-rebinding page's browser sends)."""
     parts = urlsplit(base_url)
@@ -59,7 +53,7 @@ def test_a_simple_cross_origin_post_cannot_reset(fake: Fake, kind: str) -> None:
     # no token: what a page elsewhere would send (a browser adds no Authorization of ours), server-wide
     response = requests.post(fake.url("/_fake/reset/"), timeout=30, **sent)  # type: ignore[arg-type]
     assert response.status_code == 415, response.text
-    assert file_names(fake) == ["kept.txt"]
+    assert fake.file_names() == ["kept.txt"]
 
 
 def test_a_preflight_is_never_granted(fake: Fake) -> None:

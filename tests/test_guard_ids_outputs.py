@@ -7,7 +7,7 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -49,29 +49,15 @@ def output_names(base_url: str, key: str, job_id: str) -> list[str]:
     return sorted(f["name"] for f in response.json()["results"])
 
 
-def upload_id(fake: Fake, key: str, name: str = "a.txt") -> str:
-    response = requests.post(fake.url("/api/v2/files/contents/"), headers=auth(key), files={"file": (name, b"x")})
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
-
-
-@pytest.fixture
-def other(fake: Fake) -> Iterator[Fake]:
-    key = fake.control.create_tenant()["apiKey"]
-    second = Fake(fake.base_url, key, Control(fake.base_url, key), fake.mode, fake.backend)
-    yield second
-    second.control.reset()
-
-
 # -- item 5: ids ---------------------------------------------------------------------------------------------------
 def test_two_tenants_seeded_alike_get_distinct_ids(fake: Fake, other: Fake) -> None:
     """Before: a tenant's seed reseeded the whole server, the second tenant drew the first one's ids, and the
     insert failed with a 500 `UNIQUE constraint failed`."""
     fake.control.seed(42)
-    first_files = [upload_id(fake, fake.api_key) for _ in range(3)]
+    first_files = [fake.upload("a.txt", b"x")["id"] for _ in range(3)]
     first_job = create_job(fake.base_url, fake.api_key).json()["id"]
     other.control.seed(42)
-    second_files = [upload_id(other, other.api_key) for _ in range(3)]
+    second_files = [other.upload("a.txt", b"x")["id"] for _ in range(3)]
     job = create_job(other.base_url, other.api_key)
     assert job.status_code == 201, job.text
     assert len(set(first_files + second_files)) == 6  # ids are unique per kind (files, jobs, clusters, tenants)
@@ -82,14 +68,14 @@ def test_two_tenants_seeded_alike_get_distinct_ids(fake: Fake, other: Fake) -> N
 
 def test_a_tenant_seed_repeats_that_tenant_ids_only(fake: Fake, other: Fake) -> None:
     fake.control.seed(7)
-    first = upload_id(fake, fake.api_key)
+    first = fake.upload("a.txt", b"x")["id"]
     fake.control.reset()
     fake.control.seed(7)
-    assert upload_id(fake, fake.api_key) == first
+    assert fake.upload("a.txt", b"x")["id"] == first
     other.control.seed(8)  # another tenant's seed does not move this tenant's ids
     fake.control.reset()
     fake.control.seed(7)
-    assert upload_id(fake, fake.api_key) == first
+    assert fake.upload("a.txt", b"x")["id"] == first
 
 
 def test_an_id_already_taken_is_drawn_again() -> None:

@@ -12,9 +12,12 @@ import re
 from datetime import datetime
 from typing import Any
 
+import pytest
 import requests
 
-from rescale_mock.testing import Fake
+from rescale_mock.testing import Fake, job_analysis
+
+pytestmark = pytest.mark.twins("inprocess", "served", "proxied")  # some tests send bad requests on purpose
 
 NOT_FOUND = {"detail": "Not found."}
 JOB_STATUS_DATE = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00"
@@ -34,50 +37,13 @@ SUMMARY_KEYS = {"id", "name", "owner", "dateInserted", "analysisNames", "sharedW
 
 
 # -- helpers -----------------------------------------------------------------------------------------------------
-def analysis(command: str = "echo hello", core: Any = "granite", cores: Any = 2, **extra: Any) -> dict[str, Any]:
-    return {"analysis": {"code": "user_included", "version": "0"}, "command": command,
-            "hardware": {"coreType": core, "coresPerSlot": cores, "walltime": 1}, **extra}
-
-
-def create(fake: Fake, api: requests.Session, command: str = "echo hello", name: str = "job",
-           **body: Any) -> dict[str, Any]:
-    payload = {"name": name, "jobanalyses": [analysis(command)], **body}
-    response = api.post(fake.url("/api/v2/jobs/"), json=payload)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def submit(fake: Fake, api: requests.Session, job_id: str) -> None:
-    response = api.post(fake.url(f"/api/v2/jobs/{job_id}/submit/"))
-    assert response.status_code == 200, response.text
-    assert response.content == b""
-
-
-def started(fake: Fake, api: requests.Session, command: str = "echo hello", **body: Any) -> str:
-    job_id = create(fake, api, command, **body)["id"]
-    submit(fake, api, job_id)
-    return job_id
-
-
-def statuses(fake: Fake, api: requests.Session, job_id: str) -> list[dict[str, Any]]:
-    response = api.get(fake.url(f"/api/v2/jobs/{job_id}/statuses/"), params={"page_size": 1000})
-    assert response.status_code == 200, response.text
-    return response.json()["results"]
-
-
-def cluster_statuses(fake: Fake, api: requests.Session, job_id: str) -> list[dict[str, Any]]:
-    response = api.get(fake.url(f"/api/v2/jobs/{job_id}/cluster_statuses/"), params={"page_size": 1000})
-    assert response.status_code == 200, response.text
-    return response.json()["results"]
-
-
 def history(items: list[dict[str, Any]]) -> list[str]:
     """Statuses oldest first (the API lists them newest first)."""
     return [s["status"] for s in reversed(items)]
 
 
 def current(fake: Fake, api: requests.Session, job_id: str) -> str | None:
-    found = statuses(fake, api, job_id)
+    found = fake.statuses(job_id)
     return found[0]["status"] if found else None
 
 
@@ -98,15 +64,9 @@ def jobs(fake: Fake, api: requests.Session, **params: Any) -> list[dict[str, Any
     return response.json()["results"]
 
 
-def upload(fake: Fake, api: requests.Session, name: str = "input.txt", data: bytes = b"1 2 3\n") -> dict[str, Any]:
-    response = api.post(fake.url("/api/v2/files/contents/"), files={"file": (name, data)})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 # -- create and get ----------------------------------------------------------------------------------------------
 def test_create_answers_201_with_the_full_job(fake: Fake, api: requests.Session) -> None:
-    job = create(fake, api, name="Basic Job")
+    job = fake.create_job(name="Basic Job")
     me = api.get(fake.url("/api/v2/users/me/")).json()
     assert JOB_KEYS <= set(job)
     assert re.fullmatch(r"[A-Za-z]{5,6}", job["id"])
@@ -121,8 +81,8 @@ def test_create_answers_201_with_the_full_job(fake: Fake, api: requests.Session)
 
 
 def test_create_expands_input_files_to_file_objects(fake: Fake, api: requests.Session) -> None:
-    uploaded = upload(fake, api, "range.inp")
-    job = create(fake, api, jobanalyses=[analysis(inputFiles=[{"id": uploaded["id"]}])])
+    uploaded = fake.upload("range.inp")
+    job = fake.create_job(jobanalyses=[job_analysis(inputFiles=[{"id": uploaded["id"]}])])
     (expanded,) = job["jobanalyses"][0]["inputFiles"]
     assert expanded == api.get(fake.url(f"/api/v2/files/{uploaded['id']}/")).json()
 
@@ -130,26 +90,26 @@ def test_create_expands_input_files_to_file_objects(fake: Fake, api: requests.Se
 def test_create_adds_core_summary_to_hardware(fake: Fake, api: requests.Session) -> None:
     body = {"jobanalyses": [{"analysis": {"code": "openfoam", "version": "2.3.0-openmpi"}, "command": "./Allrun",
                              "hardware": {"coreType": "standard-plus", "coresPerSlot": 1, "slots": 1}}]}
-    hardware = create(fake, api, **body)["jobanalyses"][0]["hardware"]
+    hardware = fake.create_job(**body)["jobanalyses"][0]["hardware"]
     assert hardware["coreSummary"] == {"storagePerNode": 4000, "numberOfNodes": 1, "memoryPerNode": 3750}
     assert hardware["coreType"] == "standard-plus" and hardware["slots"] == 1
 
 
 def test_create_saves_without_starting(fake: Fake, api: requests.Session) -> None:
-    job_id = create(fake, api)["id"]
+    job_id = fake.create_job()["id"]
     fake.control.advance(3600)
-    assert [s["status"] for s in statuses(fake, api, job_id)] in ([], ["Pending"])
-    assert cluster_statuses(fake, api, job_id) == []
+    assert [s["status"] for s in fake.statuses(job_id)] in ([], ["Pending"])
+    assert fake.statuses(job_id, "cluster_statuses") == []
     assert jobs(fake, api)[0]["clusterStatusDisplay"]["content"] == ""
 
 
 def test_get_returns_what_create_returned(fake: Fake, api: requests.Session) -> None:
-    job = create(fake, api)
+    job = fake.create_job()
     assert get_job(fake, api, job["id"]) == job
 
 
 def test_get_without_trailing_slash(fake: Fake, api: requests.Session) -> None:
-    job = create(fake, api)
+    job = fake.create_job()
     assert api.get(fake.url(f"/api/v2/jobs/{job['id']}")).json() == job
 
 
@@ -160,17 +120,17 @@ def test_get_unknown_job_is_404(fake: Fake, api: requests.Session) -> None:
 
 
 def test_create_keeps_several_analyses_in_order(fake: Fake, api: requests.Session) -> None:
-    body = {"jobanalyses": [analysis("python3 calculate_pi.py range.inp"),
+    body = {"jobanalyses": [job_analysis("python3 calculate_pi.py range.inp"),
                             {"analysis": {"code": "ansys_fluent", "version": "2019r1"}, "command": "# ",
                              "hardware": {"coreType": "granite", "coresPerSlot": 2}}]}
-    job = create(fake, api, **body)
+    job = fake.create_job(**body)
     assert [ja["analysis"]["code"] for ja in job["jobanalyses"]] == ["user_included", "ansys_fluent"]
     assert [ja["command"] for ja in job["jobanalyses"]] == ["python3 calculate_pi.py range.inp", "# "]
 
 
 # -- list ----------------------------------------------------------------------------------------------------------
 def test_list_items_are_job_summaries(fake: Fake, api: requests.Session) -> None:
-    job_id = create(fake, api, name="summary")["id"]
+    job_id = fake.create_job(name="summary")["id"]
     (item,) = jobs(fake, api)
     assert set(item) == SUMMARY_KEYS
     assert item["id"] == job_id and item["name"] == "summary"
@@ -181,7 +141,7 @@ def test_list_items_are_job_summaries(fake: Fake, api: requests.Session) -> None
 
 
 def test_list_summary_follows_the_job(fake: Fake, api: requests.Session) -> None:
-    job_id = started(fake, api)
+    job_id = fake.start_job()
     fake.control.advance(EXECUTING_AT + 1)
     (item,) = jobs(fake, api)
     assert item["jobStatus"]["content"] == "Executing"
@@ -194,16 +154,16 @@ def test_list_summary_follows_the_job(fake: Fake, api: requests.Session) -> None
 
 
 def test_list_names_every_analysis(fake: Fake, api: requests.Session) -> None:
-    body = {"jobanalyses": [analysis("# "), {"analysis": {"code": "ansys_fluent", "version": "2019r1"},
+    body = {"jobanalyses": [job_analysis("# "), {"analysis": {"code": "ansys_fluent", "version": "2019r1"},
                                               "command": "fluent 3ddp -g -i run.jou",
                                               "hardware": {"coreType": "granite", "coresPerSlot": 2}}]}
-    create(fake, api, **body)
+    fake.create_job(**body)
     analysis_names = jobs(fake, api)[0]["analysisNames"]
     assert len(analysis_names) == 2 and analysis_names[0] == "Bring Your Own Software"
 
 
 def test_list_is_paged_newest_first(fake: Fake, api: requests.Session) -> None:
-    ids = [create(fake, api, name=f"job {i}")["id"] for i in range(12)]
+    ids = [fake.create_job(name=f"job {i}")["id"] for i in range(12)]
     first = api.get(fake.url("/api/v2/jobs/")).json()
     assert first["count"] == 12 and first["previous"] is None
     assert [j["id"] for j in first["results"]] == ids[::-1][:10]
@@ -214,28 +174,28 @@ def test_list_is_paged_newest_first(fake: Fake, api: requests.Session) -> None:
 
 
 def test_list_page_past_the_end_is_404(fake: Fake, api: requests.Session) -> None:
-    create(fake, api)
+    fake.create_job()
     response = api.get(fake.url("/api/v2/jobs/"), params={"page": 2})
     assert response.status_code == 404
     assert response.json() == {"detail": "Invalid page."}
 
 
 def test_list_filters_by_state(fake: Fake, api: requests.Session) -> None:
-    done = started(fake, api)
+    done = fake.start_job()
     fake.control.advance(COMPLETED_AT + 1)
-    running = started(fake, api, "sleep 600")
-    saved = create(fake, api)["id"]
+    running = fake.start_job("sleep 600")
+    saved = fake.create_job()["id"]
     fake.control.advance(EXECUTING_AT + 1)
     assert [j["id"] for j in jobs(fake, api, state="completed")] == [done]
     assert {j["id"] for j in jobs(fake, api, state="not_completed")} == {running, saved}
 
 
 def test_list_filters_by_job_status(fake: Fake, api: requests.Session) -> None:
-    done = started(fake, api)
+    done = fake.start_job()
     fake.control.advance(COMPLETED_AT + 1)
-    running = started(fake, api, "sleep 600")
+    running = fake.start_job("sleep 600")
     fake.control.advance(EXECUTING_AT + 1)
-    queued = started(fake, api)
+    queued = fake.start_job()
     fake.control.advance(10)
     assert [j["id"] for j in jobs(fake, api, job_status="COMPLETED")] == [done]
     assert [j["id"] for j in jobs(fake, api, job_status="EXECUTING")] == [running]
@@ -244,21 +204,21 @@ def test_list_filters_by_job_status(fake: Fake, api: requests.Session) -> None:
 
 
 def test_list_combines_state_and_job_status(fake: Fake, api: requests.Session) -> None:
-    done = started(fake, api)
+    done = fake.start_job()
     fake.control.advance(COMPLETED_AT + 1)
-    started(fake, api, "sleep 600")
+    fake.start_job("sleep 600")
     assert [j["id"] for j in jobs(fake, api, state="completed", job_status="COMPLETED")] == [done]
 
 
 def test_filtered_listings_stay_the_same_once_finished_jobs_settle(fake: Fake, api: requests.Session) -> None:
     """The first read of a finished job records its final status; later filtered listings read that instead of
     computing every job's life again, and must answer exactly as before."""
-    stopped = started(fake, api, "sleep inf")
-    done = started(fake, api)
+    stopped = fake.start_job("sleep inf")
+    done = fake.start_job()
     fake.control.advance(EXECUTING_AT + 10)
     api.post(fake.url(f"/api/v2/jobs/{stopped}/stop/")).raise_for_status()
     fake.control.advance(COMPLETED_AT + 600)
-    running = started(fake, api, "sleep 6000")
+    running = fake.start_job("sleep 6000")
     fake.control.advance(EXECUTING_AT + 1)
     queries = [{"job_status": "COMPLETED"}, {"job_status": "FORCE_STOP"}, {"job_status": "EXECUTING"},
                {"state": "completed"}, {"state": "not_completed"}, {"state": "completed", "job_status": "COMPLETED"}]
@@ -274,14 +234,14 @@ def test_list_shows_only_the_tenants_jobs(fake: Fake, api: requests.Session) -> 
     other_key = fake.control.create_tenant()["apiKey"]
     other = requests.Session()
     other.headers["Authorization"] = f"Token {other_key}"
-    other.post(fake.url("/api/v2/jobs/"), json={"name": "theirs", "jobanalyses": [analysis()]}).raise_for_status()
-    mine = create(fake, api)["id"]
+    other.post(fake.url("/api/v2/jobs/"), json={"name": "theirs", "jobanalyses": [job_analysis()]}).raise_for_status()
+    mine = fake.create_job()["id"]
     assert [j["id"] for j in jobs(fake, api)] == [mine]
 
 
 # -- patch ---------------------------------------------------------------------------------------------------------
 def test_patch_a_saved_job(fake: Fake, api: requests.Session) -> None:
-    job_id = create(fake, api, name="before")["id"]
+    job_id = fake.create_job(name="before")["id"]
     response = api.patch(fake.url(f"/api/v2/jobs/{job_id}/"), json={"name": "after", "projectId": "xDdRk"})
     assert response.status_code == 200, response.text
     assert response.json()["name"] == "after" and response.json()["projectId"] == "xDdRk"
@@ -289,9 +249,9 @@ def test_patch_a_saved_job(fake: Fake, api: requests.Session) -> None:
 
 
 def test_patch_replaces_the_analyses_of_a_saved_job(fake: Fake, api: requests.Session) -> None:
-    job_id = create(fake, api)["id"]
-    file_id = upload(fake, api)["id"]
-    body = {"jobanalyses": [analysis("python3 calculate_pi.py range.inp", inputFiles=[{"id": file_id}])]}
+    job_id = fake.create_job()["id"]
+    file_id = fake.upload()["id"]
+    body = {"jobanalyses": [job_analysis("python3 calculate_pi.py range.inp", inputFiles=[{"id": file_id}])]}
     response = api.patch(fake.url(f"/api/v2/jobs/{job_id}/"), json=body)
     assert response.status_code == 200, response.text
     (ja,) = get_job(fake, api, job_id)["jobanalyses"]
@@ -301,12 +261,12 @@ def test_patch_replaces_the_analyses_of_a_saved_job(fake: Fake, api: requests.Se
 
 def test_patch_a_completed_job_answers_200_and_changes_nothing(fake: Fake, api: requests.Session) -> None:
     fake.control.settings(finishedJobChanges="ignore")  # what the notebook observed; 400 by default (test_modes.py)
-    job_id = started(fake, api)
+    job_id = fake.start_job()
     fake.control.advance(COMPLETED_AT + 1)
     before = get_job(fake, api, job_id)
-    file_id = upload(fake, api)["id"]
+    file_id = fake.upload()["id"]
     body = {"name": "renamed", "isLowPriority": True,
-            "jobanalyses": [analysis("python3 x.py", inputFiles=[{"id": file_id}])]}
+            "jobanalyses": [job_analysis("python3 x.py", inputFiles=[{"id": file_id}])]}
     response = api.patch(fake.url(f"/api/v2/jobs/{job_id}/"), json=body)
     assert response.status_code == 200, response.text
     assert get_job(fake, api, job_id) == before
@@ -314,15 +274,15 @@ def test_patch_a_completed_job_answers_200_and_changes_nothing(fake: Fake, api: 
 
 # -- submit --------------------------------------------------------------------------------------------------------
 def test_submit_answers_200_with_an_empty_body_and_starts_the_job(fake: Fake, api: requests.Session) -> None:
-    job_id = create(fake, api)["id"]
+    job_id = fake.create_job()["id"]
     response = api.post(fake.url(f"/api/v2/jobs/{job_id}/submit/"))
     assert response.status_code == 200 and response.content == b""
-    assert history(statuses(fake, api, job_id)) == ["Pending"]
-    assert history(cluster_statuses(fake, api, job_id)) == ["Not Started"]
+    assert history(fake.statuses(job_id)) == ["Pending"]
+    assert history(fake.statuses(job_id, "cluster_statuses")) == ["Not Started"]
 
 
 def test_submit_accepts_an_empty_json_object(fake: Fake, api: requests.Session) -> None:
-    job_id = create(fake, api)["id"]
+    job_id = fake.create_job()["id"]
     response = api.post(fake.url(f"/api/v2/jobs/{job_id}/submit/"), json={})
     assert response.status_code == 200 and response.content == b""
     assert current(fake, api, job_id) == "Pending"
@@ -330,45 +290,45 @@ def test_submit_accepts_an_empty_json_object(fake: Fake, api: requests.Session) 
 
 def test_submit_twice_changes_nothing(fake: Fake, api: requests.Session) -> None:
     fake.control.settings(finishedJobChanges="ignore")  # 400 by default (test_modes.py)
-    job_id = started(fake, api)
+    job_id = fake.start_job()
     fake.control.advance(EXECUTING_AT + 1)
-    before = statuses(fake, api, job_id)
-    submit(fake, api, job_id)
-    assert statuses(fake, api, job_id) == before
+    before = fake.statuses(job_id)
+    fake.submit(job_id)
+    assert fake.statuses(job_id) == before
 
 
 def test_submit_a_completed_job_changes_nothing(fake: Fake, api: requests.Session) -> None:
     fake.control.settings(finishedJobChanges="ignore")  # 400 by default (test_modes.py)
-    job_id = started(fake, api)
+    job_id = fake.start_job()
     fake.control.advance(STOPPED_AT + 1)
-    before = statuses(fake, api, job_id), cluster_statuses(fake, api, job_id)
-    submit(fake, api, job_id)
+    before = fake.statuses(job_id), fake.statuses(job_id, "cluster_statuses")
+    fake.submit(job_id)
     fake.control.advance(STOPPED_AT + 1)
-    assert (statuses(fake, api, job_id), cluster_statuses(fake, api, job_id)) == before
+    assert (fake.statuses(job_id), fake.statuses(job_id, "cluster_statuses")) == before
 
 
 # -- statuses ------------------------------------------------------------------------------------------------------
 def test_a_job_goes_through_every_status_in_order(fake: Fake, api: requests.Session) -> None:
-    job_id = started(fake, api)
+    job_id = fake.start_job()
     fake.control.advance(STOPPED_AT + 1)
-    found = statuses(fake, api, job_id)
+    found = fake.statuses(job_id)
     assert history(found) == JOB_FLOW
     assert found[0]["statusReason"] == "Completed successfully"
     assert all(s["statusReason"] is None for s in found[1:])
 
 
 def test_statuses_are_newest_first_with_strictly_increasing_dates(fake: Fake, api: requests.Session) -> None:
-    job_id = started(fake, api)
+    job_id = fake.start_job()
     fake.control.advance(STOPPED_AT + 1)
-    for found in (statuses(fake, api, job_id), cluster_statuses(fake, api, job_id)):
+    for found in (fake.statuses(job_id), fake.statuses(job_id, "cluster_statuses")):
         dates = [datetime.fromisoformat(s["statusDate"].replace("Z", "+00:00")) for s in found]
         assert all(newer > older for newer, older in zip(dates, dates[1:])), dates
 
 
 def test_job_status_records_and_date_format(fake: Fake, api: requests.Session) -> None:
-    job_id = started(fake, api)
+    job_id = fake.start_job()
     fake.control.advance(COMPLETED_AT + 1)
-    found = statuses(fake, api, job_id)
+    found = fake.statuses(job_id)
     assert all(set(s) == {"id", "jobId", "status", "statusDate", "statusReason"} for s in found)
     assert all(s["jobId"] == job_id for s in found)
     assert len({s["id"] for s in found}) == len(found)
@@ -376,7 +336,7 @@ def test_job_status_records_and_date_format(fake: Fake, api: requests.Session) -
 
 
 def test_statuses_follow_the_timeline(fake: Fake, api: requests.Session) -> None:
-    job_id = started(fake, api)
+    job_id = fake.start_job()
     for seconds, expected in ((1, "Pending"), (1, "Waiting for Queue"), (3, "Queued"), (35, "Started"),
                               (2, "Validated"), (3, "Executing"), (24, "Executing"), (2, "Completed")):
         fake.control.advance(seconds)
@@ -384,13 +344,13 @@ def test_statuses_follow_the_timeline(fake: Fake, api: requests.Session) -> None
 
 
 def test_statuses_do_not_move_without_the_clock(fake: Fake, api: requests.Session) -> None:
-    job_id = started(fake, api)
+    job_id = fake.start_job()
     fake.control.advance(EXECUTING_AT - 1)
     assert {current(fake, api, job_id) for _ in range(5)} == {"Validated"}
 
 
 def test_statuses_are_paged(fake: Fake, api: requests.Session) -> None:
-    job_id = started(fake, api)
+    job_id = fake.start_job()
     fake.control.advance(COMPLETED_AT + 1)
     page = api.get(fake.url(f"/api/v2/jobs/{job_id}/statuses/"), params={"page_size": 3}).json()
     assert page["count"] == len(JOB_FLOW)
@@ -399,46 +359,46 @@ def test_statuses_are_paged(fake: Fake, api: requests.Session) -> None:
 
 
 def test_sleep_takes_that_many_seconds_of_fake_time(fake: Fake, api: requests.Session) -> None:
-    job_id = started(fake, api, "echo start; sleep 300; echo done")
+    job_id = fake.start_job("echo start; sleep 300; echo done")
     fake.control.advance(EXECUTING_AT + 299)
     assert current(fake, api, job_id) == "Executing"
     fake.control.advance(1 + SYNC + 1)
-    found = statuses(fake, api, job_id)
+    found = fake.statuses(job_id)
     assert found[0]["status"] == "Completed"
     assert (when(found, "Completed") - when(found, "Executing")).total_seconds() == 300 + SYNC
 
 
 def test_a_command_without_sleep_runs_ten_seconds(fake: Fake, api: requests.Session) -> None:
-    job_id = started(fake, api, "python3 calculate_pi.py range.inp")
+    job_id = fake.start_job("python3 calculate_pi.py range.inp")
     fake.control.advance(COMPLETED_AT + 1)
-    found = statuses(fake, api, job_id)
+    found = fake.statuses(job_id)
     assert (when(found, "Completed") - when(found, "Executing")).total_seconds() == DEFAULT_RUN + SYNC
 
 
 def test_sleep_inf_runs_until_the_walltime_ends_it(fake: Fake, api: requests.Session) -> None:
-    job_id = started(fake, api, "sleep inf")  # walltime 1 hour
+    job_id = fake.start_job("sleep inf")  # walltime 1 hour
     fake.control.advance(EXECUTING_AT + 3600 - 5)
     assert current(fake, api, job_id) == "Executing"
     fake.control.advance(3600)
-    found = statuses(fake, api, job_id)
+    found = fake.statuses(job_id)
     assert found[0]["status"] == "Completed"
     assert "Stopping" in history(found)
-    assert history(cluster_statuses(fake, api, job_id)) == CLUSTER_FLOW
+    assert history(fake.statuses(job_id, "cluster_statuses")) == CLUSTER_FLOW
 
 
 def test_sleep_inf_without_walltime_runs_until_stopped(fake: Fake, api: requests.Session) -> None:
     body = {"jobanalyses": [{"analysis": {"code": "user_included", "version": "0"}, "command": "sleep inf",
                              "hardware": {"coreType": "granite", "coresPerSlot": 2}}]}
-    job_id = started(fake, api, **body)
+    job_id = fake.start_job(**body)
     fake.control.advance(30 * 86400)
     assert current(fake, api, job_id) == "Executing"
 
 
 # -- cluster statuses ----------------------------------------------------------------------------------------------
 def test_cluster_goes_not_started_starting_started_stopping_stopped(fake: Fake, api: requests.Session) -> None:
-    job_id = started(fake, api)
+    job_id = fake.start_job()
     fake.control.advance(STOPPED_AT + 1)
-    found = cluster_statuses(fake, api, job_id)
+    found = fake.statuses(job_id, "cluster_statuses")
     assert history(found) == CLUSTER_FLOW
     assert all(set(s) == {"id", "clusterId", "status", "statusDate", "statusReason"} for s in found)
     assert len({s["clusterId"] for s in found}) == 1
@@ -446,86 +406,86 @@ def test_cluster_goes_not_started_starting_started_stopping_stopped(fake: Fake, 
 
 
 def test_cluster_stops_after_the_job_completes(fake: Fake, api: requests.Session) -> None:
-    job_id = started(fake, api)
+    job_id = fake.start_job()
     fake.control.advance(COMPLETED_AT + 0.5)
-    assert cluster_statuses(fake, api, job_id)[0]["status"] == "Started"
+    assert fake.statuses(job_id, "cluster_statuses")[0]["status"] == "Started"
     fake.control.advance(1)
-    assert cluster_statuses(fake, api, job_id)[0]["status"] == "Stopping"
+    assert fake.statuses(job_id, "cluster_statuses")[0]["status"] == "Stopping"
     fake.control.advance(40)
-    found = cluster_statuses(fake, api, job_id)
+    found = fake.statuses(job_id, "cluster_statuses")
     assert found[0]["status"] == "Stopped"
-    assert when(found, "Stopping") > when(statuses(fake, api, job_id), "Completed")
+    assert when(found, "Stopping") > when(fake.statuses(job_id), "Completed")
 
 
 # -- stop ----------------------------------------------------------------------------------------------------------
 def test_stop_answers_202_with_an_empty_body(fake: Fake, api: requests.Session) -> None:
-    job_id = started(fake, api, "sleep inf")
+    job_id = fake.start_job("sleep inf")
     fake.control.advance(EXECUTING_AT + 10)
     response = api.post(fake.url(f"/api/v2/jobs/{job_id}/stop/"))
     assert response.status_code == 202 and response.content == b""
 
 
 def test_stop_goes_stopping_then_completed_with_a_reason(fake: Fake, api: requests.Session) -> None:
-    job_id = started(fake, api, "sleep inf")
+    job_id = fake.start_job("sleep inf")
     fake.control.advance(EXECUTING_AT + 10)
     assert api.post(fake.url(f"/api/v2/jobs/{job_id}/stop/")).status_code == 202
-    found = statuses(fake, api, job_id)
+    found = fake.statuses(job_id)
     assert (found[0]["status"], found[0]["statusReason"]) == ("Stopping", "User Terminated")
     fake.control.advance(60)
-    found = statuses(fake, api, job_id)
+    found = fake.statuses(job_id)
     assert history(found) == JOB_FLOW[:-1] + ["Stopping", "Completed"]
     assert found[0]["statusReason"]
 
 
 def test_stop_stops_the_cluster(fake: Fake, api: requests.Session) -> None:
-    job_id = started(fake, api, "sleep inf")
+    job_id = fake.start_job("sleep inf")
     fake.control.advance(EXECUTING_AT + 10)
     api.post(fake.url(f"/api/v2/jobs/{job_id}/stop/")).raise_for_status()
     fake.control.advance(120)
-    assert history(cluster_statuses(fake, api, job_id)) == CLUSTER_FLOW
+    assert history(fake.statuses(job_id, "cluster_statuses")) == CLUSTER_FLOW
 
 
 def test_stop_ignores_a_body(fake: Fake, api: requests.Session) -> None:
-    job_id = started(fake, api, "sleep inf")
+    job_id = fake.start_job("sleep inf")
     fake.control.advance(EXECUTING_AT + 1)
-    definition = {"name": "sleep inf", "jobanalyses": [analysis("sleep inf")], "isLowPriority": True}
+    definition = {"name": "sleep inf", "jobanalyses": [job_analysis("sleep inf")], "isLowPriority": True}
     response = api.post(fake.url(f"/api/v2/jobs/{job_id}/stop/"), json=definition)  # the notebook, cell 68
     assert response.status_code == 202
     assert current(fake, api, job_id) == "Stopping"
 
 
 def test_stop_before_the_cluster_started(fake: Fake, api: requests.Session) -> None:
-    job_id = started(fake, api)
+    job_id = fake.start_job()
     api.post(fake.url(f"/api/v2/jobs/{job_id}/stop/")).raise_for_status()
     fake.control.advance(STOPPED_AT + 1)
-    found = statuses(fake, api, job_id)
+    found = fake.statuses(job_id)
     assert history(found)[-2:] == ["Stopping", "Completed"]
     assert "Executing" not in history(found)
     dates = [s["statusDate"] for s in found]
     assert dates == sorted(dates, reverse=True) and len(set(dates)) == len(dates)
-    assert cluster_statuses(fake, api, job_id)[0]["status"] == "Stopped"
+    assert fake.statuses(job_id, "cluster_statuses")[0]["status"] == "Stopped"
 
 
 def test_stop_a_completed_job_changes_nothing(fake: Fake, api: requests.Session) -> None:
-    job_id = started(fake, api)
+    job_id = fake.start_job()
     fake.control.advance(COMPLETED_AT + 1)
-    before = statuses(fake, api, job_id)
+    before = fake.statuses(job_id)
     assert api.post(fake.url(f"/api/v2/jobs/{job_id}/stop/")).status_code == 202
     fake.control.advance(100)
-    assert statuses(fake, api, job_id) == before
+    assert fake.statuses(job_id) == before
 
 
 def test_stop_a_saved_job_changes_nothing(fake: Fake, api: requests.Session) -> None:
     """The spec: "A job that is not running: 202 and no effect"."""
-    job_id = create(fake, api)["id"]
+    job_id = fake.create_job()["id"]
     response = api.post(fake.url(f"/api/v2/jobs/{job_id}/stop/"))
     assert response.status_code == 202, response.text
-    assert statuses(fake, api, job_id) == []
+    assert fake.statuses(job_id) == []
 
 
 # -- delete --------------------------------------------------------------------------------------------------------
 def test_delete_a_saved_job(fake: Fake, api: requests.Session) -> None:
-    job_id = create(fake, api)["id"]
+    job_id = fake.create_job()["id"]
     response = api.delete(fake.url(f"/api/v2/jobs/{job_id}/"))
     assert response.status_code == 204 and response.content == b""
     assert api.get(fake.url(f"/api/v2/jobs/{job_id}/")).status_code == 404
@@ -533,7 +493,7 @@ def test_delete_a_saved_job(fake: Fake, api: requests.Session) -> None:
 
 
 def test_delete_while_executing_is_400_and_keeps_the_job(fake: Fake, api: requests.Session) -> None:
-    job_id = started(fake, api, "sleep 600")
+    job_id = fake.start_job("sleep 600")
     fake.control.advance(EXECUTING_AT + 1)
     response = api.delete(fake.url(f"/api/v2/jobs/{job_id}/"))
     assert response.status_code == 400
@@ -543,7 +503,7 @@ def test_delete_while_executing_is_400_and_keeps_the_job(fake: Fake, api: reques
 
 
 def test_delete_a_completed_job_whose_cluster_still_runs_is_400(fake: Fake, api: requests.Session) -> None:
-    job_id = started(fake, api)
+    job_id = fake.start_job()
     fake.control.advance(COMPLETED_AT + 5)  # cluster Stopping
     response = api.delete(fake.url(f"/api/v2/jobs/{job_id}/"))
     assert response.status_code == 400 and "detail" in response.json()
@@ -551,7 +511,7 @@ def test_delete_a_completed_job_whose_cluster_still_runs_is_400(fake: Fake, api:
 
 
 def test_delete_once_the_cluster_stopped(fake: Fake, api: requests.Session) -> None:
-    job_id = started(fake, api)
+    job_id = fake.start_job()
     fake.control.advance(STOPPED_AT + 1)
     assert api.delete(fake.url(f"/api/v2/jobs/{job_id}/")).status_code == 204
     assert api.get(fake.url(f"/api/v2/jobs/{job_id}/statuses/")).status_code == 404
@@ -559,16 +519,16 @@ def test_delete_once_the_cluster_stopped(fake: Fake, api: requests.Session) -> N
 
 
 def test_delete_keeps_the_inputs_by_default(fake: Fake, api: requests.Session) -> None:
-    file_id = upload(fake, api)["id"]
-    job_id = create(fake, api, jobanalyses=[analysis(inputFiles=[{"id": file_id}])])["id"]
+    file_id = fake.upload()["id"]
+    job_id = fake.create_job(jobanalyses=[job_analysis(inputFiles=[{"id": file_id}])])["id"]
     assert api.delete(fake.url(f"/api/v2/jobs/{job_id}/")).status_code == 204
     assert api.get(fake.url(f"/api/v2/files/{file_id}/")).status_code == 200
 
 
 def test_delete_with_delete_input_files_removes_the_inputs(fake: Fake, api: requests.Session) -> None:
-    kept = upload(fake, api, "other.txt")["id"]
-    inputs = [upload(fake, api, f"in{i}.txt")["id"] for i in range(2)]
-    job_id = started(fake, api, jobanalyses=[analysis(inputFiles=[{"id": i} for i in inputs])])
+    kept = fake.upload("other.txt")["id"]
+    inputs = [fake.upload(f"in{i}.txt")["id"] for i in range(2)]
+    job_id = fake.start_job(jobanalyses=[job_analysis(inputFiles=[{"id": i} for i in inputs])])
     fake.control.advance(STOPPED_AT + 1)
     response = api.delete(fake.url(f"/api/v2/jobs/{job_id}/"), params={"deleteInputFiles": True})
     assert response.status_code == 204
@@ -577,7 +537,7 @@ def test_delete_with_delete_input_files_removes_the_inputs(fake: Fake, api: requ
 
 
 def test_delete_twice_is_404(fake: Fake, api: requests.Session) -> None:
-    job_id = create(fake, api)["id"]
+    job_id = fake.create_job()["id"]
     api.delete(fake.url(f"/api/v2/jobs/{job_id}/")).raise_for_status()
     response = api.delete(fake.url(f"/api/v2/jobs/{job_id}/"))
     assert response.status_code == 404 and response.json() == NOT_FOUND

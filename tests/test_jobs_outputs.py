@@ -12,9 +12,12 @@ import tarfile
 import zipfile
 from typing import Any
 
+import pytest
 import requests
 
-from rescale_mock.testing import Fake
+from rescale_mock.testing import Fake, job_analysis
+
+pytestmark = pytest.mark.twins("inprocess", "served", "proxied")  # some tests send bad requests on purpose
 
 NOT_FOUND = {"detail": "Not found."}
 Z_DATE = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"
@@ -28,39 +31,18 @@ RUN_KEYS = {"id", "type", "displayOrder", "parent", "isOptimal", "dateStarted", 
 
 
 # -- helpers -----------------------------------------------------------------------------------------------------
-def analysis(command: str = "echo hello", cores: int = 2, slots: int = 1, **extra: Any) -> dict[str, Any]:
-    return {"analysis": {"code": "user_included", "version": "0"}, "command": command,
-            "hardware": {"coreType": "granite", "coresPerSlot": cores, "slots": slots, "walltime": 1}, **extra}
-
-
 def run_job(fake: Fake, api: requests.Session, command: str = "echo hello", inputs: list[dict] | None = None,
-            **hardware: Any) -> str:
-    body = {"name": "job", "jobanalyses": [analysis(command, inputFiles=inputs or [], **hardware)]}
-    response = api.post(fake.url("/api/v2/jobs/"), json=body)
-    assert response.status_code == 201, response.text
-    job_id = response.json()["id"]
-    assert api.post(fake.url(f"/api/v2/jobs/{job_id}/submit/")).status_code == 200
-    return job_id
-
-
-def get(fake: Fake, api: requests.Session, path: str, **params: Any) -> Any:
-    response = api.get(fake.url(path), params=params)
-    assert response.status_code == 200, f"{path}: {response.status_code} {response.text}"
-    return response.json()
+            cores: int = 2, slots: int = 1) -> str:
+    return fake.start_job(jobanalyses=[job_analysis(command, cores=cores, hardware={"slots": slots},
+                                                    inputFiles=inputs or [])])
 
 
 def results(fake: Fake, api: requests.Session, path: str, **params: Any) -> list[dict[str, Any]]:
-    return get(fake, api, path, page_size=1000, **params)["results"]
+    return fake.get(path, page_size=1000, **params)["results"]
 
 
 def current(fake: Fake, api: requests.Session, job_id: str) -> str:
     return results(fake, api, f"/api/v2/jobs/{job_id}/statuses/")[0]["status"]
-
-
-def upload(fake: Fake, api: requests.Session, name: str, data: bytes) -> str:
-    response = api.post(fake.url("/api/v2/files/contents/"), files={"file": (name, data)})
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
 
 
 def output(fake: Fake, api: requests.Session, job_id: str, name: str) -> dict[str, Any]:
@@ -101,7 +83,7 @@ def tar_gz_bytes(members: dict[str, bytes]) -> bytes:
 def test_no_instances_before_the_cluster_started(fake: Fake, api: requests.Session) -> None:
     job_id = run_job(fake, api, "sleep inf")
     fake.control.advance(30)
-    page = get(fake, api, f"/api/v2/jobs/{job_id}/instances/")
+    page = fake.get(f"/api/v2/jobs/{job_id}/instances/")
     assert (page["count"], page["results"]) == (0, [])
 
 
@@ -149,13 +131,13 @@ def test_one_active_run_while_executing(fake: Fake, api: requests.Session) -> No
     assert (run["id"], run["type"], run["displayOrder"], run["parent"], run["isOptimal"]) == ("1", 3, 1, None, False)
     assert re.fullmatch(Z_DATE, run["dateStarted"]) and run["dateCompleted"] is None
     assert (run["outputFileCount"], run["outputFileSize"], run["variables"]) == (0, None, [])
-    assert get(fake, api, f"/api/v2/jobs/{job_id}/runs/1/") == run
+    assert fake.get(f"/api/v2/jobs/{job_id}/runs/1/") == run
 
 
 def test_a_completed_run(fake: Fake, api: requests.Session) -> None:
     job_id = run_job(fake, api, "openssl rand -out data.bin 1000")
     fake.control.advance(COMPLETED_AT + 1)
-    run = get(fake, api, f"/api/v2/jobs/{job_id}/runs/1/")
+    run = fake.get(f"/api/v2/jobs/{job_id}/runs/1/")
     assert re.fullmatch(Z_DATE, run["dateCompleted"]) and run["dateCompleted"] > run["dateStarted"]
     files = results(fake, api, f"/api/v2/jobs/{job_id}/files/")
     assert run["outputFileCount"] == len(files) == 2
@@ -187,7 +169,7 @@ def test_run_files_are_empty_while_the_run_is_in_progress(fake: Fake, api: reque
 def test_tail_lines_while_executing(fake: Fake, api: requests.Session) -> None:
     job_id = run_job(fake, api, "echo one; echo two; echo three; sleep 100")
     fake.control.advance(EXECUTING_AT + 5)
-    tail = get(fake, api, f"/api/v2/jobs/{job_id}/runs/1/tail/process_output.log", lines=2)
+    tail = fake.get(f"/api/v2/jobs/{job_id}/runs/1/tail/process_output.log", lines=2)
     assert set(tail) == {"fileType", "lines"} and isinstance(tail["fileType"], str)
     assert tail["lines"] == ["two", "three"]
 
@@ -195,7 +177,7 @@ def test_tail_lines_while_executing(fake: Fake, api: requests.Session) -> None:
 def test_tail_lines_have_no_trailing_newlines(fake: Fake, api: requests.Session) -> None:
     job_id = run_job(fake, api, "echo one; sleep 100")
     fake.control.advance(EXECUTING_AT + 5)
-    tail = get(fake, api, f"/api/v2/jobs/{job_id}/runs/1/tail/process_output.log", lines=20)
+    tail = fake.get(f"/api/v2/jobs/{job_id}/runs/1/tail/process_output.log", lines=20)
     assert 1 < len(tail["lines"]) <= 20
     assert not any(line.endswith("\n") for line in tail["lines"])
     assert any("echo one; sleep 100" in line for line in tail["lines"])
@@ -263,7 +245,7 @@ def test_a_failing_command_still_ends_completed(fake: Fake, api: requests.Sessio
 
 
 def test_process_output_lists_plain_inputs(fake: Fake, api: requests.Session) -> None:
-    ids = [upload(fake, api, "calculate_pi.py", b"print(3.14)\n"), upload(fake, api, "range.inp", b"1000\n")]
+    ids = [fake.upload("calculate_pi.py", b"print(3.14)\n")["id"], fake.upload("range.inp", b"1000\n")["id"]]
     job_id = run_job(fake, api, "python3 calculate_pi.py range.inp", [{"id": i} for i in ids])
     fake.control.advance(COMPLETED_AT + 1)
     lines = [line.strip() for line in log_lines(fake, api, job_id)]
@@ -272,7 +254,7 @@ def test_process_output_lists_plain_inputs(fake: Fake, api: requests.Session) ->
 
 def test_process_output_unpacks_a_zip(fake: Fake, api: requests.Session) -> None:
     archive = zip_bytes({"airFoil2D/Allrun": b"#!/bin/sh\n", "airFoil2D/system/controlDict": b"x\n"})
-    job_id = run_job(fake, api, "./airFoil2D/Allrun", [{"id": upload(fake, api, "airfoil2d.zip", archive)}])
+    job_id = run_job(fake, api, "./airFoil2D/Allrun", [{"id": fake.upload("airfoil2d.zip", archive)["id"]}])
     fake.control.advance(COMPLETED_AT + 1)
     lines = [line.strip() for line in log_lines(fake, api, job_id)]
     assert any(line.startswith("airfoil2d.zip") for line in lines)
@@ -281,7 +263,7 @@ def test_process_output_unpacks_a_zip(fake: Fake, api: requests.Session) -> None
 
 def test_process_output_unpacks_a_tar_gz(fake: Fake, api: requests.Session) -> None:
     archive = tar_gz_bytes({"model/input.inp": b"*HEADING\n", "model/run.sh": b"echo\n"})
-    job_id = run_job(fake, api, "sh model/run.sh", [{"id": upload(fake, api, "rescale.tar.gz", archive),
+    job_id = run_job(fake, api, "sh model/run.sh", [{"id": fake.upload("rescale.tar.gz", archive)["id"],
                                                      "decompress": True}])
     fake.control.advance(COMPLETED_AT + 1)
     lines = [line.strip() for line in log_lines(fake, api, job_id)]
@@ -290,7 +272,7 @@ def test_process_output_unpacks_a_tar_gz(fake: Fake, api: requests.Session) -> N
 
 def test_decompress_false_keeps_the_archive_packed(fake: Fake, api: requests.Session) -> None:
     archive = zip_bytes({"inner/secret.txt": b"x\n"})
-    job_id = run_job(fake, api, "unzip packed.zip", [{"id": upload(fake, api, "packed.zip", archive),
+    job_id = run_job(fake, api, "unzip packed.zip", [{"id": fake.upload("packed.zip", archive)["id"],
                                                       "decompress": False}])
     fake.control.advance(COMPLETED_AT + 1)
     lines = [line.strip() for line in log_lines(fake, api, job_id)]
@@ -301,7 +283,7 @@ def test_decompress_false_keeps_the_archive_packed(fake: Fake, api: requests.Ses
 def test_process_output_of_several_analyses_runs_only_real_commands(fake: Fake, api: requests.Session) -> None:
     fluent = {"analysis": {"code": "ansys_fluent", "version": "2019r1"}, "command": "# ",
               "hardware": {"coreType": "granite", "coresPerSlot": 2}}
-    body = {"name": "multi", "jobanalyses": [analysis("echo from the first tile"), fluent]}
+    body = {"name": "multi", "jobanalyses": [job_analysis("echo from the first tile"), fluent]}
     job_id = api.post(fake.url("/api/v2/jobs/"), json=body).json()["id"]
     api.post(fake.url(f"/api/v2/jobs/{job_id}/submit/")).raise_for_status()
     fake.control.advance(COMPLETED_AT + 1)
@@ -343,7 +325,7 @@ def test_job_files_search(fake: Fake, api: requests.Session) -> None:
 
 
 def test_job_files_are_only_that_jobs_outputs(fake: Fake, api: requests.Session) -> None:
-    upload(fake, api, "input.txt", b"x")
+    fake.upload("input.txt", b"x")
     first = run_job(fake, api, "openssl rand -out a.bin 10")
     second = run_job(fake, api, "openssl rand -out b.bin 10")
     fake.control.advance(COMPLETED_AT + 1)
@@ -363,7 +345,7 @@ def test_outputs_are_listed_in_pages(fake: Fake, api: requests.Session) -> None:
     command = "; ".join(f"openssl rand -out out{i:02d}.dat 8" for i in range(11))
     job_id = run_job(fake, api, command)
     fake.control.advance(COMPLETED_AT + 1)
-    page = get(fake, api, f"/api/v2/jobs/{job_id}/files/")
+    page = fake.get(f"/api/v2/jobs/{job_id}/files/")
     assert page["count"] == 12 and len(page["results"]) == 10 and page["next"].startswith(fake.base_url)
 
 
@@ -377,8 +359,8 @@ def test_output_can_be_an_input_of_another_job(fake: Fake, api: requests.Session
 
 
 def test_deleted_input_still_lets_the_job_run(fake: Fake, api: requests.Session) -> None:
-    file_id = upload(fake, api, "gone.txt", b"x")
-    body = {"name": "j", "jobanalyses": [analysis("cat gone.txt", inputFiles=[{"id": file_id}])]}
+    file_id = fake.upload("gone.txt", b"x")["id"]
+    body = {"name": "j", "jobanalyses": [job_analysis("cat gone.txt", inputFiles=[{"id": file_id}])]}
     job_id = api.post(fake.url("/api/v2/jobs/"), json=body).json()["id"]
     assert api.delete(fake.url(f"/api/v2/files/{file_id}/")).status_code == 204
     api.post(fake.url(f"/api/v2/jobs/{job_id}/submit/")).raise_for_status()

@@ -6,9 +6,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 import requests
 
-from rescale_mock.testing import Fake
+from rescale_mock.testing import Fake, job_analysis
+
+pytestmark = pytest.mark.twins("inprocess", "served", "proxied")  # some tests send bad requests on purpose
 
 COMPLETED_AT, STOPPED_AT = 70.0, 111.0
 JOB_STATUS_DATE = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00"
@@ -16,10 +19,7 @@ JOB_STATUS_DATE = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00"
 
 # -- helpers -----------------------------------------------------------------------------------------------------
 def body(name: str = "job", core: Any = "granite", **extra: Any) -> dict[str, Any]:
-    return {"name": name, "jobanalyses": [{"analysis": {"code": "user_included", "version": "0"},
-                                           "command": "echo hello",
-                                           "hardware": {"coreType": core, "coresPerSlot": 2, "walltime": 1}}],
-            **extra}
+    return {"name": name, "jobanalyses": [job_analysis(core=core)], **extra}
 
 
 def create(fake: Fake, api: requests.Session, version: str = "v2", **kwargs: Any) -> dict[str, Any]:
@@ -28,21 +28,11 @@ def create(fake: Fake, api: requests.Session, version: str = "v2", **kwargs: Any
     return response.json()
 
 
-def get(fake: Fake, api: requests.Session, path: str, **params: Any) -> Any:
-    response = api.get(fake.url(path), params=params)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def submit(fake: Fake, api: requests.Session, job_id: str) -> None:
-    assert api.post(fake.url(f"/api/v2/jobs/{job_id}/submit/")).status_code == 200
-
-
 # -- one job, two views --------------------------------------------------------------------------------------------
 def test_v3_writes_core_type_as_an_object(fake: Fake, api: requests.Session) -> None:
     job_id = create(fake, api)["id"]
-    v2 = get(fake, api, f"/api/v2/jobs/{job_id}/")
-    v3 = get(fake, api, f"/api/v3/jobs/{job_id}/")
+    v2 = fake.get(f"/api/v2/jobs/{job_id}/")
+    v3 = fake.get(f"/api/v3/jobs/{job_id}/")
     assert v2["jobanalyses"][0]["hardware"]["coreType"] == "granite"
     assert v3["jobanalyses"][0]["hardware"]["coreType"] == {"code": "granite"}
     assert v3["id"] == v2["id"] and v3["name"] == v2["name"]
@@ -50,7 +40,7 @@ def test_v3_writes_core_type_as_an_object(fake: Fake, api: requests.Session) -> 
 
 def test_v3_job_adds_cluster_id_and_tags_and_has_no_job_status(fake: Fake, api: requests.Session) -> None:
     job_id = create(fake, api)["id"]
-    v3 = get(fake, api, f"/api/v3/jobs/{job_id}/")
+    v3 = fake.get(f"/api/v3/jobs/{job_id}/")
     assert v3["clusterId"] is None and v3["tags"] == []
     assert "jobStatus" not in v3
 
@@ -60,7 +50,7 @@ def test_v3_create_with_the_object_core_type(fake: Fake, api: requests.Session) 
     job = create(fake, api, "v3", core={"code": "hpc-3"}, isLowPriority="true", tags=["cfd", "nightly"])
     assert job["jobanalyses"][0]["hardware"]["coreType"] == {"code": "hpc-3"}
     assert job["isLowPriority"] is True and job["tags"] == ["cfd", "nightly"]
-    assert get(fake, api, f"/api/v2/jobs/{job['id']}/")["jobanalyses"][0]["hardware"]["coreType"] == "hpc-3"
+    assert fake.get(f"/api/v2/jobs/{job['id']}/")["jobanalyses"][0]["hardware"]["coreType"] == "hpc-3"
 
 
 def test_v3_create_is_validated_like_v2(fake: Fake, api: requests.Session) -> None:
@@ -69,15 +59,15 @@ def test_v3_create_is_validated_like_v2(fake: Fake, api: requests.Session) -> No
     response = api.post(fake.url("/api/v3/jobs/"), json=payload)
     assert response.status_code == 400
     assert "coresPerSlot" in response.json()["jobanalyses"][0]["hardware"]
-    assert get(fake, api, "/api/v3/jobs/")["count"] == 0
+    assert fake.get("/api/v3/jobs/")["count"] == 0
 
 
 def test_v3_statuses_add_notify_and_prevent_duplicates(fake: Fake, api: requests.Session) -> None:
     job_id = create(fake, api)["id"]
-    submit(fake, api, job_id)
+    fake.submit(job_id)
     fake.control.advance(COMPLETED_AT + 1)
-    v2 = get(fake, api, f"/api/v2/jobs/{job_id}/statuses/")["results"]
-    v3 = get(fake, api, f"/api/v3/jobs/{job_id}/statuses/")["results"]
+    v2 = fake.get(f"/api/v2/jobs/{job_id}/statuses/")["results"]
+    v3 = fake.get(f"/api/v3/jobs/{job_id}/statuses/")["results"]
     assert all(set(s) == {"id", "jobId", "status", "statusDate", "statusReason"} for s in v2)
     assert all(s["notify"] is False and s["preventDuplicates"] is False for s in v3)
     assert [{k: s[k] for k in s if k not in ("notify", "preventDuplicates")} for s in v3] == v2
@@ -86,10 +76,10 @@ def test_v3_statuses_add_notify_and_prevent_duplicates(fake: Fake, api: requests
 
 def test_v3_list_summary_carries_the_status_reason(fake: Fake, api: requests.Session) -> None:
     job_id = create(fake, api)["id"]
-    submit(fake, api, job_id)
+    fake.submit(job_id)
     fake.control.advance(COMPLETED_AT + 1)
-    (v2,) = get(fake, api, "/api/v2/jobs/")["results"]
-    (v3,) = get(fake, api, "/api/v3/jobs/")["results"]
+    (v2,) = fake.get("/api/v2/jobs/")["results"]
+    (v3,) = fake.get("/api/v3/jobs/")["results"]
     assert "statusReason" not in v2["jobStatus"]
     assert v3["jobStatus"] == {"content": "Completed", "labelClass": "", "useLabel": False,
                                "statusReason": "Completed successfully"}
@@ -100,7 +90,7 @@ def test_v3_list_ordering(fake: Fake, api: requests.Session) -> None:
     ids = {name: create(fake, api, name=name)["id"] for name in ("beta", "alpha", "gamma")}
 
     def order(**params: Any) -> list[str]:
-        return [j["name"] for j in get(fake, api, "/api/v3/jobs/", **params)["results"]]
+        return [j["name"] for j in fake.get("/api/v3/jobs/", **params)["results"]]
 
     assert order() == ["gamma", "alpha", "beta"]
     assert order(ordering="-dateInserted") == ["gamma", "alpha", "beta"]
@@ -118,34 +108,34 @@ def test_v3_list_rejects_an_unknown_ordering(fake: Fake, api: requests.Session) 
 def test_v3_list_pages_by_25(fake: Fake, api: requests.Session) -> None:
     for i in range(26):
         create(fake, api, name=f"job {i}")
-    v3 = get(fake, api, "/api/v3/jobs/")
-    v2 = get(fake, api, "/api/v2/jobs/")
+    v3 = fake.get("/api/v3/jobs/")
+    v2 = fake.get("/api/v2/jobs/")
     assert (v3["count"], len(v3["results"])) == (26, 25)
     assert (v2["count"], len(v2["results"])) == (26, 10)
 
 
 def test_v3_list_filters_like_v2(fake: Fake, api: requests.Session) -> None:
     done = create(fake, api)["id"]
-    submit(fake, api, done)
+    fake.submit(done)
     fake.control.advance(COMPLETED_AT + 1)
     create(fake, api)
-    found = get(fake, api, "/api/v3/jobs/", state="completed", job_status="COMPLETED")["results"]
+    found = fake.get("/api/v3/jobs/", state="completed", job_status="COMPLETED")["results"]
     assert [j["id"] for j in found] == [done]
 
 
 def test_v3_stop(fake: Fake, api: requests.Session) -> None:
     job_id = create(fake, api)["id"]
-    submit(fake, api, job_id)
+    fake.submit(job_id)
     fake.control.advance(50)
     response = api.post(fake.url(f"/api/v3/jobs/{job_id}/stop/"))
     assert response.status_code == 202 and response.content == b""
-    latest = get(fake, api, f"/api/v3/jobs/{job_id}/statuses/")["results"][0]
+    latest = fake.get(f"/api/v3/jobs/{job_id}/statuses/")["results"][0]
     assert (latest["status"], latest["statusReason"]) == ("Stopping", "User Terminated")
 
 
 def test_v3_delete_follows_the_cluster_rule(fake: Fake, api: requests.Session) -> None:
     job_id = create(fake, api)["id"]
-    submit(fake, api, job_id)
+    fake.submit(job_id)
     fake.control.advance(COMPLETED_AT + 1)
     response = api.delete(fake.url(f"/api/v3/jobs/{job_id}/"))
     assert response.status_code == 400 and set(response.json()) == {"detail"}

@@ -60,30 +60,6 @@ def job_ids(fake: Fake, api: requests.Session) -> list[str]:
     return [j["id"] for j in response.json()["results"]]
 
 
-def upload(fake: Fake, api: requests.Session, name: str = "input.txt", data: bytes = b"1 2 3\n") -> dict[str, Any]:
-    response = api.post(fake.url("/api/v2/files/contents/"), files={"file": (name, data)})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def statuses(fake: Fake, api: requests.Session, job_id: str) -> list[dict[str, Any]]:
-    response = api.get(fake.url(f"/api/v2/jobs/{job_id}/statuses/"))
-    assert response.status_code == 200, response.text
-    return response.json()["results"]
-
-
-@pytest.fixture
-def other(fake: Fake) -> Any:
-    """A session of a second tenant (reset afterwards)."""
-    from rescale_mock.testing import Control
-
-    key = fake.control.create_tenant()["apiKey"]
-    session = requests.Session()
-    session.headers["Authorization"] = f"Token {key}"
-    yield session
-    Control(fake.base_url, key).reset()
-
-
 # -- the catalog ---------------------------------------------------------------------------------------------------
 def test_granite_with_one_core_is_refused_and_says_what_is_allowed(fake: Fake, api: requests.Session) -> None:
     body = rejected(post_job(fake, api, analysis(cores=1)))
@@ -190,7 +166,7 @@ def test_env_vars_are_kept(fake: Fake, api: requests.Session) -> None:
 
 
 def test_input_files_with_decompress(fake: Fake, api: requests.Session) -> None:
-    first, second = upload(fake, api, "a.zip", b"PK"), upload(fake, api, "b.tar.gz", b"x")
+    first, second = fake.upload("a.zip", b"PK"), fake.upload("b.tar.gz", b"x")
     job = created(fake, api, analysis(inputFiles=[{"id": first["id"], "decompress": False},
                                                   {"id": second["id"], "decompress": "true"}]))
     assert [f["id"] for f in job["jobanalyses"][0]["inputFiles"]] == [first["id"], second["id"]]
@@ -211,15 +187,15 @@ def test_abaqus_without_interactive_is_refused(fake: Fake, api: requests.Session
 
 # -- bad input: nothing changes ------------------------------------------------------------------------------------
 def test_unknown_input_file_id(fake: Fake, api: requests.Session) -> None:
-    good = upload(fake, api)["id"]
+    good = fake.upload()["id"]
     body = rejected(post_job(fake, api, analysis(inputFiles=[{"id": good}, {"id": "NoFile"}])))
     errors = body["jobanalyses"][0]["inputFiles"]
     assert errors[0] == {} and "NoFile" in errors[1]["id"][0]
     assert job_ids(fake, api) == []
 
 
-def test_input_file_of_another_tenant(fake: Fake, api: requests.Session, other: requests.Session) -> None:
-    response = other.post(fake.url("/api/v2/files/contents/"), files={"file": ("theirs.txt", b"x")})
+def test_input_file_of_another_tenant(fake: Fake, api: requests.Session, other: Fake) -> None:
+    response = other.session().post(fake.url("/api/v2/files/contents/"), files={"file": ("theirs.txt", b"x")})
     theirs = response.json()["id"]
     body = rejected(post_job(fake, api, analysis(inputFiles=[{"id": theirs}])))
     assert theirs in body["jobanalyses"][0]["inputFiles"][0]["id"][0]
@@ -318,7 +294,7 @@ def test_malformed_submit_body(fake: Fake, api: requests.Session) -> None:
     response = api.post(fake.url(f"/api/v2/jobs/{job['id']}/submit/"), data=b"{oops",
                         headers={"Content-Type": "application/json"})
     assert rejected(response)["detail"].startswith("JSON parse error")
-    assert statuses(fake, api, job["id"]) == []
+    assert fake.statuses(job["id"]) == []
 
 
 def test_submit_with_a_non_json_body_is_415(fake: Fake, api: requests.Session) -> None:
@@ -326,7 +302,7 @@ def test_submit_with_a_non_json_body_is_415(fake: Fake, api: requests.Session) -
     response = api.post(fake.url(f"/api/v2/jobs/{job['id']}/submit/"), data=b"go",
                         headers={"Content-Type": "text/plain"})
     assert "detail" in rejected(response, 415)
-    assert statuses(fake, api, job["id"]) == []
+    assert fake.statuses(job["id"]) == []
 
 
 def test_delete_with_a_bad_delete_input_files_value(fake: Fake, api: requests.Session) -> None:
@@ -338,8 +314,8 @@ def test_delete_with_a_bad_delete_input_files_value(fake: Fake, api: requests.Se
 
 # -- another tenant's job ------------------------------------------------------------------------------------------
 @pytest.fixture
-def their_job(fake: Fake, other: requests.Session) -> dict[str, Any]:
-    response = other.post(fake.url("/api/v2/jobs/"), json={"name": "theirs", "jobanalyses": [analysis()]})
+def their_job(fake: Fake, other: Fake) -> dict[str, Any]:
+    response = other.session().post(fake.url("/api/v2/jobs/"), json={"name": "theirs", "jobanalyses": [analysis()]})
     assert response.status_code == 201
     return response.json()
 
@@ -348,22 +324,22 @@ def their_job(fake: Fake, other: requests.Session) -> dict[str, Any]:
     ("GET", ""), ("PATCH", ""), ("DELETE", ""), ("POST", "submit/"), ("POST", "stop/"), ("GET", "statuses/"),
     ("GET", "cluster_statuses/"), ("GET", "files/"), ("GET", "runs/"), ("GET", "runs/1/"), ("GET", "instances/"),
 ])
-def test_another_tenants_job_is_not_found(fake: Fake, api: requests.Session, other: requests.Session,
+def test_another_tenants_job_is_not_found(fake: Fake, api: requests.Session, other: Fake,
                                          their_job: dict[str, Any], method: str, path: str) -> None:
     kwargs: dict[str, Any] = {"json": {"name": "mine now"}} if method == "PATCH" else {}
     response = api.request(method, fake.url(f"/api/v2/jobs/{their_job['id']}/{path}"), **kwargs)
     assert response.status_code == 404
     assert response.json() == NOT_FOUND
-    assert other.get(fake.url(f"/api/v2/jobs/{their_job['id']}/")).json() == their_job
-    assert other.get(fake.url(f"/api/v2/jobs/{their_job['id']}/statuses/")).json()["count"] == 0
+    assert other.session().get(fake.url(f"/api/v2/jobs/{their_job['id']}/")).json() == their_job
+    assert other.session().get(fake.url(f"/api/v2/jobs/{their_job['id']}/statuses/")).json()["count"] == 0
 
 
-def test_another_tenants_job_is_not_found_on_v3(fake: Fake, api: requests.Session, other: requests.Session,
+def test_another_tenants_job_is_not_found_on_v3(fake: Fake, api: requests.Session, other: Fake,
                                                their_job: dict[str, Any]) -> None:
     for method, path in (("GET", ""), ("DELETE", ""), ("GET", "statuses/"), ("POST", "stop/")):
         response = api.request(method, fake.url(f"/api/v3/jobs/{their_job['id']}/{path}"))
         assert (response.status_code, response.json()) == (404, NOT_FOUND)
-    assert other.get(fake.url(f"/api/v2/jobs/{their_job['id']}/")).status_code == 200
+    assert other.session().get(fake.url(f"/api/v2/jobs/{their_job['id']}/")).status_code == 200
 
 
 def test_a_deleted_job_is_gone_everywhere(fake: Fake, api: requests.Session) -> None:

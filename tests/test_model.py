@@ -7,7 +7,6 @@ submitted, its cluster is Stopped 41 s later; statuses are newest first and only
 from __future__ import annotations
 
 import hashlib
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initial
 from rescale_client import RescaleClient
 from rescale_client.errors import BadRequest, NotFound
 
-from .test_properties import JOB_NEXT, assert_walk
+from .status_machines import JOB_NEXT, assert_walk
 
 DOCUMENTED = [(0.0, "Pending"), (1.5, "Waiting for Queue"), (4.0, "Queued"), (40.0, "Started"),
               (42.0, "Validated"), (45.0, "Executing")]
@@ -64,7 +63,7 @@ class ClientAgainstModel(RuleBasedStateMachine):
     def tenants(self) -> None:
         from rescale_mock.testing import Control
 
-        self.tmp = Path(tempfile.mkdtemp(prefix="model-"))
+        self.tmp = Path(tempfile.mkdtemp(prefix="model-", dir=WORK_DIR))  # pytest's tmp_path_factory removes it
         self.tenants: list[Tenant] = []
         for _ in range(2):
             key = Control(BASE_URL).create_tenant()["apiKey"]
@@ -182,8 +181,6 @@ class ClientAgainstModel(RuleBasedStateMachine):
     def teardown(self) -> None:
         for tenant in getattr(self, "tenants", []):
             tenant.client.close()
-        if hasattr(self, "tmp"):
-            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -192,13 +189,15 @@ class _Event:
     at: float
 
 
-BASE_URL = ""
+BASE_URL, WORK_DIR = "", Path()
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _server(rescale_mock_server: object) -> None:
-    global BASE_URL
+def _server(rescale_mock_server: object, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Hypothesis builds the machine itself, so what it needs from pytest comes through module globals."""
+    global BASE_URL, WORK_DIR
     BASE_URL = rescale_mock_server.base_url  # type: ignore[attr-defined]
+    WORK_DIR = tmp_path_factory.mktemp("model")
 
 
 TestClientAgainstModel = ClientAgainstModel.TestCase

@@ -26,10 +26,6 @@ def started(fake: Fake, api: requests.Session, version: str = "v2") -> str:
     return job_id
 
 
-def statuses(fake: Fake, api: requests.Session, job_id: str) -> list[str]:
-    return [s["status"] for s in api.get(fake.url(f"/api/v2/jobs/{job_id}/statuses/")).json()["results"]]
-
-
 # -- finished job changes --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("version", ["v2", "v3"])
 def test_resubmit_is_400_by_default_and_changes_nothing(fake: Fake, api: requests.Session, version: str) -> None:
@@ -38,9 +34,9 @@ def test_resubmit_is_400_by_default_and_changes_nothing(fake: Fake, api: request
     again = api.post(fake.url(f"/api/{version}/jobs/{job_id}/submit/"))
     assert again.status_code == 400 and again.json() == {"detail": "The job has already been submitted."}
     fake.control.advance(COMPLETED_AT + 60)
-    before = statuses(fake, api, job_id)
+    before = fake.history(job_id)
     assert api.post(fake.url(f"/api/{version}/jobs/{job_id}/submit/")).status_code == 400
-    assert statuses(fake, api, job_id) == before
+    assert fake.history(job_id) == before
 
 
 def test_patch_of_a_finished_job_is_400_by_default(fake: Fake, api: requests.Session) -> None:
@@ -59,10 +55,10 @@ def test_ignore_mode_answers_200_with_no_effect(fake: Fake, api: requests.Sessio
     assert fake.control.settings(finishedJobChanges="ignore")["finishedJobChanges"] == "ignore"
     job_id = started(fake, api)
     fake.control.advance(COMPLETED_AT + 1)
-    before = api.get(fake.url(f"/api/v2/jobs/{job_id}/")).json(), statuses(fake, api, job_id)
+    before = api.get(fake.url(f"/api/v2/jobs/{job_id}/")).json(), fake.history(job_id)
     assert api.patch(fake.url(f"/api/v2/jobs/{job_id}/"), json={"name": "renamed"}).status_code == 200
     assert api.post(fake.url(f"/api/v2/jobs/{job_id}/submit/")).status_code == 200
-    assert (api.get(fake.url(f"/api/v2/jobs/{job_id}/")).json(), statuses(fake, api, job_id)) == before
+    assert (api.get(fake.url(f"/api/v2/jobs/{job_id}/")).json(), fake.history(job_id)) == before
 
 
 def test_settings_are_per_tenant(fake: Fake) -> None:
@@ -79,7 +75,7 @@ def test_settings_are_per_tenant(fake: Fake) -> None:
 def test_delete_right_after_completed_meets_the_cluster_window(fake: Fake, api: requests.Session) -> None:
     job_id = started(fake, api)
     fake.control.advance(COMPLETED_AT + 1)
-    assert statuses(fake, api, job_id)[0] == "Completed"
+    assert fake.history(job_id)[-1] == "Completed"
     refused = api.delete(fake.url(f"/api/v2/jobs/{job_id}/"))
     assert refused.status_code == 400 and "detail" in refused.json()
 
@@ -89,7 +85,7 @@ def test_cluster_stop_seconds_sets_the_window(fake: Fake, api: requests.Session,
     fake.control.scenario(outcome="succeed", clusterStopSeconds=seconds)
     job_id = started(fake, api, "v3")
     fake.control.advance(COMPLETED_AT + 2)
-    assert statuses(fake, api, job_id)[0] == "Completed"
+    assert fake.history(job_id)[-1] == "Completed"
     cluster = [s["status"] for s in api.get(fake.url(f"/api/v2/jobs/{job_id}/cluster_statuses/")).json()["results"]]
     if seconds == 0:
         assert cluster[:2] == ["Stopped", "Stopping"]

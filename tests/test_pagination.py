@@ -9,23 +9,14 @@ import requests
 
 from rescale_mock.testing import Fake
 
+from .notebook import get_all_result_pages
+
+pytestmark = pytest.mark.twins("inprocess", "served", "proxied")  # some tests send bad requests on purpose
+
 CORE_TYPES = 27
 INVALID_PAGE = {"detail": "Invalid page."}
 PAGED_PATHS = ["/api/v2/coretypes/", "/api/v3/coretypes/", "/api/v2/analyses/", "/api/v3/analyses/",
                "/api/v2/users/me/projects/", "/api/v2/files/"]
-
-
-def get_all_result_pages(url: str, headers: dict[str, str] = {}, params: dict[str, Any] = {}) -> list[dict]:
-    """Notebook cell 12: follow `next` verbatim."""
-    results = []
-    res = requests.get(url, headers=headers, params=params)
-    res.raise_for_status()
-    results.extend(res.json()["results"])
-    while res.json()["next"] != None:  # noqa: E711
-        res = requests.get(res.json()["next"], headers=headers)
-        res.raise_for_status()
-        results.extend(res.json()["results"])
-    return results
 
 
 def page(fake: Fake, api: requests.Session, path: str, **params: Any) -> dict[str, Any]:
@@ -74,6 +65,7 @@ def test_page_size_above_1000_is_clamped_not_rejected(fake: Fake, api: requests.
 
 
 @pytest.mark.slow
+@pytest.mark.twins("inprocess")  # 1001 uploads; the paging is the same in every twin (link rewriting: tests below)
 def test_page_size_clamp_is_1000(fake: Fake, api: requests.Session) -> None:
     """With 1001 files, page_size=5000 still gives 1000 per page and a second page of one."""
     for n in range(1001):

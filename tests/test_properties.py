@@ -16,6 +16,8 @@ from rescale_mock.errors import ApiError
 from rescale_mock.pagination import from_list, paginate
 from rescale_mock.timefmt import STYLES, iso
 
+from .status_machines import CLUSTER_NEXT, JOB_NEXT, assert_walk
+
 SIZE = 1000
 CONTENT = bytes(range(256)) * 3 + bytes(range(SIZE - 768))
 
@@ -106,37 +108,6 @@ def test_a_page_past_the_end_is_invalid(count: int, size: int, page: int) -> Non
 
 
 # -- status machines ----------------------------------------------------------------------------------------------
-JOB_NEXT = {
-    None: {"Pending"},
-    "Pending": {"Waiting for Queue", "Waiting for Cluster", "Started", "Stopping"},
-    "Waiting for Queue": {"Queued", "Stopping"},
-    "Waiting for Cluster": {"Started", "Stopping"},
-    "Queued": {"Started", "Completed", "Stopping"},
-    "Started": {"Validated", "Stopping"},
-    "Validated": {"Executing", "Stopping"},
-    "Executing": {"Completed", "Stopping", "Force Stop"},
-    "Stopping": {"Completed"},
-}
-CLUSTER_NEXT = {
-    None: {"Not Started"},
-    "Not Started": {"Starting", "Stopped", "Pending"},
-    "Pending": {"Queued", "Stop Requested"},
-    "Queued": {"Starting", "Stop Requested"},
-    "Starting": {"Started", "Stopping", "Stop Requested"},
-    "Started": {"Stopping", "Stop Requested"},
-    "Stop Requested": {"Stopping"},
-    "Stopping": {"Stopped"},
-}
-
-
-def assert_walk(events: tuple, allowed: dict) -> None:
-    previous, last_at = None, -math.inf
-    for event in events:
-        assert event.status in allowed.get(previous, set()), (previous, event.status)
-        assert event.at > last_at  # strictly increasing dates
-        previous, last_at = event.status, event.at
-
-
 scenarios = st.builds(Scenario, st.sampled_from(OUTCOMES), st.none() | st.integers(0, 255), st.none(),
                       st.none() | st.floats(0, 5000))
 offsets = st.none() | st.floats(0, 20000)

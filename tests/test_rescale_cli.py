@@ -62,16 +62,10 @@ def failed(result: subprocess.CompletedProcess[str], *words: str) -> str:
     return output
 
 
-def get(fake: Fake, path: str) -> dict:
-    response = requests.get(fake.url(path), headers=fake.headers, timeout=30)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
 def finish(fake: Fake, job_id: str) -> None:
     """Move the tenant's manual clock until the job has ended (bounded: a few hours of fake time)."""
     for _ in range(50):
-        if get(fake, f"/api/v2/jobs/{job_id}/statuses/")["results"][0]["status"] == "Completed":
+        if fake.get(f"/api/v2/jobs/{job_id}/statuses/")["results"][0]["status"] == "Completed":
             return
         fake.control.advance(600)
     raise AssertionError(f"job {job_id} did not complete")
@@ -211,7 +205,7 @@ def test_seed_004_workflow_as_a_shell_script(fake: Fake, tmp_path: Path) -> None
     assert 0 < len(tail) <= 20 and any("rescale.tar.gz  (unpacked)" in line for line in tail)
     log1 = (tmp_path / "batch1" / "results" / "process_output.log").read_text()
     assert "rescale.tar.gz  (unpacked)" in log1 and "./run.inp" in log1 and "./mesh.dat" in log1
-    job = get(fake, f"/api/v2/jobs/{job1}/")
+    job = fake.get(f"/api/v2/jobs/{job1}/")
     analysis = job["jobanalyses"][0]
     assert analysis["envVars"] == {"LM_LICENSE_FILE": "27000@license-server"}
     assert analysis["hardware"]["walltime"] == 2 and analysis["analysis"]["version"] == "2022-2241"
@@ -252,7 +246,7 @@ def test_submit_reads_every_directive(fake: Fake, tmp_path: Path) -> None:
     (tmp_path / "controlDict").write_text("application simpleFoam;\n")
     out = ok(cli(fake, tmp_path, "submit", "-i", "case.sh", "controlDict"))
     job_id = out.splitlines()[[i for i, line in enumerate(out.splitlines()) if line.endswith("Submitting")][0] + 1]
-    job = get(fake, f"/api/v2/jobs/{job_id}/")
+    job = fake.get(f"/api/v2/jobs/{job_id}/")
     assert job["name"] == "All directives" and job["isLowPriority"] is True and job["projectId"] == "xDdRk"
     (analysis,) = job["jobanalyses"]
     assert analysis["analysis"]["code"] == "openfoam" and analysis["analysis"]["version"] == "2.2.2-openmpi"
@@ -269,7 +263,7 @@ def test_submit_reads_every_directive(fake: Fake, tmp_path: Path) -> None:
     packed = requests.get(fake.url(f"/api/v2/files/{names['input.zip']['id']}/contents/"), headers=fake.headers,
                           timeout=30).content
     assert zipfile.ZipFile(io.BytesIO(packed)).namelist() == ["controlDict"]
-    assert get(fake, f"/api/v2/jobs/{job_id}/statuses/")["results"][0]["status"] == "Pending"  # submitted
+    assert fake.get(f"/api/v2/jobs/{job_id}/statuses/")["results"][0]["status"] == "Pending"  # submitted
 
 
 def test_submit_packs_the_working_directory_without_files(fake: Fake, tmp_path: Path) -> None:
@@ -279,7 +273,7 @@ def test_submit_packs_the_working_directory_without_files(fake: Fake, tmp_path: 
     (tmp_path / ".hidden").write_text("x")
     out = ok(cli(fake, tmp_path, "--quiet", "submit", "-i", "run.sh"))
     (job_id,) = out.split()  # --quiet: only the job's id
-    inputs = get(fake, f"/api/v2/jobs/{job_id}/")["jobanalyses"][0]["inputFiles"]
+    inputs = fake.get(f"/api/v2/jobs/{job_id}/")["jobanalyses"][0]["inputFiles"]
     archive = next(f for f in inputs if f["name"] == "input.zip")
     packed = requests.get(fake.url(f"/api/v2/files/{archive['id']}/contents/"), headers=fake.headers, timeout=30)
     assert zipfile.ZipFile(io.BytesIO(packed.content)).namelist() == ["sub/in.dat"]
@@ -322,14 +316,14 @@ def test_submit_end_to_end_of_a_job_that_never_ran(fake: Fake, tmp_path: Path) -
 def test_submit_refuses_a_bad_directive(fake: Fake, tmp_path: Path, line: str, message: str) -> None:
     (tmp_path / "run.sh").write_text("#!/bin/bash\n" + line + "\n" + SCRIPT.split("\n", 1)[1].format(name="x"))
     failed(cli(fake, tmp_path, "submit", "-i", "run.sh"), message)
-    assert get(fake, "/api/v2/jobs/")["count"] == 0
+    assert fake.get("/api/v2/jobs/")["count"] == 0
 
 
 def test_submit_reports_and_ignores_an_unknown_directive(fake: Fake, tmp_path: Path) -> None:
     (tmp_path / "run.sh").write_text(SCRIPT.format(name="x").replace("echo", "#RESCALE_COLOUR=blue\necho"))
     out = ok(cli(fake, tmp_path, "submit", "-i", "run.sh"))
     assert "Ignoring line 6: #RESCALE_COLOUR: not a directive this CLI knows" in out
-    assert get(fake, "/api/v2/jobs/")["count"] == 1
+    assert fake.get("/api/v2/jobs/")["count"] == 1
 
 
 def test_submit_refuses_unknown_software_and_hardware(fake: Fake, tmp_path: Path) -> None:
@@ -366,7 +360,7 @@ def test_status_sync_and_download_file(fake: Fake, tmp_path: Path) -> None:
 
     ok(cli(fake, tmp_path, "download-file", "-j", job_id, "-f", "process_output.log", "-o", "one.log"))
     assert (tmp_path / "one.log").read_bytes() == synced.read_bytes()
-    file_id = get(fake, f"/api/v2/jobs/{job_id}/files/")["results"][0]["id"]
+    file_id = fake.get(f"/api/v2/jobs/{job_id}/files/")["results"][0]["id"]
     (tmp_path / "by-id").mkdir()
     ok(cli(fake, tmp_path, "download-file", "-fid", file_id, "-o", "by-id"))
     assert (tmp_path / "by-id" / "process_output.log").read_bytes() == synced.read_bytes()
@@ -390,7 +384,7 @@ def test_sync_with_an_interval_follows_the_job_until_it_ends(fake: Fake, tmp_pat
     job_id = submitted_job(fake, tmp_path)
     fake.control.set_clock(mode="poll")  # each status read moves the job on: -d's loop ends without waiting long
     ok(cli(fake, tmp_path, "sync", "-j", job_id, "-d", "0.01"))
-    assert get(fake, f"/api/v2/jobs/{job_id}/statuses/")["results"][0]["status"] == "Completed"
+    assert fake.get(f"/api/v2/jobs/{job_id}/statuses/")["results"][0]["status"] == "Completed"
     assert (tmp_path / f"rescale_job_{job_id}" / "process_output.log").is_file()
 
 
@@ -412,7 +406,7 @@ def test_upload_prints_file_ids_and_accepts_several_files(fake: Fake, tmp_path: 
     out = ok(cli(fake, tmp_path, "upload", "-f", "a.txt", "b.txt", "-f", "c.txt"))
     ids = [line.split()[-1] for line in out.splitlines() if line.startswith("File ID ")]
     assert len(ids) == 3
-    assert {f["name"] for f in get(fake, "/api/v2/files/")["results"]} == {"a.txt", "b.txt", "c.txt"}
+    assert {f["name"] for f in fake.get("/api/v2/files/")["results"]} == {"a.txt", "b.txt", "c.txt"}
     document = json.loads(ok(cli(fake, tmp_path, "--quiet", "upload", "-f", "*.txt", "-e")))  # an unexpanded glob
     assert [f["name"] for f in document["files"]] == ["a.txt", "b.txt", "c.txt"]
     failed(cli(fake, tmp_path, "upload", "-f", "missing.txt"), "file not found: missing.txt")

@@ -2,10 +2,10 @@
 (/work/shared/seeds: 001 curl + v2 job, 002 the Rescale UserAPI notebook, 003 the job-creation tutorial,
 004 the Korean automation guide).
 
-Time: every tenant's clock is `manual`. Where a seed waits (`time.sleep(interval)` in the notebook's pollers, the
-guide's 5-second status loop), the port calls `fake_sleep(interval)` instead, which advances the fake's clock by
-the same number of seconds (fake seconds for real ones), so the loops run unchanged and nothing sleeps. Where a
-seed simply reads statuses "later", the test advances the clock explicitly.
+Time: every tenant's clock is `manual`. Where a seed waits (`time.sleep(interval)` in the notebook's pollers,
+ported in tests/notebook.py; the guide's 5-second status loop), the port calls `fake_sleep(interval)` instead, which
+advances the fake's clock by the same number of seconds (fake seconds for real ones), so the loops run unchanged
+and nothing sleeps. Where a seed simply reads statuses "later", the test advances the clock explicitly.
 
 Deviations from the seeds, each forced by the seed itself, are marked `# seed:` where they occur.
 """
@@ -21,7 +21,6 @@ import tarfile
 import zipfile
 from contextlib import closing
 from datetime import datetime
-from enum import Enum
 from pathlib import Path
 from pprint import pprint
 from typing import Any, Iterator
@@ -31,26 +30,18 @@ import requests
 
 from rescale_mock.testing import Fake
 
-from bench.notebook_transfer import PerThreadRange, calculate_file_hash, concurrent_download, file_upload
+from .notebook import (ClusterStatus, JobStatus, PerThreadRange, calculate_file_hash, clock_of, concurrent_download,
+                       create_zip, download_file, fake_sleep, file_upload, get_all_result_pages,
+                       get_process_output_lines, poll_for_job_status, poll_for_status, write_job_inputs)
+
+pytestmark = pytest.mark.twins("inprocess", "served", "proxied", requests_clean=True)
 
 JOB_FLOW = ["Pending", "Waiting for Queue", "Queued", "Started", "Validated", "Executing", "Completed"]
 
-# -- the fake's stand-in for time.sleep --------------------------------------------------------------------------
-_SLEEPER: dict[str, Any] = {}
-
-
-def fake_sleep(seconds: float) -> None:
-    """Replaces `time.sleep(seconds)`: the tenant's clock moves `seconds` forward instead of the test waiting."""
-    _SLEEPER["calls"] += 1
-    assert _SLEEPER["calls"] < 500, "polled 500 times without reaching the awaited status"
-    _SLEEPER["fake"].control.advance(seconds)
-
-
 @pytest.fixture(autouse=True)
 def _fake_clock(fake: Fake) -> Iterator[None]:
-    _SLEEPER.update(fake=fake, calls=0)
-    yield
-    _SLEEPER.clear()
+    with clock_of(fake):
+        yield
 
 
 def auth(fake: Fake) -> dict[str, str]:
@@ -383,175 +374,12 @@ def test_seed_003_job_creation_tutorial(fake: Fake, tmp_path: Path, monkeypatch:
     assert run["dateCompleted"] is not None and run["outputFileCount"] == len(outputs)
 
 
-# ================================================================================================================
-# Seed 002: rescale-labs/Api_UserAPI_Reference README.ipynb. The notebook's functions, verbatim but for
-# `time.sleep(interval)` -> `fake_sleep(interval)` (see the module docstring).
-# ================================================================================================================
-# cell 12
-def get_all_result_pages(url, headers={}, params={}):
-    results = []
-
-    res = requests.get(url, headers=headers, params=params)
-    res.raise_for_status()
-
-    results.extend(res.json()["results"])
-
-    while res.json()["next"] != None:
-        res = requests.get(res.json()["next"], headers=headers)
-        res.raise_for_status()
-        results.extend(res.json()["results"])
-
-    return results
-
-
-# cell 34
-def poll_for_job_status(
-    api_url, headers, job_id, poll_status, interval=30, verbose=False
-):
-    import time
-
-    while True:
-        job_statuses = get_all_result_pages(
-            f"{api_url}/api/v2/jobs/{job_id}/statuses/", headers=headers
-        )
-        if verbose:
-            sorted_statuses = sorted(
-                job_statuses,
-                key=lambda s: datetime.fromisoformat(s["statusDate"]),
-            )
-            print(" > ".join([s["status"] for s in sorted_statuses]))
-
-        status_items = [s for s in sorted_statuses if s["status"] == poll_status]
-        if len(status_items) > 0:
-            return status_items[0]
-
-        fake_sleep(interval)  # was: time.sleep(interval)
-
-
-# cell 41: `file_upload`, from bench/notebook_transfer.py
-
-
-# cell 46
-class JobStatus(Enum):
-    PENDING = "Pending"
-    QUEUED = "Queued"
-    STARTED = "Started"
-    VALIDATED = "Validated"
-    EXECUTING = "Executing"
-    COMPLETED = "Completed"
-    STOPPING = "Stopping"
-    WAITING_FOR_CLUSTER = "Waiting for Cluster"
-    FORCE_STOP = "Force Stop"
-    WAITING_FOR_QUEUE = "Waiting for Queue"
-
-
-class ClusterStatus(Enum):
-    NOT_STARTED = "Not Started"
-    PENDING = "Pending"
-    QUEUED = "Queued"
-    STARTING = "Starting"
-    STARTED = "Started"
-    STOP_REQUESTED = "Stop Requested"
-    STOPPING = "Stopping"
-    STOPPED = "Stopped"
-    UNKNOWN = "Unknown"
-    ERROR = "Error"
-
-
-def poll_for_status(api_url, headers, job_id, status, interval=30, verbose=False):
-    import time
-    from datetime import datetime
-
-    while True:
-        if type(status) == type(JobStatus.COMPLETED):
-            statuses = get_all_result_pages(
-                f"{api_url}/api/v2/jobs/{job_id}/statuses/", headers=headers
-            )
-        elif type(status) == type(ClusterStatus.STARTED):
-            statuses = get_all_result_pages(
-                f"{api_url}/api/v2/jobs/{job_id}/cluster_statuses/", headers=headers
-            )
-        else:
-            raise Exception("Unknown Status Type.")
-
-        if verbose:
-            sorted_statuses = sorted(
-                statuses,
-                # Currently dates are returned with inconsistent formatting
-                key=lambda s: datetime.fromisoformat(s["statusDate"])
-                if type(status) == type(JobStatus.COMPLETED)
-                else datetime.fromisoformat(s["statusDate"].replace("Z", "+00:00")),
-            )
-            print(" > ".join([s["status"] for s in sorted_statuses]))
-
-        status_items = [s for s in sorted_statuses if s["status"] == status.value]
-        if len(status_items) > 0:
-            return status_items[0]
-
-        fake_sleep(interval)  # was: time.sleep(interval)
-
-
-# cell 51
-def download_file(api_url, headers, file_id, out_dir, file_name):
-    response = requests.get(
-        f"{api_url}/api/v2/files/{file_id}/contents/", headers=headers
-    )
-
-    chunk_size = 4096
-    with open(Path(out_dir, file_name), "wb") as fd:
-        for chunk in response.iter_content(chunk_size):
-            fd.write(chunk)
-
-
-# cell 71
-def create_zip(dir_path, zip_path):
-    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as zipf:
-        for root, _, files in os.walk(dir_path):
-            for file in files:
-                file_path = os.path.join(root, file)
-                rel_path = os.path.relpath(file_path, dir_path)
-                zipf.write(file_path, rel_path)
-
-
-def get_process_output_lines(api_url, headers, job_id):
-    output_files = get_all_result_pages(
-        f"{api_url}/api/v2/jobs/{job_id}/files/",
-        headers=headers,
-        params={"search": "process_output.log"},
-    )
-    file_id = output_files[0]["id"]
-
-    file_contents_response = requests.get(
-        f"{api_url}/api/v2/files/{file_id}/lines", headers=headers
-    )
-    file_contents_response.raise_for_status()
-
-    return file_contents_response.json()["lines"]
-
-
-# cell 75: `concurrent_download` (with `calculate_file_hash`, `concatenate_files`), from bench/notebook_transfer.py
-
-
-# -- the notebook's working directory ----------------------------------------------------------------------------
-CALCULATE_PI = '''import sys
-
-with open(sys.argv[1]) as f:
-    n = int(f.read())
-pi = 4 * sum((-1) ** k / (2 * k + 1) for k in range(n))
-with open("pi_estimate.res", "w") as f:
-    f.write(f"{pi}\\n")
-print(pi)
-'''
-
-
+# Seed 002: rescale-labs/Api_UserAPI_Reference README.ipynb; its helper cells are ported in tests/notebook.py.
 @pytest.fixture
 def profile(fake: Fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
     """cell 3: `api_url, api_key = config.get_profile()`, in the notebook's folder (job_inputs/ and all)."""
     monkeypatch.chdir(tmp_path)
-    inputs = Path("job_inputs")
-    inputs.mkdir()
-    (inputs / "calculate_pi.py").write_text(CALCULATE_PI)
-    (inputs / "range.inp").write_text("100000\n")
+    inputs = write_job_inputs(Path("."))
     (inputs / "run_plot.jou").write_text("/file/read-case tjunction_plot.cas.gz\n/exit yes\n")
     (inputs / "tjunction_plot.cas.gz").write_bytes(gzip.compress(b"(0 \"fluent case\")\n" * 100))
     return fake.base_url, fake.api_key

@@ -8,7 +8,8 @@ import pytest
 import requests
 
 from rescale_mock.testing import Fake
-from tests.test_sweeps import create, doe_body, doe_files
+
+from .doe import doe_body, doe_files
 
 
 def shared_job(fake: Fake, api: requests.Session) -> tuple[str, str]:
@@ -65,8 +66,8 @@ def test_bad_share_requests(fake: Fake, api: requests.Session) -> None:
 
 def test_a_shared_sweep_shares_its_parameter_file_templates_scripts_and_run_outputs(fake: Fake,
                                                                                     api: requests.Session) -> None:
-    ids = doe_files(fake, api)
-    job_id = create(fake, api, doe_body(ids, slots=5))["id"]
+    ids = doe_files(fake)
+    job_id = fake.create_job(**doe_body(ids, slots=5))["id"]
     assert api.post(fake.url(f"/api/v2/jobs/{job_id}/share/"), json={"email": "c@example.com"}).status_code == 200
     for file_id in ids.values():
         assert api.get(fake.url(f"/api/v2/files/{file_id}/")).json()["sharedWith"] == ["c@example.com"]

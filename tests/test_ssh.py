@@ -24,34 +24,18 @@ from rescale_client import RescaleClient
 from rescale_mock.runner import sandbox
 from rescale_mock.testing import Control, Fake
 
-from . import test_seeds
-from .test_seeds import CALCULATE_PI, JobStatus, get_all_result_pages, poll_for_status
+from .notebook import JobStatus, clock_of, get_all_result_pages, poll_for_status, write_job_inputs
 
 pytestmark = pytest.mark.rescale_mock_execute
 DELAY, TIMEOUT = 1.0, 900.0  # fake seconds per poll of the client's waiter; at most TIMEOUT of them
 
 
 @pytest.fixture
-def _ticking_clock(fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = []
-
-    def tick(seconds: float) -> None:  # the notebook's time.sleep(interval), bounded
-        calls.append(seconds)
-        assert len(calls) < 500, "polled 500 times without reaching the awaited status"
-        fake.control.advance(seconds)
-        time.sleep(0.02)  # the poll interval: the supervisor thread gets the CPU
-
-    monkeypatch.setattr(test_seeds, "fake_sleep", tick)
-
-
-@pytest.fixture
-def client(fake: Fake) -> Iterator[RescaleClient]:
-    def tick(seconds: float) -> None:
-        fake.control.advance(seconds)
-        time.sleep(0.02)
-
-    with RescaleClient(fake.base_url, fake.api_key, progress=False, sleep=tick) as c:
-        yield c
+def _ticking_clock(fake: Fake) -> Iterator[None]:
+    """The notebook's time.sleep(interval) moves the clock, with a short real pause: the supervisor thread gets
+    the CPU."""
+    with clock_of(fake, pause=0.02):
+        yield
 
 
 def new_key(path: Path) -> str:
@@ -65,10 +49,8 @@ def new_key(path: Path) -> str:
 def notebook(fake: Fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _ticking_clock: None) -> tuple[str, dict[str, str]]:
     """The notebook's folder (job_inputs/, job_outputs/, rescale-key) and cell 62: the key in the profile."""
     monkeypatch.chdir(tmp_path)
-    Path("job_inputs").mkdir()
+    write_job_inputs(tmp_path)
     Path("job_outputs").mkdir()
-    Path("job_inputs/calculate_pi.py").write_text(CALCULATE_PI)
-    Path("job_inputs/range.inp").write_text("100000\n")
     fake.control.set_ssh_keys([new_key(Path("rescale-key"))])
     return fake.base_url, {"Authorization": f"Token {fake.api_key}"}
 

@@ -33,10 +33,6 @@ def statuses(fake: Fake, api: requests.Session, version: str, device_id: str) ->
     return [s["status"] for s in page.json()["results"]]
 
 
-def job_statuses(fake: Fake, api: requests.Session, job_id: str) -> list[str]:
-    return [s["status"] for s in api.get(fake.url(f"/api/v2/jobs/{job_id}/statuses/")).json()["results"]]
-
-
 @pytest.mark.parametrize("version", ["v2", "v3"])
 def test_a_device_lives_from_submit_to_walltime(fake: Fake, api: requests.Session, version: str) -> None:
     device = create(fake, api, version)
@@ -113,13 +109,13 @@ def test_an_attached_job_waits_for_its_device(fake: Fake, api: requests.Session,
     assert attached.status_code == 201 and attached.json() == {"id": device_id}
     api.post(fake.url(f"/api/{version}/jobs/{job_id}/submit/")).raise_for_status()
     fake.control.advance(600)
-    assert job_statuses(fake, api, job_id) == ["Pending"]  # the device was never submitted
+    assert fake.history(job_id) == ["Pending"]  # the device was never submitted
     api.post(fake.url(f"/api/{version}/storage-devices/{device_id}/submit/")).raise_for_status()
     fake.control.advance(STARTED_AFTER - 1)
-    assert job_statuses(fake, api, job_id) == ["Pending"]
+    assert fake.history(job_id) == ["Pending"]
     fake.control.advance(300)
-    history = job_statuses(fake, api, job_id)
-    assert history[0] == "Completed" and history[-1] == "Pending"
+    history = fake.history(job_id)
+    assert history[-1] == "Completed" and history[0] == "Pending"
     started = {s["status"]: s["statusDate"] for s in
                api.get(fake.url(f"/api/v2/jobs/{job_id}/statuses/")).json()["results"]}
     device_started = next(s["statusDate"] for s in api.get(
@@ -166,4 +162,4 @@ def test_with_real_runs_on_a_job_on_a_device_is_still_simulated(fake: Fake, api:
     api.post(fake.url(f"/api/v2/jobs/{job_id}/submit/")).raise_for_status()
     assert fake.control.execution()["running"] + fake.control.execution()["waiting"] == 0
     fake.control.advance(600)
-    assert job_statuses(fake, api, job_id) == ["Pending"]  # waiting for the device, never run
+    assert fake.history(job_id) == ["Pending"]  # waiting for the device, never run

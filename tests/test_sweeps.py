@@ -9,19 +9,14 @@ from typing import Any
 import pytest
 import requests
 
-from rescale_mock.testing import Fake
+from rescale_mock.testing import Fake, job_analysis
 
-
-def upload(fake: Fake, api: requests.Session, name: str, data: bytes, type_id: int) -> dict[str, Any]:
-    """As Rescale's DOE example uploads: `files={'file': fp, 'typeId': type_id}` (typeId a part with a filename)."""
-    response = api.post(fake.url("/api/v2/files/contents/"), files={"file": (name, data), "typeId": type_id})
-    assert response.status_code == 201, response.text
-    return response.json()
+from .doe import CSV, EXECUTING_AFTER, RUN, TEMPLATE, doe_body, doe_files, upload_typed
 
 
 @pytest.mark.parametrize("type_id", [1, 2, 3, 4])
 def test_upload_takes_type_id_as_a_file_part(fake: Fake, api: requests.Session, type_id: int) -> None:
-    created = upload(fake, api, "U.inp_template", b"x ${x}\n", type_id)
+    created = upload_typed(fake, "U.inp_template", b"x ${x}\n", type_id)
     assert created["typeId"] == type_id
     assert api.get(fake.url(f"/api/v2/files/{created['id']}/")).json()["typeId"] == type_id
     assert api.get(fake.url(f"/api/v2/files/{created['id']}/contents/")).content == b"x ${x}\n"
@@ -38,51 +33,6 @@ def test_a_bad_type_id_part_is_400(fake: Fake, api: requests.Session, value: byt
 # ---------------------------------------------------------------------------------------------------------------
 # A small sweep: a CSV of 5 rows, a template, 2 slots, runs of 60 s (the command's `sleep 60`)
 # ---------------------------------------------------------------------------------------------------------------
-CSV = b"x_velocity,y_velocity,label\n10,0.5,a\n12.5,0.25,b\n15,0,c\n17.125,-0.125,d\n20,1e-1,e\n"
-TEMPLATE = (b'internalField uniform (${x_velocity?string("0.00")} ${y_velocity?c} 0); // ${label}\n'
-            b"#include \"initialConditions\"\n")
-EXECUTING_AFTER = 45.0  # seconds from submission to Executing (lifecycle.EXECUTING)
-RUN = 60.0
-
-
-def doe_files(fake: Fake, api: requests.Session, csv: bytes = CSV, template: bytes = TEMPLATE) -> dict[str, str]:
-    return {
-        "input": upload(fake, api, "airfoil2D_DOE.zip", b"PK\x05\x06" + b"\0" * 18, 1)["id"],
-        "template": upload(fake, api, "U.inp_template", template, 2)["id"],
-        "params": upload(fake, api, "openfoam.csv", csv, 3)["id"],
-        "script": upload(fake, api, "extract.py", b"print('Cd Cl')\n", 4)["id"],
-    }
-
-
-def doe_body(ids: dict[str, str], slots: int = 2, command: str = f"cd airfoil2D_DOE\nsleep {RUN:g}",
-             **extra: Any) -> dict[str, Any]:
-    """The shape of Rescale's DOE example (an OpenFOAM airfoil sweep), on a core type and code in the catalog."""
-    return {
-        "name": "OpenFOAM: Airfoil Parametric Analysis - CSV params", "description": "", "clonedFrom": "Qanyhb",
-        "archiveFilters": [], "isLowPriority": True,
-        "jobanalyses": [{
-            "analysis": {"code": "user_included", "version": "0"}, "command": command, "flags": {},
-            "hardware": {"coresPerSlot": 1, "slots": slots, "walltime": 10, "type": "compute", "coreType": "emerald"},
-            "inputFiles": [{"id": ids["input"], "decompress": True}], "onDemandLicenseSeller": None, "envVars": None,
-            "postProcessScript": {"id": ids["script"]},
-            "postProcessScriptCommand": "python extract.py airfoil2D_DOE/log.simpleFoam Cd Cl",
-            "templateTasks": [{"templateFile": {"id": ids["template"]}, "processedFilename": "airfoil2D_DOE/0/U"}],
-        }],
-        "paramFile": {"id": ids["params"]}, "jobvariables": [], "inputFileParseTask": "", "isTemplate": False,
-        "templatedFrom": None, "includeNominalRun": False, **extra,
-    }
-
-
-def create(fake: Fake, api: requests.Session, body: dict[str, Any]) -> dict[str, Any]:
-    response = api.post(fake.url("/api/v2/jobs/"), json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def submit(fake: Fake, api: requests.Session, job_id: str) -> None:
-    assert api.post(fake.url(f"/api/v2/jobs/{job_id}/submit/")).status_code == 200
-
-
 def runs(fake: Fake, api: requests.Session, job_id: str, page_size: int = 1000, **params: Any) -> dict[str, Any]:
     response = api.get(fake.url(f"/api/v2/jobs/{job_id}/runs/"), params={"page_size": page_size, **params})
     assert response.status_code == 200, response.text
@@ -108,8 +58,8 @@ def latest_status(fake: Fake, api: requests.Session, job_id: str) -> dict[str, A
 
 
 def test_a_sweep_is_stored_and_echoed(fake: Fake, api: requests.Session) -> None:
-    ids = doe_files(fake, api)
-    job = create(fake, api, doe_body(ids, monteCarloIterations=3))
+    ids = doe_files(fake)
+    job = fake.create_job(**doe_body(ids, monteCarloIterations=3))
     assert job["paramFile"]["id"] == ids["params"] and job["paramFile"]["typeId"] == 3
     assert job["expectedRuns"] == 5 and job["includeNominalRun"] is False and job["monteCarloIterations"] == 3
     assert [v["name"] for v in job["jobvariables"]] == ["x_velocity", "y_velocity", "label"]
@@ -127,19 +77,17 @@ def test_a_sweep_is_stored_and_echoed(fake: Fake, api: requests.Session) -> None
 
 
 def test_a_basic_job_expects_one_run(fake: Fake, api: requests.Session) -> None:
-    job = create(fake, api, {"name": "basic", "jobanalyses": [{
-        "analysis": {"code": "user_included", "version": "0"}, "command": "echo hi",
-        "hardware": {"coreType": "emerald", "coresPerSlot": 1}}]})
+    job = fake.create_job(name="basic", jobanalyses=[job_analysis("echo hi", core="emerald", cores=1)])
     assert job["expectedRuns"] == 1 and job["paramFile"] is None and job["jobanalyses"][0]["templateTasks"] == []
-    submit(fake, api, job["id"])
+    fake.submit(job["id"])
     fake.control.advance(EXECUTING_AFTER)
     page = runs(fake, api, job["id"])
     assert page["count"] == 1 and page["results"][0]["id"] == "1" and page["results"][0]["variables"] == []
 
 
 def test_runs_go_slots_at_a_time_with_their_variables(fake: Fake, api: requests.Session) -> None:
-    job = create(fake, api, doe_body(doe_files(fake, api)))
-    submit(fake, api, job["id"])
+    job = fake.create_job(**doe_body(doe_files(fake)))
+    fake.submit(job["id"])
     fake.control.advance(EXECUTING_AFTER - 1)
     assert runs(fake, api, job["id"])["count"] == 0  # no runs before the job executes
     fake.control.advance(1)
@@ -175,8 +123,8 @@ def test_runs_go_slots_at_a_time_with_their_variables(fake: Fake, api: requests.
 
 
 def test_each_run_has_its_processed_templates_and_outputs(fake: Fake, api: requests.Session) -> None:
-    job = create(fake, api, doe_body(doe_files(fake, api), command="sleep 60; openssl rand -out result.bin 100"))
-    submit(fake, api, job["id"])
+    job = fake.create_job(**doe_body(doe_files(fake), command="sleep 60; openssl rand -out result.bin 100"))
+    fake.submit(job["id"])
     fake.control.advance(EXECUTING_AFTER + RUN)  # runs 1 and 2 completed, 3 and 4 running
     files = api.get(fake.url(f"/api/v2/jobs/{job['id']}/runs/2/files/")).json()
     names = {f["relativePath"]: f for f in files["results"]}
@@ -207,16 +155,16 @@ def test_each_run_has_its_processed_templates_and_outputs(fake: Fake, api: reque
 
 
 def test_unknown_runs_are_404(fake: Fake, api: requests.Session) -> None:
-    job = create(fake, api, doe_body(doe_files(fake, api)))
-    submit(fake, api, job["id"])
+    job = fake.create_job(**doe_body(doe_files(fake)))
+    fake.submit(job["id"])
     fake.control.advance(EXECUTING_AFTER)
     for run in ("0", "6", "99999999999", "x"):
         assert api.get(fake.url(f"/api/v2/jobs/{job['id']}/runs/{run}/")).status_code == 404
 
 
 def test_stop_mid_sweep_ends_running_runs_and_never_starts_the_rest(fake: Fake, api: requests.Session) -> None:
-    job = create(fake, api, doe_body(doe_files(fake, api)))
-    submit(fake, api, job["id"])
+    job = fake.create_job(**doe_body(doe_files(fake)))
+    fake.submit(job["id"])
     fake.control.advance(EXECUTING_AFTER + RUN + 30)  # runs 1-2 done, 3-4 half way
     assert api.post(fake.url(f"/api/v2/jobs/{job['id']}/stop/")).status_code == 202
     fake.control.advance(10 * RUN)
@@ -236,15 +184,15 @@ def test_stop_mid_sweep_ends_running_runs_and_never_starts_the_rest(fake: Fake, 
 
 
 def test_the_nominal_run_comes_last(fake: Fake, api: requests.Session) -> None:
-    ids = doe_files(fake, api)
+    ids = doe_files(fake)
     variables = [{"name": "x_velocity", "variableType": "Param", "displayOrder": 0,
                   "valueGeneratorSettings": {"nominal": 11}},
                  {"name": "y_velocity", "variableType": "Param", "displayOrder": 1},
                  {"name": "label", "variableType": "Param", "displayOrder": 2}]
-    job = create(fake, api, doe_body(ids, slots=10, includeNominalRun=True, jobvariables=variables))
+    job = fake.create_job(**doe_body(ids, slots=10, includeNominalRun=True, jobvariables=variables))
     assert job["expectedRuns"] == 6 and job["includeNominalRun"] is True
     assert job["jobvariables"][0]["valueGeneratorSettings"] == {"nominal": 11}
-    submit(fake, api, job["id"])
+    fake.submit(job["id"])
     fake.control.advance(EXECUTING_AFTER + RUN)
     page = runs(fake, api, job["id"])
     assert page["count"] == 6 and progress(page) == (6, 0, 6)
@@ -265,7 +213,7 @@ def test_the_nominal_run_comes_last(fake: Fake, api: requests.Session) -> None:
 ])
 def test_a_template_outside_the_supported_subset_is_400(fake: Fake, api: requests.Session, template: bytes,
                                                         message: str) -> None:
-    response = api.post(fake.url("/api/v2/jobs/"), json=doe_body(doe_files(fake, api, template=template)))
+    response = api.post(fake.url("/api/v2/jobs/"), json=doe_body(doe_files(fake, template=template)))
     assert response.status_code == 400
     errors = response.json()["jobanalyses"][0]["templateTasks"][0]["templateFile"]
     assert message in errors[0], errors
@@ -280,7 +228,7 @@ def test_a_template_outside_the_supported_subset_is_400(fake: Fake, api: request
 ])
 def test_a_parameter_file_that_cannot_make_runs_is_400(fake: Fake, api: requests.Session, csv: bytes,
                                                         message: str) -> None:
-    response = api.post(fake.url("/api/v2/jobs/"), json=doe_body(doe_files(fake, api, csv=csv)))
+    response = api.post(fake.url("/api/v2/jobs/"), json=doe_body(doe_files(fake, csv=csv)))
     assert response.status_code == 400
     assert message in response.json()["paramFile"][0], response.json()
     assert api.get(fake.url("/api/v2/jobs/")).json()["count"] == 0
@@ -288,7 +236,7 @@ def test_a_parameter_file_that_cannot_make_runs_is_400(fake: Fake, api: requests
 
 def test_a_csv_that_does_not_match_the_variables_is_400(fake: Fake, api: requests.Session) -> None:
     variables = [{"name": "x_velocity"}, {"name": "z_velocity"}, {"name": "label"}]
-    response = api.post(fake.url("/api/v2/jobs/"), json=doe_body(doe_files(fake, api), jobvariables=variables))
+    response = api.post(fake.url("/api/v2/jobs/"), json=doe_body(doe_files(fake), jobvariables=variables))
     assert response.status_code == 400
     assert "do not match jobvariables" in response.json()["paramFile"][0]
 
@@ -304,7 +252,7 @@ def test_a_csv_that_does_not_match_the_variables_is_400(fake: Fake, api: request
 ])
 def test_bad_doe_references_are_400(fake: Fake, api: requests.Session, change: dict[str, Any],
                                     where: tuple[str, ...]) -> None:
-    ids = doe_files(fake, api)
+    ids = doe_files(fake)
     body = doe_body(ids)
     for key, value in change.items():
         if key in ("templateTasks", "postProcessScript"):
@@ -320,7 +268,7 @@ def test_bad_doe_references_are_400(fake: Fake, api: requests.Session, change: d
 
 
 def test_deleting_a_sweep_forgets_it(fake: Fake, api: requests.Session) -> None:
-    job = create(fake, api, doe_body(doe_files(fake, api)))
+    job = fake.create_job(**doe_body(doe_files(fake)))
     assert api.delete(fake.url(f"/api/v2/jobs/{job['id']}/")).status_code == 204
     assert api.get(fake.url(f"/api/v2/jobs/{job['id']}/runs/")).status_code == 404
 
@@ -328,8 +276,8 @@ def test_deleting_a_sweep_forgets_it(fake: Fake, api: requests.Session) -> None:
 @pytest.mark.parametrize("page_size, expected", [(1848, 1848), (3696, 3696), (20000, 3696)])
 def test_runs_pages_hold_thousands(fake: Fake, api: requests.Session, page_size: int, expected: int) -> None:
     csv = b"x\n" + b"".join(b"%d\n" % n for n in range(3696))
-    job = create(fake, api, doe_body(doe_files(fake, api, csv=csv, template=b"x=${x}\n"), slots=1500))
-    submit(fake, api, job["id"])
+    job = fake.create_job(**doe_body(doe_files(fake, csv=csv, template=b"x=${x}\n"), slots=1500))
+    fake.submit(job["id"])
     fake.control.advance(EXECUTING_AFTER)
     page = runs(fake, api, job["id"], page_size=page_size)
     assert page["count"] == 3696 and len(page["results"]) == min(expected, 10_000)
@@ -340,15 +288,16 @@ def test_runs_pages_hold_thousands(fake: Fake, api: requests.Session, page_size:
         assert rest["results"][0]["id"] == str(page_size + 1)
 
 
+@pytest.mark.twins("inprocess")  # 1500 runs; smaller sweeps above run in every twin
 def test_the_official_doe_example_at_full_size(fake: Fake, api: requests.Session) -> None:
     """Rescale's DOE example: 3,696 CSV rows on 1,500 slots; wait for Executing, poll the runs with
     page_size=1848 (every 30 s in the example) until 1,848 runs completed, then stop the job."""
     csv = b"x_velocity,y_velocity,label\n" + b"".join(
         b"%d.%02d,%d,c%d\n" % (n // 100, n % 100, n % 7, n) for n in range(3696))
-    ids = doe_files(fake, api, csv=csv)
-    job = create(fake, api, doe_body(ids, slots=1500, command="cd airfoil2D_DOE\n./Allrun\nsleep 600"))
+    ids = doe_files(fake, csv=csv)
+    job = fake.create_job(**doe_body(ids, slots=1500, command="cd airfoil2D_DOE\n./Allrun\nsleep 600"))
     assert job["expectedRuns"] == 3696
-    submit(fake, api, job["id"])
+    fake.submit(job["id"])
     polls = 0
     while latest_status(fake, api, job["id"])["status"].upper() != "EXECUTING":
         fake.control.advance(30)
@@ -426,7 +375,7 @@ def test_the_client_follows_a_sweep(fake: Fake, tmp_path: Any) -> None:
 def test_hostile_json_in_a_sweep_is_400(fake: Fake, api: requests.Session, raw: str) -> None:
     import json
 
-    body = doe_body(doe_files(fake, api), jobvariables=[{"name": "x_velocity", "valueGeneratorSettings": {}},
+    body = doe_body(doe_files(fake), jobvariables=[{"name": "x_velocity", "valueGeneratorSettings": {}},
                                                          {"name": "y_velocity"}, {"name": "label"}])
     text = json.dumps(body).replace('"valueGeneratorSettings": {}', raw)
     response = api.post(fake.url("/api/v2/jobs/"), data=text, headers={"Content-Type": "application/json"})
@@ -437,17 +386,17 @@ def test_hostile_json_in_a_sweep_is_400(fake: Fake, api: requests.Session, raw: 
 
 
 def test_a_patch_of_a_saved_sweep_reads_its_templates_again(fake: Fake, api: requests.Session) -> None:
-    ids = doe_files(fake, api)
-    job = create(fake, api, doe_body(ids))
-    other = upload(fake, api, "T.inp_template", b"T=${x_velocity?c}\n", 2)["id"]
+    ids = doe_files(fake)
+    job = fake.create_job(**doe_body(ids))
+    other = upload_typed(fake, "T.inp_template", b"T=${x_velocity?c}\n", 2)["id"]
     analyses = doe_body(ids)["jobanalyses"]
     analyses[0]["templateTasks"] = [{"templateFile": {"id": other}, "processedFilename": "T"}]
     response = api.patch(fake.url(f"/api/v2/jobs/{job['id']}/"), json={"jobanalyses": analyses})
     assert response.status_code == 200 and response.json()["jobanalyses"][0]["templateTasks"][0]["processedFilename"] == "T"
-    bad = upload(fake, api, "B.inp_template", b"${nope}\n", 2)["id"]
+    bad = upload_typed(fake, "B.inp_template", b"${nope}\n", 2)["id"]
     analyses[0]["templateTasks"] = [{"templateFile": {"id": bad}, "processedFilename": "B"}]
     assert api.patch(fake.url(f"/api/v2/jobs/{job['id']}/"), json={"jobanalyses": analyses}).status_code == 400
-    submit(fake, api, job["id"])
+    fake.submit(job["id"])
     fake.control.advance(EXECUTING_AFTER + RUN)
     files = api.get(fake.url(f"/api/v2/jobs/{job['id']}/runs/1/files/")).json()["results"]
     processed = next(f for f in files if f["name"] == "T")
@@ -485,16 +434,16 @@ def test_serve_takes_the_runs_page_limit() -> None:
 @pytest.mark.parametrize("variables", [[{"name": "a"}, 0] * 600, [0] + [{"name": "a"}] * 1200])
 def test_too_many_variables_is_one_400_for_the_list(fake: Fake, api: requests.Session, variables: list[Any]) -> None:
     """Found by the contract test: a list both too long and with bad items made the error tree crash (500)."""
-    response = api.post(fake.url("/api/v2/jobs/"), json=doe_body(doe_files(fake, api), jobvariables=variables))
+    response = api.post(fake.url("/api/v2/jobs/"), json=doe_body(doe_files(fake), jobvariables=variables))
     assert response.status_code == 400
     assert response.json() == {"jobvariables": ["Ensure this field has no more than 1000 elements."]}
 
 
 def test_the_walltime_cuts_the_sweep(fake: Fake, api: requests.Session) -> None:
-    body = doe_body(doe_files(fake, api), command="sleep 1500")
+    body = doe_body(doe_files(fake), command="sleep 1500")
     body["jobanalyses"][0]["hardware"]["walltime"] = 1  # 3 waves of 1,500 s do not fit in an hour
-    job = create(fake, api, body)
-    submit(fake, api, job["id"])
+    job = fake.create_job(**body)
+    fake.submit(job["id"])
     fake.control.advance(EXECUTING_AFTER + 3 * 1500 + 600)
     page = runs(fake, api, job["id"])
     assert [seconds(r) for r in page["results"]] == [1500.0, 1500.0, 1500.0, 1500.0, 600.0]

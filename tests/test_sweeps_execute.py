@@ -15,7 +15,7 @@ import pytest
 import requests
 from rescale_client import RescaleClient, RunProgress
 from rescale_mock.testing import Control, Fake, ServedProcess
-from .real_runs import client, processes_with, ticking_sleep  # noqa: F401 (client: the fixture)
+from .real_runs import processes_with, ticking_sleep
 
 
 pytestmark = pytest.mark.rescale_mock_execute

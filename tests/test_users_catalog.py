@@ -9,25 +9,14 @@ import requests
 
 from rescale_mock.testing import Fake
 
+from .notebook import get_all_result_pages
+
 PRICE_KEYS = {"price", "lowPriorityPrice", "walltimeRequired"}
 CORE_TYPE_KEYS = {
     "code", "name", "description", "displayOrder", "isPrimary", "isDeprecated", "isActive", "hasSsd", "compute",
     "remoteVizAllowed", "storage", "memory", "io", "storageIo", "cores", "gpuCounts", "processorInfo", "categoryCodes",
 }
 VERSION_KEYS = {"version", "versionCode", "allowedCoreTypes", "stdCommand", "mpiCommand", "smpCommand", "eula"}
-
-
-def get_all_result_pages(url: str, headers: dict[str, str] = {}, params: dict[str, Any] = {}) -> list[dict]:
-    """Notebook cell 12, verbatim apart from the annotations."""
-    results = []
-    res = requests.get(url, headers=headers, params=params)
-    res.raise_for_status()
-    results.extend(res.json()["results"])
-    while res.json()["next"] != None:  # noqa: E711 - as the notebook writes it
-        res = requests.get(res.json()["next"], headers=headers)
-        res.raise_for_status()
-        results.extend(res.json()["results"])
-    return results
 
 
 def everything(fake: Fake, api: requests.Session, path: str, **params: Any) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 (zip, tar.gz) or kept (`decompress: false`), and the outputs go back to S3 (a few tests of tests/test_execute.py)."""
 import pytest
 
-from tests.real_runs import client  # noqa: F401 (the fixture)
 from tests.test_execute import (  # noqa: F401
     inputs,
     test_decompress_false_keeps_the_archive_and_tar_gz_is_unpacked,
