@@ -51,9 +51,14 @@ BoundedValidator = validators.extend(Draft202012Validator, {
 })
 
 
+# libyaml's loader when PyYAML was built with it: six times quicker than the pure-Python one, and every process
+# (each server, worker and test process) reads the spec once at start
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @functools.lru_cache(maxsize=None)
 def load_document(name: str) -> dict[str, Any]:
-    return yaml.safe_load(spec_text(name))
+    return yaml.load(spec_text(name), Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
 
 
 def _pointer(*parts: str) -> str:
