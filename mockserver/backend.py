@@ -6,6 +6,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import ContextManager
 
 from .config import Config
 from .control.faults import STREAM as FAULT_STREAM, FaultRules, Journal
@@ -89,6 +90,7 @@ class Backend:
         self.jobs.executor = self.runner
         if self.lock is not None:  # the only server of this store: claims on outputs older than now are dead
             self.jobs.alone_since = time.time()
+        self.state_cache = state.cache(self.db)
         self.faults = FaultRules(self.db)
         self.journal = Journal(self.db, config.journal_size)
         self.violations: list[str] = []
@@ -107,6 +109,13 @@ class Backend:
                     conn.execute(f"DELETE FROM {table}")
             for stream in (ID_STREAM, FAULT_STREAM):
                 state.join_stream(conn, stream, config.seed)
+            if not config.shared_store:
+                state.cache(self.db).changed(conn)
+
+    def pinned_state(self) -> ContextManager[None]:
+        """For one request: its cached reads of the store's state (tenants, server settings, whether a fault rule
+        is live) check one read of the state version (store/state.py StateCache)."""
+        return self.state_cache.pinned()
 
     def authenticate(self, key: str) -> Tenant | None:
         tenant = self.tenants.by_key(key)

@@ -138,6 +138,10 @@ class PostgresDatabase:
         """One standalone INSERT that needs no serialization with other writes (autocommit: its own transaction)."""
         self.connection().execute(sql, args)
 
+    def in_transaction(self) -> bool:
+        """Whether this thread is inside `transaction()` (what it reads may be its own uncommitted writes)."""
+        return self.connection().raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         return self.connection().execute(sql, args).fetchall()
 
