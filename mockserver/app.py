@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, ContextManager, Iterable
+from contextlib import AbstractContextManager
+from typing import Any, Callable, Iterable
 
 from flask import Flask, Request, Response, redirect, request
 from werkzeug.exceptions import HTTPException
@@ -49,7 +50,7 @@ class ApiFront:
 
     def __init__(self, api: Dispatcher, control: Dispatcher, faults_and_journal: FaultsAndJournal,
                  stage: Callable[[], Any], pages: Callable[..., Iterable[bytes]],
-                 pinned_state: Callable[[], ContextManager[None]]) -> None:
+                 pinned_state: Callable[[], AbstractContextManager[None]]) -> None:
         self.api, self.control, self.faults_and_journal = api, control, faults_and_journal
         self.stage, self.pages, self.pinned_state = stage, pages, pinned_state
 

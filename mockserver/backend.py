@@ -5,8 +5,8 @@ import shutil
 import tempfile
 import threading
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import ContextManager
 
 from .config import Config
 from .control.faults import STREAM as FAULT_STREAM, FaultRules, Journal
@@ -112,7 +112,7 @@ class Backend:
             if not config.shared_store:
                 state.cache(self.db).changed(conn)
 
-    def pinned_state(self) -> ContextManager[None]:
+    def pinned_state(self) -> AbstractContextManager[None]:
         """For one request: its cached reads of the store's state (tenants, server settings, whether a fault rule
         is live) check one read of the state version (store/state.py StateCache)."""
         return self.state_cache.pinned()

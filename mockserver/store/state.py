@@ -44,8 +44,12 @@ class StateCache:
 
     @contextlib.contextmanager
     def pinned(self) -> Iterator[None]:
-        """One read of the version for the cached reads of one request (this thread's)."""
-        self._local.version = self._read()
+        """One read of the version for the cached reads of one request (this thread's). If the store cannot be read,
+        the request goes on unpinned, to fail where it reads the store, as it would have without the cache."""
+        try:
+            self._local.version = self._read()
+        except Exception:  # noqa: BLE001 - see above
+            self._local.version = None
         try:
             yield
         finally:
@@ -77,7 +81,7 @@ class StateCache:
 
 
 _MISSING = object()
-_CACHES: "weakref.WeakKeyDictionary[Any, StateCache]" = weakref.WeakKeyDictionary()
+_CACHES: weakref.WeakKeyDictionary[Any, StateCache] = weakref.WeakKeyDictionary()
 _CACHES_LOCK = threading.Lock()
 
 
