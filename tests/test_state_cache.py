@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import quote
 
 import pytest
 from flask.testing import FlaskClient
 
 from rescale_mock.app import create_app
 from rescale_mock.config import Config
+from rescale_mock.store.engines import open_database
 from rescale_mock.testing_postgres import schema_of_its_own
 
 KEY = "state-cache-key-0123456789abcdef"
@@ -100,3 +102,24 @@ def test_a_change_made_inside_a_request_is_seen_by_the_rest_of_that_request(
     first, _second = apps
     assert _json(first.get("/_fake/settings/"))["v2CoreType"] == "string"  # cached
     assert _json(first.put("/_fake/settings/", json={"v2CoreType": "object"}))["v2CoreType"] == "object"
+
+
+@pytest.mark.postgres
+def test_postgres_journal_rows_skip_the_wal_flush_while_transactions_keep_the_servers_setting(
+        rescale_mock_postgres_url: str, tmp_path: Path) -> None:
+    """A journal row (`append`) is committed without waiting for the WAL flush; every transaction (the state that is
+    acknowledged) commits with the server's own `synchronous_commit`, here made `on` for the session."""
+    with schema_of_its_own(rescale_mock_postgres_url) as url:
+        durable = url.replace("options=", "options=" + quote("-csynchronous_commit=on ", safe=""), 1)
+        db = open_database(durable, tmp_path)
+        try:
+            with db.transaction() as conn:
+                inside = conn.execute("SHOW synchronous_commit").fetchone()[0]
+            outside = db.one("SHOW synchronous_commit")[0]
+            db.append("INSERT INTO counters (name, value) VALUES (?, ?)", ("appended", 1))
+            with db.transaction() as conn:
+                after = conn.execute("SHOW synchronous_commit").fetchone()[0]
+            assert (inside, outside, after) == ("on", "off", "on")
+            assert db.one("SELECT value FROM counters WHERE name = ?", ("appended",))["value"] == 1
+        finally:
+            db.close()
