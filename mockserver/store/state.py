@@ -82,16 +82,16 @@ class StateCache:
 
 _MISSING = object()
 _CACHES: weakref.WeakKeyDictionary[Any, StateCache] = weakref.WeakKeyDictionary()
-_CACHES_LOCK = threading.Lock()
 
 
 def cache(db: Any) -> StateCache:
-    """The one StateCache of `db` (one per Database, so one pin covers every cache over it)."""
-    with _CACHES_LOCK:
-        found = _CACHES.get(db)
-        if found is None:
-            found = _CACHES[db] = StateCache(db)
-        return found
+    """The one StateCache of `db` (one per Database, so one pin covers every cache over it). Asked for while the
+    services are built, so no lock (none to be held across a worker's fork); two made at once would still agree
+    with the store from one request to the next."""
+    found = _CACHES.get(db)
+    if found is None:
+        found = _CACHES[db] = StateCache(db)
+    return found
 
 
 class ServerState:
