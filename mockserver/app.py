@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import AbstractContextManager
 from typing import Any, Callable, Iterable
 
 from flask import Flask, Request, Response, redirect, request
@@ -48,9 +49,10 @@ class ApiFront:
     (the Flask app of the portal and the docs)."""
 
     def __init__(self, api: Dispatcher, control: Dispatcher, faults_and_journal: FaultsAndJournal,
-                 stage: Callable[[], Any], pages: Callable[..., Iterable[bytes]]) -> None:
+                 stage: Callable[[], Any], pages: Callable[..., Iterable[bytes]],
+                 pinned_state: Callable[[], AbstractContextManager[None]]) -> None:
         self.api, self.control, self.faults_and_journal = api, control, faults_and_journal
-        self.stage, self.pages = stage, pages
+        self.stage, self.pages, self.pinned_state = stage, pages, pinned_state
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         started = time.perf_counter()
@@ -61,6 +63,11 @@ class ApiFront:
             dispatcher = self.control
         else:
             return self.pages(environ, start_response)
+        with self.pinned_state():  # one read of the state version for the request's cached reads
+            return self._answer(dispatcher, environ, start_response, started)
+
+    def _answer(self, dispatcher: Dispatcher, environ: dict[str, Any], start_response: Callable[..., Any],
+                started: float) -> Iterable[bytes]:
         request = UploadRequest(environ, self.stage)
         try:
             admission = dispatcher.admit(request)
@@ -108,6 +115,6 @@ def create_app(config: Config | None = None) -> Flask:
         return internal_error(request)  # type: ignore[return-value]
 
     front = ApiFront(api, control, FaultsAndJournal(backend), lambda: backend.blobs.stage(),
-                     app.wsgi_app)
+                     app.wsgi_app, backend.pinned_state)
     app.wsgi_app = RequestGuard(front, config.allowed_hosts, config.control_token)  # type: ignore[method-assign]
     return app

@@ -5,6 +5,7 @@ import shutil
 import tempfile
 import threading
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from .config import Config
@@ -89,6 +90,7 @@ class Backend:
         self.jobs.executor = self.runner
         if self.lock is not None:  # the only server of this store: claims on outputs older than now are dead
             self.jobs.alone_since = time.time()
+        self.state_cache = state.cache(self.db)
         self.faults = FaultRules(self.db)
         self.journal = Journal(self.db, config.journal_size)
         self.violations: list[str] = []
@@ -107,6 +109,13 @@ class Backend:
                     conn.execute(f"DELETE FROM {table}")
             for stream in (ID_STREAM, FAULT_STREAM):
                 state.join_stream(conn, stream, config.seed)
+            if not config.shared_store:
+                state.cache(self.db).changed(conn)
+
+    def pinned_state(self) -> AbstractContextManager[None]:
+        """For one request: its cached reads of the store's state (tenants, server settings, whether a fault rule
+        is live) check one read of the state version (store/state.py StateCache)."""
+        return self.state_cache.pinned()
 
     def authenticate(self, key: str) -> Tenant | None:
         tenant = self.tenants.by_key(key)

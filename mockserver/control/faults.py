@@ -56,6 +56,7 @@ class FaultRules:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.cache = state.cache(db)  # whether any rule is live, kept while the state version holds
 
     def seed(self, seed: int | None, tenant: str | None = None) -> None:
         """Seed the draws of one tenant's requests, or (None) of the whole server, dropping the tenants' seeds."""
@@ -72,6 +73,7 @@ class FaultRules:
             fault = Fault(id=f"f{seq}", tenant=tenant, **spec)
             conn.execute("INSERT INTO faults (id, seq, tenant_id, times, fired, spec) VALUES (?, ?, ?, ?, 0, ?)",
                          (fault.id, seq, tenant, fault.times, to_json({k: getattr(fault, k) for k in _SPEC_FIELDS})))
+            self.cache.changed(conn)
         return fault
 
     def list(self, tenant: str | None) -> list[Fault]:
@@ -83,8 +85,12 @@ class FaultRules:
     def remove(self, fault_id: str, tenant: str | None) -> bool:
         with self.db.transaction() as conn:
             if tenant is None:
-                return conn.execute("DELETE FROM faults WHERE id = ?", (fault_id,)).rowcount > 0
-            return conn.execute("DELETE FROM faults WHERE id = ? AND tenant_id = ?", (fault_id, tenant)).rowcount > 0
+                removed = conn.execute("DELETE FROM faults WHERE id = ?", (fault_id,)).rowcount > 0
+            else:
+                removed = conn.execute("DELETE FROM faults WHERE id = ? AND tenant_id = ?",
+                                       (fault_id, tenant)).rowcount > 0
+            self.cache.changed(conn)
+            return removed
 
     def clear(self, tenant: str | None) -> None:
         with self.db.transaction() as conn:
@@ -92,10 +98,13 @@ class FaultRules:
                 conn.execute("DELETE FROM faults")
             else:
                 conn.execute("DELETE FROM faults WHERE tenant_id = ?", (tenant,))
+            self.cache.changed(conn)
 
     def armed(self) -> bool:
-        """Whether any rule may still fire: one small read, so a request pays little when there is none."""
-        return self.db.one("SELECT 1 FROM faults WHERE times IS NULL OR times > 0 LIMIT 1") is not None
+        """Whether any rule may still fire, cached while the state version holds (a rule added, removed or spent
+        bumps it), so a request pays nothing more when there is none."""
+        return self.cache.get("faults.armed", lambda: self.db.one(
+            "SELECT 1 FROM faults WHERE times IS NULL OR times > 0 LIMIT 1") is not None)
 
     def fire(self, method: str, path: str, tenant: str | None) -> Fault | None:
         """The first matching rule that fires this time (counting it down), if any."""
@@ -111,6 +120,8 @@ class FaultRules:
                 fault.fired += 1
                 fault.times = None if fault.times is None else fault.times - 1
                 conn.execute("UPDATE faults SET fired = ?, times = ? WHERE id = ?", (fault.fired, fault.times, fault.id))
+                if fault.times == 0:  # spent: `armed` may be False now
+                    self.cache.changed(conn)
                 return fault
         return None
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..store.db import Database, from_json, id_taken, to_json
-from ..store.state import ServerState, drop_streams, reseed
+from ..store.state import ServerState, cache, drop_streams, reseed
 from .catalog import Catalog
 from .clock import Clock
 from .ids import STREAM, IdFactory
@@ -44,23 +44,33 @@ _MISSING = object()
 
 
 class Tenants:
-    """No cache is the truth: every request reads its tenant (one indexed read) and every change is written in a
-    transaction that re-reads the stored settings, so all server processes over one store agree."""
+    """The store is the truth: every change is written in a transaction that re-reads the stored settings and bumps
+    the state version (store/state.py), and a tenant is read from this process's cache only while that version
+    holds, which each request checks, so all server processes over one store agree. A Tenant is made per read; its
+    `settings` may be shared with the cache: replace it, never change it in place."""
 
     def __init__(self, db: Database, ids: IdFactory, catalog: Catalog | None, clock_defaults: ClockDefaults,
                  real_time: Callable[[], float] = time.time) -> None:
         self.db, self.ids, self.catalog = db, ids, catalog
         self.server = ServerState(db)  # server-wide values changed at run time
+        self.cache = cache(db)
         self._started_clock = clock_defaults  # the flags'; `set_defaults` changes live in the store
         self.real_time = real_time
 
     def by_key(self, key: str) -> Tenant | None:
-        row = self.db.one("SELECT id, settings FROM tenants WHERE key_digest = ?", (key_digest(key),))
-        return Tenant(row["id"], from_json(row["settings"])) if row else None
+        digest = key_digest(key)
+        return self._cached("key_digest", digest)
 
     def by_id(self, tenant_id: str) -> Tenant | None:
-        row = self.db.one("SELECT id, settings FROM tenants WHERE id = ?", (tenant_id,))
-        return Tenant(row["id"], from_json(row["settings"])) if row else None
+        return self._cached("id", tenant_id)
+
+    def _cached(self, column: str, value: str) -> Tenant | None:
+        found = self.cache.get(("tenant", column, value), lambda: self._load(column, value))
+        return Tenant(*found) if found else None
+
+    def _load(self, column: str, value: str) -> tuple[str, dict[str, Any]] | None:
+        row = self.db.one(f"SELECT id, settings FROM tenants WHERE {column} = ?", (value,))
+        return (row["id"], from_json(row["settings"])) if row else None
 
     def reload(self, tenant: Tenant) -> Tenant:
         """The tenant's settings as stored now (for holders of a Tenant across requests, e.g. the runner)."""
@@ -82,6 +92,7 @@ class Tenants:
             settings = {"clock": self._fresh_clock().to_dict()}
             conn.execute("INSERT INTO tenants (id, key_digest, created, settings) VALUES (?, ?, ?, ?)",
                          (tenant_id, digest, self.real_time(), to_json(settings)))
+            self.cache.changed(conn)
         return Tenant(tenant_id, settings)
 
     def all(self) -> list[Tenant]:
@@ -113,6 +124,7 @@ class Tenants:
             row = conn.execute("SELECT settings FROM tenants WHERE id = ?", (tenant.id,)).fetchone()
             settings = change(from_json(row["settings"]) if row else {})
             conn.execute("UPDATE tenants SET settings = ? WHERE id = ?", (to_json(settings), tenant.id))
+            self.cache.changed(conn)
         tenant.settings = settings
         return settings
 

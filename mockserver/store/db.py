@@ -103,6 +103,10 @@ class Database:
         """One standalone INSERT that needs no serialization with other writes (a journal row, say)."""
         self.connection().execute(sql, args)  # autocommit: one statement is its own transaction
 
+    def in_transaction(self) -> bool:
+        """Whether this thread is inside `transaction()` (what it reads may be its own uncommitted writes)."""
+        return self.connection().in_transaction
+
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         return self.connection().execute(sql, args).fetchall()
 

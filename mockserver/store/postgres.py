@@ -118,6 +118,9 @@ class PostgresDatabase:
         if conn is None or conn.raw.broken or conn.raw.closed:
             raw = psycopg.connect(self.url, autocommit=True, row_factory=_row_factory, connect_timeout=10)
             raw.adapters.register_loader("numeric", _NumericLoader)
+            # `append` commits without waiting for the WAL flush; transactions restore the server's setting
+            self._durable = str(raw.execute("SHOW synchronous_commit").fetchone()[0])  # type: ignore[index]
+            raw.execute("SET synchronous_commit TO OFF")
             conn = self._local.conn = Connection(raw)
             with self._lock:  # a server process is a scarce resource: a thread that ended gives its own back
                 ended = [raw for thread, raw in self._all if not thread.is_alive()]
@@ -131,12 +134,21 @@ class PostgresDatabase:
     def transaction(self) -> Iterator[Connection]:
         conn = self.connection()
         with conn.raw.transaction():
-            conn.raw.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+            conn.raw.execute("SELECT pg_advisory_xact_lock(%s), set_config('synchronous_commit', %s, true)",
+                             (self._lock_key, self._durable))
             yield conn
 
     def append(self, sql: str, args: tuple[Any, ...] = ()) -> None:
-        """One standalone INSERT that needs no serialization with other writes (autocommit: its own transaction)."""
+        """One standalone INSERT that needs no serialization with other writes (a journal row; autocommit: its own
+        transaction). It is committed without waiting for the WAL flush (the connection's `synchronous_commit` is
+        off; `transaction()` sets the server's own value back for its writes, in the statement that takes the lock):
+        the row is visible to every session once this returns, and only a crash of the PostgreSQL server itself (not
+        of a worker) within the WAL writer's delay could lose it, which a journal row may."""
         self.connection().execute(sql, args)
+
+    def in_transaction(self) -> bool:
+        """Whether this thread is inside `transaction()` (what it reads may be its own uncommitted writes)."""
+        return self.connection().raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
 
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         return self.connection().execute(sql, args).fetchall()
