@@ -14,19 +14,18 @@ from schemathesis.config import SchemathesisConfig
 
 from rescale_mock import Config, create_app
 
-from .contract_config import ACCEPT_400, BIG_BODIES, MULTIPART, NO_NEGATIVE, REJECT_413, SPEC_DIR, STATEFUL_OR_CATALOG
+from .contract_config import ACCEPT_400, MULTIPART, NO_NEGATIVE, REJECT_413, SPEC_DIR, STATEFUL_OR_CATALOG
 
 
 KEY = "contract-tenant-key-0001"
 OTHER_KEY = "contract-tenant-key-0002"
 
 OPERATIONS = [{"include-operation-id": STATEFUL_OR_CATALOG, **ACCEPT_400},
-              {"include-operation-id": MULTIPART, **NO_NEGATIVE},
-              {"include-operation-id": BIG_BODIES, **REJECT_413}]
+              {"include-operation-id": MULTIPART, **NO_NEGATIVE}]
 
 
 def _config(token: str | None) -> SchemathesisConfig:
-    raw: dict = {"operations": OPERATIONS}
+    raw: dict = {"operations": OPERATIONS, **REJECT_413}
     if token:
         raw["auth"] = {"openapi": {"TokenAuth": {"api_key": f"Token {token}"}}}
     return SchemathesisConfig.from_dict(raw)

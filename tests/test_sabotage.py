@@ -80,6 +80,10 @@ def run_suite(pytester: pytest.Pytester, files: list[str], sabotage: str = "") -
     (suite / "conftest.py").write_text((HERE / "conftest.py").read_text() + NO_SHRINKING + sabotage)
     for test_file in files + [p.name for p in HERE.glob("*.py") if not p.name.startswith(("test_", "conftest"))]:
         shutil.copy(HERE / test_file, suite / test_file)
+    bench = pytester.path / "bench"  # the notebook's transfer cells live once, in bench/ (tests/notebook.py)
+    bench.mkdir()
+    (bench / "__init__.py").write_text("")
+    shutil.copy(HERE.parent / "bench" / "notebook_transfer.py", bench / "notebook_transfer.py")
     return pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "-m", "not served and not slow",
                                          *[f"tests/{f}" for f in files])
 
