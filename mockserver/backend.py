@@ -24,7 +24,7 @@ from .domain.sshkeys import SshKeys
 from .domain.tenants import ClockDefaults, Tenant, Tenants
 from .errors import unauthorized
 from .runner.supervisor import Runner
-from .spec import control_spec
+from .spec import control_spec, rescale_spec
 from .store import datadir, state
 from .store.blob_stores import open_blob_store
 from .store.db import DatabaseUnavailable
@@ -77,7 +77,7 @@ class Backend:
         self.settings = Settings(self.tenants, config.settings)
         self.catalogs = Catalogs(self.tenants, self.settings, overlays)
         self.catalog = self.tenants.catalog = self.catalogs.base  # the server's catalog (tenants may extend theirs)
-        self.files = Files(self.db, self.blobs, self.ids, self.tenants)
+        self.files = Files(self.db, self.blobs, self.ids, self.tenants, rescale_spec().schema_enum("FileTypeId"))
         specs = JobSpecs(self.catalog)
         self.clusters = Clusters(self.db, self.tenants, specs, self.catalogs.specs)
         self.jobs = Jobs(self.db, self.tenants, self.files, specs, self.clusters, self.catalogs.specs,

@@ -156,6 +156,14 @@ class CompiledSpec:
             node = self._registry.resolver(self._uri).lookup(node["$ref"]).contents
         return node
 
+    def schema_enum(self, *path: str) -> list[Any]:
+        """The `enum` of components/schemas/PATH (each step's `$ref` followed): for the domain, which cannot import
+        the spec, so the backend hands it the values."""
+        node: Any = self.document["components"]["schemas"]
+        for key in path:
+            node = self.resolve(node[key])
+        return list(node["enum"])
+
     def _compile(self, path: str, method: str, op: dict[str, Any], shared: list[dict]) -> Operation:
         params: dict[tuple[str, str], Parameter] = {}
         for base, raw_list in (("paths", path, "parameters"), shared), (("paths", path, method, "parameters"), op.get("parameters", [])):

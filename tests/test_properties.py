@@ -11,9 +11,10 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rescale_mock.domain.lifecycle import (OUTCOMES, Scenario, cluster_plan, plan, plan_on_cluster, stretch)
+from rescale_mock.domain.lifecycle import Scenario, cluster_plan, plan, plan_on_cluster, stretch
 from rescale_mock.errors import ApiError
 from rescale_mock.pagination import from_list, paginate
+from rescale_mock.spec import control_spec
 from rescale_mock.timefmt import STYLES, iso
 
 from .status_machines import CLUSTER_NEXT, JOB_NEXT, assert_walk
@@ -108,7 +109,7 @@ def test_a_page_past_the_end_is_invalid(count: int, size: int, page: int) -> Non
 
 
 # -- status machines ----------------------------------------------------------------------------------------------
-scenarios = st.builds(Scenario, st.sampled_from(OUTCOMES), st.none() | st.integers(0, 255), st.none(),
+scenarios = st.builds(Scenario, st.sampled_from(control_spec().schema_enum("Scenario", "properties", "outcome")), st.none() | st.integers(0, 255), st.none(),
                       st.none() | st.floats(0, 5000))
 offsets = st.none() | st.floats(0, 20000)
 

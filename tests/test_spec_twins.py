@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from rescale_mock.domain import devices, files, jobs, lifecycle
-from rescale_mock.spec import CompiledSpec, control_spec, rescale_spec
+from rescale_mock.domain import files, jobs
+from rescale_mock.spec import CompiledSpec, rescale_spec
 
 
 def parameter_enums(spec: CompiledSpec, operation_ids: tuple[str, ...], name: str) -> list[list[Any]]:
@@ -16,13 +16,6 @@ def parameter_enums(spec: CompiledSpec, operation_ids: tuple[str, ...], name: st
              for p in spec.operations[op_id].parameters if p.name == name]
     assert found, f"no parameter {name} on {operation_ids}"
     return found
-
-
-def schema_enum(spec: CompiledSpec, *path: str) -> list[Any]:
-    node: Any = spec.document["components"]["schemas"]
-    for key in path:
-        node = spec.resolve(node[key])
-    return node["enum"]
 
 
 @pytest.mark.parametrize("table, operation_ids, name", [
@@ -35,11 +28,3 @@ def test_a_domain_table_covers_exactly_its_parameters_enum(table: dict[str, Any]
     for enum in parameter_enums(rescale_spec(), operation_ids, name):
         assert set(table) == set(enum)
 
-
-def test_file_types_are_the_specs() -> None:
-    assert set(files.TYPE_IDS) == set(schema_enum(rescale_spec(), "FileTypeId"))
-
-
-@pytest.mark.parametrize("outcomes, schema", [(lifecycle.OUTCOMES, "Scenario"), (devices.OUTCOMES, "DeviceScenario")])
-def test_scenario_outcomes_are_the_control_planes(outcomes: tuple[str, ...], schema: str) -> None:
-    assert set(outcomes) == set(schema_enum(control_spec(), schema, "properties", "outcome"))

@@ -19,7 +19,6 @@ from .tenants import Tenant, Tenants
 
 FAILED_TO_START = "The storage device failed to start"
 ERROR_TO_STOPPED = 30.0
-OUTCOMES = ("start", "fail_to_start")
 
 
 @dataclass

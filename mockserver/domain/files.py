@@ -16,7 +16,6 @@ from .errors import InvalidInput, NotAllowed, NotFound
 from .ids import IdFactory
 from .tenants import Tenant, Tenants
 
-TYPE_IDS = (1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12)
 INPUT_FILE, OUTPUT_FILE = 1, 5
 MAX_NAME = 255
 TEXT_PROBE = 8192
@@ -60,14 +59,15 @@ class _Row:
 
 
 class Files:
-    def __init__(self, db: Database, blobs: Blobs, ids: IdFactory, tenants: Tenants) -> None:
+    def __init__(self, db: Database, blobs: Blobs, ids: IdFactory, tenants: Tenants, type_ids: Iterable[int]) -> None:
         self.db, self.blobs, self.ids, self.tenants = db, blobs, ids, tenants
+        self.type_ids = frozenset(type_ids)  # the spec's FileTypeId enum: typeId arrives in forms, checked here
 
     # -- creating ----------------------------------------------------------------------------------------------
     def add_upload(self, tenant: Tenant, filename: str | None, staged: StagedUpload, type_id: int | None) -> FileRecord:
         name = posixpath.basename((filename or "").replace("\\", "/"))
         errors = _name_errors(name)
-        if type_id is not None and type_id not in TYPE_IDS:
+        if type_id is not None and type_id not in self.type_ids:
             errors["typeId"] = [f'"{type_id}" is not a valid choice.']
         if errors:
             staged.discard()
@@ -235,7 +235,7 @@ class Files:
             columns["name"] = changes["name"]
         if "typeId" in changes:
             type_id = int(changes["typeId"])  # a LooseInteger: 4 or "4"
-            if type_id not in TYPE_IDS:
+            if type_id not in self.type_ids:
                 errors["typeId"] = [f'"{changes["typeId"]}" is not a valid choice.']
             columns["type_id"] = type_id
         if errors:

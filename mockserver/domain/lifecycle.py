@@ -28,7 +28,6 @@ WALLTIME_REASON = "Job exceeded its walltime"
 FORCE_STOP_REASON = "Force stopped"
 CLUSTER_STOPPED_REASON = "The cluster was stopped"
 
-OUTCOMES = ("succeed", "fail", "no_resources", "run_failure", "force_stop", "restarts_exceeded")
 JOB_TERMINAL = ("Completed", "Force Stop")
 
 
