@@ -45,6 +45,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -77,6 +78,73 @@ UPLOAD_METHODS = {"encoder": "encoder: MultipartEncoder, streamed",
                   "notebook": "notebook: cell 41, requests files=",
                   "client": "client: RescaleClient.upload_file"}
 REPO = Path(__file__).resolve().parent.parent
+
+
+# -- the plan and the measured file --------------------------------------------------------------------------------
+NOTEBOOK_NAME = f"notebook x{NOTEBOOK_THREADS}"
+RANGED_NAMES = [f"ranged x{n}" for n in RANGED_THREADS]
+CLIENT_NAMES = [f"client x{n}" for n in CLIENT_WORKERS]
+CLIENT_DEFAULT = f"client x{CLIENT_DEFAULT_WORKERS}"
+CLIENT_WORKERS_BY_NAME = {f"client x{n}": n for n in CLIENT_WORKERS} | {CLIENT_UNVERIFIED: CLIENT_DEFAULT_WORKERS}
+CLIENT_ALL = list(CLIENT_WORKERS_BY_NAME)  # the client rows: each worker count, then verify=False
+
+
+@dataclass
+class Plan:
+    size: int
+    rounds: int
+    quick: bool
+
+    @property
+    def upload_rounds(self) -> int:
+        return min(self.rounds, 2) if self.quick else self.rounds
+
+
+@dataclass
+class Subject:
+    """The file the downloads and side-by-side uploads use: the one the server took (1 MiB smaller if it refused
+    the full size)."""
+    source: Path
+    size: int
+    sha512: str
+    file_id: str
+    server_hash: str
+    url: str
+    dl_size: int
+    upload_peak: int | None
+
+
+@dataclass
+class Stats:
+    """Medians and peaks of the runs, as the tables, goals and headlines read them."""
+    speeds: dict[str, float | None]
+    failures: dict[str, list[str]]
+    method_peaks: dict[str, int | None]
+    method_growth: dict[str, int | None]
+    client_peaks: dict[str, int | None]
+    client_growth: dict[str, int | None]
+    download_peak: int | None
+    overall_peak: int | None
+    curl_seconds: float | None
+    sha_alone: float | None
+    sha_ceiling: float | None
+    up_speed: dict[str, float | None]
+    up_client: dict[str, int | None]
+    up_growth: dict[str, int | None]
+    up_server: dict[str, int | None]
+    cpu: dict[str, tuple[float | None, ...]]  # client user, client sys, server
+
+    @property
+    def curl(self) -> float | None:
+        return self.speeds["curl"]
+
+    @property
+    def curl_file(self) -> float | None:
+        return self.speeds["curl to a file"]
+
+    @property
+    def best_ranged(self) -> str:
+        return max(RANGED_NAMES, key=lambda n: self.speeds[n] or 0)
 
 
 # -- the file ------------------------------------------------------------------------------------------------------
@@ -281,7 +349,7 @@ def client_source() -> dict[str, Any]:
     return info
 
 
-# -- the benchmark -------------------------------------------------------------------------------------------------
+# -- one measured run ---------------------------------------------------------------------------------------------
 def _cpu_seconds(pid: int) -> float | None:
     """utime + stime of a process (all its threads) from /proc/<pid>/stat."""
     try:
@@ -325,124 +393,163 @@ def _app_seconds(fake: ServedFake) -> float | None:
     return None
 
 
+# -- phase: the file and the fake ----------------------------------------------------------------------------------
+def write_source(work: Path, size: int, data: dict[str, Any]) -> tuple[Path, str]:
+    source = work / "payload.bin"
+    log(f"writing {size // MiB} MiB of random bytes to {source}")
+    started = time.perf_counter()
+    local_sha512 = make_random_file(source, size)
+    data["generateSeconds"] = time.perf_counter() - started
+    return source, local_sha512
+
+
+def start_fake(data: dict[str, Any]) -> ServedFake:
+    fake = ServedFake()
+    log(f"fake at {fake.base_url} (server pid {fake.pid}, peak reset "
+        f"{'available' if fake.can_reset_peak else 'NOT available: peaks are cumulative'})")
+    data["serverPid"] = fake.pid
+    data["serverStartupPeakRss"] = fake.startup_peak
+    data["serverIdleRss"] = fake.rss()
+    fake.reset_peak()
+    return fake
+
+
+# -- phase: the upload ---------------------------------------------------------------------------------------------
+def _upload_entry(fake: ServedFake, outcome: dict[str, Any]) -> dict[str, Any]:
+    entry = {k: v for k, v in outcome.items() if k != "file"}
+    entry["serverPeakRss"] = fake.peak_rss()
+    entry["appSeconds"] = _app_seconds(fake) if outcome["ok"] else None
+    return entry
+
+
+def upload_phase(fake: ServedFake, source: Path, size: int, local_sha512: str, data: dict[str, Any]) -> Subject:
+    """The streamed upload of the full size; if the server refuses it, a headers-only probe says why and the
+    downloads go on with a file 1 MiB smaller."""
+    log("uploading (MultipartEncoder, streaming)")
+    up = upload(fake, source)
+    data["upload"] = _upload_entry(fake, up)
+    uploaded_size, expected_sha512 = size, local_sha512
+    if not up["ok"]:
+        probe = probe_body_limit(fake, up["bodyLength"])
+        data["upload"]["probe"] = probe
+        log(f"upload of {size} bytes failed: {up['error']}; headers-only probe: {probe}")
+        # Keep measuring downloads on the largest file the server takes: 1 MiB less.
+        uploaded_size = size - MiB
+        os.truncate(source, uploaded_size)
+        expected_sha512 = sha512_of(source)
+        fake.reset_peak()
+        fallback = upload(fake, source)
+        data["uploadFallback"] = _upload_entry(fake, fallback)
+        if not fallback["ok"]:
+            raise RuntimeError(f"fallback upload failed too: {fallback['error']}")
+        record = fallback["file"]
+    else:
+        record = up["file"]
+    upload_peak = max(filter(None, [data["upload"]["serverPeakRss"],
+                                    (data.get("uploadFallback") or {}).get("serverPeakRss")]), default=None)
+    file_id = record["id"]
+    meta = requests.get(fake.url(f"/api/v2/files/{file_id}/"), headers=fake.headers, timeout=30).json()
+    server_hash = meta["fileChecksums"][0]["fileHash"]
+    data["fileId"], data["decryptedSize"] = file_id, meta["decryptedSize"]
+    data["serverChecksumMatches"] = server_hash == expected_sha512
+    return Subject(source=source, size=uploaded_size, sha512=expected_sha512, file_id=file_id,
+                   server_hash=server_hash, url=fake.url(f"/api/v2/files/{file_id}/contents/"),
+                   dl_size=meta["decryptedSize"], upload_peak=upload_peak)
+
+
+# -- phase: downloads side by side ---------------------------------------------------------------------------------
+def download_methods(fake: ServedFake, subject: Subject, work: Path) -> dict[str, Callable[[], dict[str, Any]]]:
+    url, dl_size, file_id = subject.url, subject.dl_size, subject.file_id
+    return {
+        "curl": lambda: curl_download(fake, url, dl_size),
+        "curl to a file": lambda: curl_download(fake, url, dl_size, output=work / "curl.bin"),
+        "curl range 0-": lambda: curl_download(fake, url, dl_size, ranged=True),
+        **{f"ranged x{n}": (lambda n=n: ranged_download(fake, url, dl_size, subject.server_hash,
+                                                        work / "ranged.bin", n))
+           for n in RANGED_THREADS},
+        NOTEBOOK_NAME: lambda: notebook_download(fake, file_id, work / "notebook"),
+        **{f"client x{n}": (lambda n=n: client_download(fake, file_id, dl_size, work / "client.bin", n))
+           for n in CLIENT_WORKERS},
+        CLIENT_UNVERIFIED: lambda: client_download(fake, file_id, dl_size, work / "client.bin",
+                                                   CLIENT_DEFAULT_WORKERS, verify=False),
+    }
+
+
+def baselines(fake: ServedFake, subject: Subject, data: dict[str, Any]) -> None:
+    """Untimed warm-up, which client code is measured, and the speed of sha512 itself on this machine (hashlib, one
+    core, the file in the page cache): no download that checks the sha512 on one core can be faster than this,
+    however it overlaps the two."""
+    log("warm-up download (curl, not counted)")
+    curl_download(fake, subject.url, subject.dl_size)
+    data["clientSource"] = client_source()
+    hash_times = []
+    for _ in range(3):
+        hash_started = time.perf_counter()
+        sha512_of(subject.source)
+        hash_times.append(time.perf_counter() - hash_started)
+    data["sha512AloneSeconds"] = median(hash_times)
+    data["serverPeakRssWarmup"] = fake.peak_rss()  # not reset since the upload: max of both
+
+
+def download_rounds(fake: ServedFake, methods: dict[str, Callable[[], dict[str, Any]]], plan: Plan,
+                    dl_size: int) -> dict[str, list[dict[str, Any]]]:
+    """Every method once per round, the order reversed every other round."""
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in methods}
+    for round_no in range(plan.rounds):
+        order = list(methods) if round_no % 2 == 0 else list(reversed(methods))
+        for name in order:
+            outcome = _measure(fake, methods[name])
+            outcome["round"] = round_no
+            runs[name].append(outcome)
+            log(f"round {round_no + 1}/{plan.rounds} {name}: "
+                + (f"{mb_per_s(dl_size, outcome['seconds']):.0f} MB/s" if outcome["seconds"] else "")
+                + ("" if outcome["ok"] else f" FAILED {outcome['error']}")
+                + f", server peak {mib(outcome['serverPeakRss'])}")
+    return runs
+
+
+# -- phase: uploads side by side, each in a fresh client process ---------------------------------------------------
+def upload_rounds(fake: ServedFake, subject: Subject, plan: Plan) -> dict[str, list[dict[str, Any]]]:
+    uploads: dict[str, list[dict[str, Any]]] = {m: [] for m in UPLOAD_METHODS}
+    for round_no in range(plan.upload_rounds):
+        for method in (list(UPLOAD_METHODS) if round_no % 2 == 0 else list(reversed(UPLOAD_METHODS))):
+            outcome = child_upload(fake, method, subject.source)
+            outcome["round"] = round_no
+            uploads[method].append(outcome)
+            log(f"upload round {round_no + 1}/{plan.upload_rounds} {method}: "
+                + (f"{mb_per_s(subject.size, outcome['seconds']):.0f} MB/s, " if outcome.get("ok") else
+                   f"FAILED {outcome.get('error')}, ")
+                + f"client peak {mib(outcome.get('peakRss'))}, server peak {mib(outcome['serverPeakRss'])}")
+    return uploads
+
+
+# -- the benchmark -------------------------------------------------------------------------------------------------
 def run(settings: Settings) -> Result:
-    size = settings.size
-    result = Result("transfers", f"transfers: {size // MiB} MiB file up and down through `rescale-mock serve`"
-                                 f"{' (--quick)' if settings.quick else ''}")
-    data: dict[str, Any] = {"sizeBytes": size, "rounds": settings.rounds}
+    plan = Plan(size=settings.size, rounds=settings.rounds, quick=settings.quick)
+    result = Result("transfers", f"transfers: {plan.size // MiB} MiB file up and down through `rescale-mock serve`"
+                                 f"{' (--quick)' if plan.quick else ''}")
+    data: dict[str, Any] = {"sizeBytes": plan.size, "rounds": plan.rounds}
     result.data = data
     work = Path(tempfile.mkdtemp(prefix="rescale-bench-"))
     fake: ServedFake | None = None
     try:
-        source = work / "payload.bin"
-        log(f"writing {size // MiB} MiB of random bytes to {source}")
-        started = time.perf_counter()
-        local_sha512 = make_random_file(source, size)
-        data["generateSeconds"] = time.perf_counter() - started
-
-        fake = ServedFake()
-        log(f"fake at {fake.base_url} (server pid {fake.pid}, peak reset "
-            f"{'available' if fake.can_reset_peak else 'NOT available: peaks are cumulative'})")
-        data["serverPid"] = fake.pid
-        data["serverStartupPeakRss"] = fake.startup_peak
-        data["serverIdleRss"] = fake.rss()
-        fake.reset_peak()
-
-        # -- upload
-        log("uploading (MultipartEncoder, streaming)")
-        up = upload(fake, source)
-        data["upload"] = {k: v for k, v in up.items() if k != "file"}
-        data["upload"]["serverPeakRss"] = fake.peak_rss()
-        data["upload"]["appSeconds"] = _app_seconds(fake) if up["ok"] else None
-        uploaded_size, expected_sha512 = size, local_sha512
-        fallback = None
-        if not up["ok"]:
-            probe = probe_body_limit(fake, up["bodyLength"])
-            data["upload"]["probe"] = probe
-            log(f"upload of {size} bytes failed: {up['error']}; headers-only probe: {probe}")
-            # Keep measuring downloads on the largest file the server takes: 1 MiB less.
-            uploaded_size = size - MiB
-            os.truncate(source, uploaded_size)
-            expected_sha512 = sha512_of(source)
-            fake.reset_peak()
-            fallback = upload(fake, source)
-            data["uploadFallback"] = {k: v for k, v in fallback.items() if k != "file"}
-            data["uploadFallback"]["serverPeakRss"] = fake.peak_rss()
-            data["uploadFallback"]["appSeconds"] = _app_seconds(fake) if fallback["ok"] else None
-            if not fallback["ok"]:
-                raise RuntimeError(f"fallback upload failed too: {fallback['error']}")
-            record = fallback["file"]
-        else:
-            record = up["file"]
-        upload_peak = max(filter(None, [data["upload"]["serverPeakRss"],
-                                        (data.get("uploadFallback") or {}).get("serverPeakRss")]), default=None)
-        file_id = record["id"]
-        meta = requests.get(fake.url(f"/api/v2/files/{file_id}/"), headers=fake.headers, timeout=30).json()
-        server_hash = meta["fileChecksums"][0]["fileHash"]
-        data["fileId"], data["decryptedSize"] = file_id, meta["decryptedSize"]
-        data["serverChecksumMatches"] = server_hash == expected_sha512
-        url = fake.url(f"/api/v2/files/{file_id}/contents/")
-        dl_size = meta["decryptedSize"]
-
-        # -- downloads, side by side
-        methods: dict[str, Callable[[], dict[str, Any]]] = {
-            "curl": lambda: curl_download(fake, url, dl_size),
-            "curl to a file": lambda: curl_download(fake, url, dl_size, output=work / "curl.bin"),
-            "curl range 0-": lambda: curl_download(fake, url, dl_size, ranged=True),
-            **{f"ranged x{n}": (lambda n=n: ranged_download(fake, url, dl_size, server_hash, work / "ranged.bin", n))
-               for n in RANGED_THREADS},
-            f"notebook x{NOTEBOOK_THREADS}": lambda: notebook_download(fake, file_id, work / "notebook"),
-            **{f"client x{n}": (lambda n=n: client_download(fake, file_id, dl_size, work / "client.bin", n))
-               for n in CLIENT_WORKERS},
-            CLIENT_UNVERIFIED: lambda: client_download(fake, file_id, dl_size, work / "client.bin",
-                                                       CLIENT_DEFAULT_WORKERS, verify=False),
-        }
-        log("warm-up download (curl, not counted)")
-        curl_download(fake, url, dl_size)
-        data["clientSource"] = client_source()
-        # the speed of sha512 itself on this machine (hashlib, one core, the file in the page cache): no download
-        # that checks the sha512 on one core can be faster than this, however it overlaps the two
-        hash_times = []
-        for _ in range(3):
-            hash_started = time.perf_counter()
-            sha512_of(source)
-            hash_times.append(time.perf_counter() - hash_started)
-        data["sha512AloneSeconds"] = median(hash_times)
-        data["serverPeakRssWarmup"] = fake.peak_rss()  # not reset since the upload: max of both
-        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in methods}
-        for round_no in range(settings.rounds):
-            order = list(methods) if round_no % 2 == 0 else list(reversed(methods))
-            for name in order:
-                outcome = _measure(fake, methods[name])
-                outcome["round"] = round_no
-                runs[name].append(outcome)
-                log(f"round {round_no + 1}/{settings.rounds} {name}: "
-                    + (f"{mb_per_s(dl_size, outcome['seconds']):.0f} MB/s" if outcome["seconds"] else "")
-                    + ("" if outcome["ok"] else f" FAILED {outcome['error']}")
-                    + f", server peak {mib(outcome['serverPeakRss'])}")
-        data["runs"] = runs
+        source, local_sha512 = write_source(work, plan.size, data)
+        fake = start_fake(data)
+        subject = upload_phase(fake, source, plan.size, local_sha512, data)
+        methods = download_methods(fake, subject, work)
+        baselines(fake, subject, data)
+        data["runs"] = download_rounds(fake, methods, plan, subject.dl_size)
         data["serverRssAfter"] = fake.rss()
-
-        # -- uploads side by side, each in a fresh client process
-        upload_rounds = min(settings.rounds, 2) if settings.quick else settings.rounds
-        uploads: dict[str, list[dict[str, Any]]] = {m: [] for m in UPLOAD_METHODS}
-        for round_no in range(upload_rounds):
-            for method in (list(UPLOAD_METHODS) if round_no % 2 == 0 else list(reversed(UPLOAD_METHODS))):
-                outcome = child_upload(fake, method, source)
-                outcome["round"] = round_no
-                uploads[method].append(outcome)
-                log(f"upload round {round_no + 1}/{upload_rounds} {method}: "
-                    + (f"{mb_per_s(uploaded_size, outcome['seconds']):.0f} MB/s, " if outcome.get("ok") else
-                       f"FAILED {outcome.get('error')}, ")
-                    + f"client peak {mib(outcome.get('peakRss'))}, server peak {mib(outcome['serverPeakRss'])}")
-        data["uploads"] = uploads
-        server_log = fake.log_lines("WARNING", "ERROR", "Traceback", "queue depth")
-        data["serverLogWarnings"] = server_log[-50:]
+        data["uploads"] = upload_rounds(fake, subject, plan)
+        data["serverLogWarnings"] = fake.log_lines("WARNING", "ERROR", "Traceback", "queue depth")[-50:]
     finally:
         if fake is not None:
             fake.close()
         shutil.rmtree(work, ignore_errors=True)
 
+    # the summary, still inline: the names it reads from the phases above
+    runs, uploads, methods = data["runs"], data["uploads"], data["runs"]
+    size, dl_size, uploaded_size, upload_peak = plan.size, subject.dl_size, subject.size, subject.upload_peak
     # -- summary
     speeds = {name: median(mb_per_s(dl_size, r["seconds"]) for r in rs if r["ok"] or r.get("timed"))
               for name, rs in runs.items()}
