@@ -45,6 +45,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -77,6 +78,73 @@ UPLOAD_METHODS = {"encoder": "encoder: MultipartEncoder, streamed",
                   "notebook": "notebook: cell 41, requests files=",
                   "client": "client: RescaleClient.upload_file"}
 REPO = Path(__file__).resolve().parent.parent
+
+
+# -- the plan and the measured file --------------------------------------------------------------------------------
+NOTEBOOK_NAME = f"notebook x{NOTEBOOK_THREADS}"
+RANGED_NAMES = [f"ranged x{n}" for n in RANGED_THREADS]
+CLIENT_NAMES = [f"client x{n}" for n in CLIENT_WORKERS]
+CLIENT_DEFAULT = f"client x{CLIENT_DEFAULT_WORKERS}"
+CLIENT_WORKERS_BY_NAME = {f"client x{n}": n for n in CLIENT_WORKERS} | {CLIENT_UNVERIFIED: CLIENT_DEFAULT_WORKERS}
+CLIENT_ALL = list(CLIENT_WORKERS_BY_NAME)  # the client rows: each worker count, then verify=False
+
+
+@dataclass
+class Plan:
+    size: int
+    rounds: int
+    quick: bool
+
+    @property
+    def upload_rounds(self) -> int:
+        return min(self.rounds, 2) if self.quick else self.rounds
+
+
+@dataclass
+class Subject:
+    """The file the downloads and side-by-side uploads use: the one the server took (1 MiB smaller if it refused
+    the full size)."""
+    source: Path
+    size: int
+    sha512: str
+    file_id: str
+    server_hash: str
+    url: str
+    dl_size: int
+    upload_peak: int | None
+
+
+@dataclass
+class Stats:
+    """Medians and peaks of the runs, as the tables, goals and headlines read them."""
+    speeds: dict[str, float | None]
+    failures: dict[str, list[str]]
+    method_peaks: dict[str, int | None]
+    method_growth: dict[str, int | None]
+    client_peaks: dict[str, int | None]
+    client_growth: dict[str, int | None]
+    download_peak: int | None
+    overall_peak: int | None
+    curl_seconds: float | None
+    sha_alone: float | None
+    sha_ceiling: float | None
+    up_speed: dict[str, float | None]
+    up_client: dict[str, int | None]
+    up_growth: dict[str, int | None]
+    up_server: dict[str, int | None]
+    cpu: dict[str, tuple[float | None, ...]]  # client user, client sys, server
+
+    @property
+    def curl(self) -> float | None:
+        return self.speeds["curl"]
+
+    @property
+    def curl_file(self) -> float | None:
+        return self.speeds["curl to a file"]
+
+    @property
+    def best_ranged(self) -> str:
+        return max(RANGED_NAMES, key=lambda n: self.speeds[n] or 0)
 
 
 # -- the file ------------------------------------------------------------------------------------------------------
@@ -281,7 +349,7 @@ def client_source() -> dict[str, Any]:
     return info
 
 
-# -- the benchmark -------------------------------------------------------------------------------------------------
+# -- one measured run ---------------------------------------------------------------------------------------------
 def _cpu_seconds(pid: int) -> float | None:
     """utime + stime of a process (all its threads) from /proc/<pid>/stat."""
     try:
@@ -325,125 +393,154 @@ def _app_seconds(fake: ServedFake) -> float | None:
     return None
 
 
-def run(settings: Settings) -> Result:
-    size = settings.size
-    result = Result("transfers", f"transfers: {size // MiB} MiB file up and down through `rescale-mock serve`"
-                                 f"{' (--quick)' if settings.quick else ''}")
-    data: dict[str, Any] = {"sizeBytes": size, "rounds": settings.rounds}
-    result.data = data
-    work = Path(tempfile.mkdtemp(prefix="rescale-bench-"))
-    fake: ServedFake | None = None
-    try:
-        source = work / "payload.bin"
-        log(f"writing {size // MiB} MiB of random bytes to {source}")
-        started = time.perf_counter()
-        local_sha512 = make_random_file(source, size)
-        data["generateSeconds"] = time.perf_counter() - started
+# -- phase: the file and the fake ----------------------------------------------------------------------------------
+def write_source(work: Path, size: int, data: dict[str, Any]) -> tuple[Path, str]:
+    source = work / "payload.bin"
+    log(f"writing {size // MiB} MiB of random bytes to {source}")
+    started = time.perf_counter()
+    local_sha512 = make_random_file(source, size)
+    data["generateSeconds"] = time.perf_counter() - started
+    return source, local_sha512
 
-        fake = ServedFake()
-        log(f"fake at {fake.base_url} (server pid {fake.pid}, peak reset "
-            f"{'available' if fake.can_reset_peak else 'NOT available: peaks are cumulative'})")
-        data["serverPid"] = fake.pid
-        data["serverStartupPeakRss"] = fake.startup_peak
-        data["serverIdleRss"] = fake.rss()
+
+def start_fake(data: dict[str, Any]) -> ServedFake:
+    fake = ServedFake()
+    log(f"fake at {fake.base_url} (server pid {fake.pid}, peak reset "
+        f"{'available' if fake.can_reset_peak else 'NOT available: peaks are cumulative'})")
+    data["serverPid"] = fake.pid
+    data["serverStartupPeakRss"] = fake.startup_peak
+    data["serverIdleRss"] = fake.rss()
+    fake.reset_peak()
+    return fake
+
+
+# -- phase: the upload ---------------------------------------------------------------------------------------------
+def _upload_entry(fake: ServedFake, outcome: dict[str, Any]) -> dict[str, Any]:
+    entry = {k: v for k, v in outcome.items() if k != "file"}
+    entry["serverPeakRss"] = fake.peak_rss()
+    entry["appSeconds"] = _app_seconds(fake) if outcome["ok"] else None
+    return entry
+
+
+def upload_phase(fake: ServedFake, source: Path, size: int, local_sha512: str, data: dict[str, Any]) -> Subject:
+    """The streamed upload of the full size; if the server refuses it, a headers-only probe says why and the
+    downloads go on with a file 1 MiB smaller."""
+    log("uploading (MultipartEncoder, streaming)")
+    up = upload(fake, source)
+    data["upload"] = _upload_entry(fake, up)
+    uploaded_size, expected_sha512 = size, local_sha512
+    if not up["ok"]:
+        probe = probe_body_limit(fake, up["bodyLength"])
+        data["upload"]["probe"] = probe
+        log(f"upload of {size} bytes failed: {up['error']}; headers-only probe: {probe}")
+        # Keep measuring downloads on the largest file the server takes: 1 MiB less.
+        uploaded_size = size - MiB
+        os.truncate(source, uploaded_size)
+        expected_sha512 = sha512_of(source)
         fake.reset_peak()
+        fallback = upload(fake, source)
+        data["uploadFallback"] = _upload_entry(fake, fallback)
+        if not fallback["ok"]:
+            raise RuntimeError(f"fallback upload failed too: {fallback['error']}")
+        record = fallback["file"]
+    else:
+        record = up["file"]
+    upload_peak = max(filter(None, [data["upload"]["serverPeakRss"],
+                                    (data.get("uploadFallback") or {}).get("serverPeakRss")]), default=None)
+    file_id = record["id"]
+    meta = requests.get(fake.url(f"/api/v2/files/{file_id}/"), headers=fake.headers, timeout=30).json()
+    server_hash = meta["fileChecksums"][0]["fileHash"]
+    data["fileId"], data["decryptedSize"] = file_id, meta["decryptedSize"]
+    data["serverChecksumMatches"] = server_hash == expected_sha512
+    return Subject(source=source, size=uploaded_size, sha512=expected_sha512, file_id=file_id,
+                   server_hash=server_hash, url=fake.url(f"/api/v2/files/{file_id}/contents/"),
+                   dl_size=meta["decryptedSize"], upload_peak=upload_peak)
 
-        # -- upload
-        log("uploading (MultipartEncoder, streaming)")
-        up = upload(fake, source)
-        data["upload"] = {k: v for k, v in up.items() if k != "file"}
-        data["upload"]["serverPeakRss"] = fake.peak_rss()
-        data["upload"]["appSeconds"] = _app_seconds(fake) if up["ok"] else None
-        uploaded_size, expected_sha512 = size, local_sha512
-        fallback = None
-        if not up["ok"]:
-            probe = probe_body_limit(fake, up["bodyLength"])
-            data["upload"]["probe"] = probe
-            log(f"upload of {size} bytes failed: {up['error']}; headers-only probe: {probe}")
-            # Keep measuring downloads on the largest file the server takes: 1 MiB less.
-            uploaded_size = size - MiB
-            os.truncate(source, uploaded_size)
-            expected_sha512 = sha512_of(source)
-            fake.reset_peak()
-            fallback = upload(fake, source)
-            data["uploadFallback"] = {k: v for k, v in fallback.items() if k != "file"}
-            data["uploadFallback"]["serverPeakRss"] = fake.peak_rss()
-            data["uploadFallback"]["appSeconds"] = _app_seconds(fake) if fallback["ok"] else None
-            if not fallback["ok"]:
-                raise RuntimeError(f"fallback upload failed too: {fallback['error']}")
-            record = fallback["file"]
-        else:
-            record = up["file"]
-        upload_peak = max(filter(None, [data["upload"]["serverPeakRss"],
-                                        (data.get("uploadFallback") or {}).get("serverPeakRss")]), default=None)
-        file_id = record["id"]
-        meta = requests.get(fake.url(f"/api/v2/files/{file_id}/"), headers=fake.headers, timeout=30).json()
-        server_hash = meta["fileChecksums"][0]["fileHash"]
-        data["fileId"], data["decryptedSize"] = file_id, meta["decryptedSize"]
-        data["serverChecksumMatches"] = server_hash == expected_sha512
-        url = fake.url(f"/api/v2/files/{file_id}/contents/")
-        dl_size = meta["decryptedSize"]
 
-        # -- downloads, side by side
-        methods: dict[str, Callable[[], dict[str, Any]]] = {
-            "curl": lambda: curl_download(fake, url, dl_size),
-            "curl to a file": lambda: curl_download(fake, url, dl_size, output=work / "curl.bin"),
-            "curl range 0-": lambda: curl_download(fake, url, dl_size, ranged=True),
-            **{f"ranged x{n}": (lambda n=n: ranged_download(fake, url, dl_size, server_hash, work / "ranged.bin", n))
-               for n in RANGED_THREADS},
-            f"notebook x{NOTEBOOK_THREADS}": lambda: notebook_download(fake, file_id, work / "notebook"),
-            **{f"client x{n}": (lambda n=n: client_download(fake, file_id, dl_size, work / "client.bin", n))
-               for n in CLIENT_WORKERS},
-            CLIENT_UNVERIFIED: lambda: client_download(fake, file_id, dl_size, work / "client.bin",
-                                                       CLIENT_DEFAULT_WORKERS, verify=False),
-        }
-        log("warm-up download (curl, not counted)")
-        curl_download(fake, url, dl_size)
-        data["clientSource"] = client_source()
-        # the speed of sha512 itself on this machine (hashlib, one core, the file in the page cache): no download
-        # that checks the sha512 on one core can be faster than this, however it overlaps the two
-        hash_times = []
-        for _ in range(3):
-            hash_started = time.perf_counter()
-            sha512_of(source)
-            hash_times.append(time.perf_counter() - hash_started)
-        data["sha512AloneSeconds"] = median(hash_times)
-        data["serverPeakRssWarmup"] = fake.peak_rss()  # not reset since the upload: max of both
-        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in methods}
-        for round_no in range(settings.rounds):
-            order = list(methods) if round_no % 2 == 0 else list(reversed(methods))
-            for name in order:
-                outcome = _measure(fake, methods[name])
-                outcome["round"] = round_no
-                runs[name].append(outcome)
-                log(f"round {round_no + 1}/{settings.rounds} {name}: "
-                    + (f"{mb_per_s(dl_size, outcome['seconds']):.0f} MB/s" if outcome["seconds"] else "")
-                    + ("" if outcome["ok"] else f" FAILED {outcome['error']}")
-                    + f", server peak {mib(outcome['serverPeakRss'])}")
-        data["runs"] = runs
-        data["serverRssAfter"] = fake.rss()
+# -- phase: downloads side by side ---------------------------------------------------------------------------------
+def download_methods(fake: ServedFake, subject: Subject, work: Path) -> dict[str, Callable[[], dict[str, Any]]]:
+    url, dl_size, file_id = subject.url, subject.dl_size, subject.file_id
+    return {
+        "curl": lambda: curl_download(fake, url, dl_size),
+        "curl to a file": lambda: curl_download(fake, url, dl_size, output=work / "curl.bin"),
+        "curl range 0-": lambda: curl_download(fake, url, dl_size, ranged=True),
+        **{f"ranged x{n}": (lambda n=n: ranged_download(fake, url, dl_size, subject.server_hash,
+                                                        work / "ranged.bin", n))
+           for n in RANGED_THREADS},
+        NOTEBOOK_NAME: lambda: notebook_download(fake, file_id, work / "notebook"),
+        **{f"client x{n}": (lambda n=n: client_download(fake, file_id, dl_size, work / "client.bin", n))
+           for n in CLIENT_WORKERS},
+        CLIENT_UNVERIFIED: lambda: client_download(fake, file_id, dl_size, work / "client.bin",
+                                                   CLIENT_DEFAULT_WORKERS, verify=False),
+    }
 
-        # -- uploads side by side, each in a fresh client process
-        upload_rounds = min(settings.rounds, 2) if settings.quick else settings.rounds
-        uploads: dict[str, list[dict[str, Any]]] = {m: [] for m in UPLOAD_METHODS}
-        for round_no in range(upload_rounds):
-            for method in (list(UPLOAD_METHODS) if round_no % 2 == 0 else list(reversed(UPLOAD_METHODS))):
-                outcome = child_upload(fake, method, source)
-                outcome["round"] = round_no
-                uploads[method].append(outcome)
-                log(f"upload round {round_no + 1}/{upload_rounds} {method}: "
-                    + (f"{mb_per_s(uploaded_size, outcome['seconds']):.0f} MB/s, " if outcome.get("ok") else
-                       f"FAILED {outcome.get('error')}, ")
-                    + f"client peak {mib(outcome.get('peakRss'))}, server peak {mib(outcome['serverPeakRss'])}")
-        data["uploads"] = uploads
-        server_log = fake.log_lines("WARNING", "ERROR", "Traceback", "queue depth")
-        data["serverLogWarnings"] = server_log[-50:]
-    finally:
-        if fake is not None:
-            fake.close()
-        shutil.rmtree(work, ignore_errors=True)
 
-    # -- summary
+def baselines(fake: ServedFake, subject: Subject, data: dict[str, Any]) -> None:
+    """Untimed warm-up, which client code is measured, and the speed of sha512 itself on this machine (hashlib, one
+    core, the file in the page cache): no download that checks the sha512 on one core can be faster than this,
+    however it overlaps the two."""
+    log("warm-up download (curl, not counted)")
+    curl_download(fake, subject.url, subject.dl_size)
+    data["clientSource"] = client_source()
+    hash_times = []
+    for _ in range(3):
+        hash_started = time.perf_counter()
+        sha512_of(subject.source)
+        hash_times.append(time.perf_counter() - hash_started)
+    data["sha512AloneSeconds"] = median(hash_times)
+    data["serverPeakRssWarmup"] = fake.peak_rss()  # not reset since the upload: max of both
+
+
+def download_rounds(fake: ServedFake, methods: dict[str, Callable[[], dict[str, Any]]], plan: Plan,
+                    dl_size: int) -> dict[str, list[dict[str, Any]]]:
+    """Every method once per round, the order reversed every other round."""
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in methods}
+    for round_no in range(plan.rounds):
+        order = list(methods) if round_no % 2 == 0 else list(reversed(methods))
+        for name in order:
+            outcome = _measure(fake, methods[name])
+            outcome["round"] = round_no
+            runs[name].append(outcome)
+            log(f"round {round_no + 1}/{plan.rounds} {name}: "
+                + (f"{mb_per_s(dl_size, outcome['seconds']):.0f} MB/s" if outcome["seconds"] else "")
+                + ("" if outcome["ok"] else f" FAILED {outcome['error']}")
+                + f", server peak {mib(outcome['serverPeakRss'])}")
+    return runs
+
+
+# -- phase: uploads side by side, each in a fresh client process ---------------------------------------------------
+def upload_rounds(fake: ServedFake, subject: Subject, plan: Plan) -> dict[str, list[dict[str, Any]]]:
+    uploads: dict[str, list[dict[str, Any]]] = {m: [] for m in UPLOAD_METHODS}
+    for round_no in range(plan.upload_rounds):
+        for method in (list(UPLOAD_METHODS) if round_no % 2 == 0 else list(reversed(UPLOAD_METHODS))):
+            outcome = child_upload(fake, method, subject.source)
+            outcome["round"] = round_no
+            uploads[method].append(outcome)
+            log(f"upload round {round_no + 1}/{plan.upload_rounds} {method}: "
+                + (f"{mb_per_s(subject.size, outcome['seconds']):.0f} MB/s, " if outcome.get("ok") else
+                   f"FAILED {outcome.get('error')}, ")
+                + f"client peak {mib(outcome.get('peakRss'))}, server peak {mib(outcome['serverPeakRss'])}")
+    return uploads
+
+
+# -- the summary ---------------------------------------------------------------------------------------------------
+def _paired_ratios(runs: dict[str, list[dict[str, Any]]]) -> dict[str, list[float]]:
+    """Per-round ratios: base seconds / method seconds, for the rounds both have a timing."""
+    def paired(name: str, base: str) -> list[float]:
+        by_round = {r["round"]: r for r in runs[base] if r["ok"] or r.get("timed")}
+        return [r_base["seconds"] / r["seconds"] for r in runs[name] if r["ok"] or r.get("timed")
+                for r_base in [by_round.get(r["round"])] if r_base]
+
+    return ({f"{n}/curl": paired(n, "curl") for n in [*RANGED_NAMES, *CLIENT_ALL, "curl range 0-", "curl to a file"]}
+            | {f"{n}/curl to a file": paired(n, "curl to a file") for n in CLIENT_ALL}
+            | {f"{n}/{NOTEBOOK_NAME}": paired(n, NOTEBOOK_NAME) for n in [*RANGED_NAMES, *CLIENT_ALL]}
+            | {f"{n}/ranged x{w}": paired(n, f"ranged x{w}") for n, w in CLIENT_WORKERS_BY_NAME.items()
+               if w in RANGED_THREADS})
+
+
+def digest(data: dict[str, Any], subject: Subject) -> Stats:
+    """Medians and peaks of data["runs"] and data["uploads"], also written into `data`."""
+    runs, uploads, dl_size = data["runs"], data["uploads"], subject.dl_size
     speeds = {name: median(mb_per_s(dl_size, r["seconds"]) for r in rs if r["ok"] or r.get("timed"))
               for name, rs in runs.items()}
     failures = {name: [r["error"] for r in rs if not r["ok"]] for name, rs in runs.items()}
@@ -460,23 +557,8 @@ def run(settings: Settings) -> Result:
                                 if r["clientPeakRss"] and r.get("clientRssBefore")), default=None)
                      for name, rs in runs.items()}
     download_peak = max(filter(None, method_peaks.values()), default=None)
-    overall_peak = max(filter(None, [fake.startup_peak, upload_peak, data["serverPeakRssWarmup"], download_peak]),
-                       default=None)
-
-    def paired(name: str, base: str) -> list[float]:
-        by_round = {r["round"]: r for r in runs[base] if r["ok"] or r.get("timed")}
-        return [r_base["seconds"] / r["seconds"] for r in runs[name] if r["ok"] or r.get("timed")
-                for r_base in [by_round.get(r["round"])] if r_base]
-
-    curl = speeds["curl"]
-    notebook_name = f"notebook x{NOTEBOOK_THREADS}"
-    ranged_names = [f"ranged x{n}" for n in RANGED_THREADS]
-    best_ranged = max(ranged_names, key=lambda n: speeds[n] or 0)
-    client_names = [f"client x{n}" for n in CLIENT_WORKERS]
-    client_default = f"client x{CLIENT_DEFAULT_WORKERS}"
-    client_workers = {f"client x{n}": n for n in CLIENT_WORKERS} | {CLIENT_UNVERIFIED: CLIENT_DEFAULT_WORKERS}
-    client_all = list(client_workers)
-    curl_file = speeds["curl to a file"]
+    overall_peak = max(filter(None, [data["serverStartupPeakRss"], subject.upload_peak, data["serverPeakRssWarmup"],
+                                     download_peak]), default=None)
     curl_seconds = median(r["seconds"] for r in runs["curl"] if r["ok"])
     # sha512 alone vs curl's whole download: the bound on client/curl for any download that checks sha512 on one
     # core (after the download or overlapped with it)
@@ -484,16 +566,30 @@ def run(settings: Settings) -> Result:
     sha_ceiling = ratio(curl_seconds, sha_alone)
     data.update(speedsMBps=speeds, failures=failures, serverPeakRssByMethod=method_peaks,
                 serverPeakGrowthByMethod=method_growth, clientPeakRssByMethod=client_peaks,
-                clientPeakGrowthByMethod=client_growth, serverPeakRssUpload=upload_peak,
+                clientPeakGrowthByMethod=client_growth, serverPeakRssUpload=subject.upload_peak,
                 serverPeakRssDownloads=download_peak, serverPeakRssOverall=overall_peak,
-                sha512AloneVsCurl=sha_ceiling,
-                pairedRatios={f"{n}/curl": paired(n, "curl")
-                              for n in [*ranged_names, *client_all, "curl range 0-", "curl to a file"]}
-                | {f"{n}/curl to a file": paired(n, "curl to a file") for n in client_all}
-                | {f"{n}/{notebook_name}": paired(n, notebook_name) for n in [*ranged_names, *client_all]}
-                | {f"{n}/ranged x{w}": paired(n, f"ranged x{w}") for n, w in client_workers.items()
-                   if w in RANGED_THREADS})
+                sha512AloneVsCurl=sha_ceiling, pairedRatios=_paired_ratios(runs))
 
+    up_speed = {m: median(mb_per_s(subject.size, r["seconds"]) for r in rs if r.get("ok")) for m, rs in uploads.items()}
+    up_client = {m: max((r["peakRss"] for r in rs if r.get("peakRss")), default=None) for m, rs in uploads.items()}
+    up_growth = {m: max((r["peakRss"] - r["rssBefore"] for r in rs if r.get("peakRss") and r.get("rssBefore")),
+                        default=None) for m, rs in uploads.items()}
+    up_server = {m: max((r["serverPeakRss"] for r in rs if r.get("serverPeakRss")), default=None)
+                 for m, rs in uploads.items()}
+    data.update(uploadSpeedsMBps=up_speed, uploadClientPeakRss=up_client, uploadClientGrowth=up_growth,
+                uploadServerPeakRss=up_server)
+
+    cpu = {name: tuple(median(r.get(k) for r in rs if r["ok"] or r.get("timed"))
+                       for k in ("clientCpuUser", "clientCpuSys", "serverCpu")) for name, rs in runs.items()}
+    data["cpuSecondsByMethod"] = {n: dict(zip(("clientUser", "clientSys", "server"), v)) for n, v in cpu.items()}
+    return Stats(speeds=speeds, failures=failures, method_peaks=method_peaks, method_growth=method_growth,
+                 client_peaks=client_peaks, client_growth=client_growth, download_peak=download_peak,
+                 overall_peak=overall_peak, curl_seconds=curl_seconds, sha_alone=sha_alone, sha_ceiling=sha_ceiling,
+                 up_speed=up_speed, up_client=up_client, up_growth=up_growth, up_server=up_server, cpu=cpu)
+
+
+# -- the report ----------------------------------------------------------------------------------------------------
+def upload_table(result: Result, data: dict[str, Any], subject: Subject) -> None:
     result.section("upload (requests-toolbelt MultipartEncoder, one POST)")
     for label, up_run in (("upload", data["upload"]), ("upload, fallback size", data.get("uploadFallback"))):
         if not up_run:
@@ -514,27 +610,22 @@ def run(settings: Settings) -> Result:
             if up_run.get("probe"):
                 result.row("  headers-only probe", "", up_run["probe"])
     result.row("server sha512 = local sha512", "yes" if data["serverChecksumMatches"] else "NO",
-               f"fileChecksums[0].fileHash of a {dl_size}-byte file")
+               f"fileChecksums[0].fileHash of a {subject.dl_size}-byte file")
 
-    uploads = data["uploads"]
-    up_speed = {m: median(mb_per_s(uploaded_size, r["seconds"]) for r in rs if r.get("ok")) for m, rs in uploads.items()}
-    up_client = {m: max((r["peakRss"] for r in rs if r.get("peakRss")), default=None) for m, rs in uploads.items()}
-    up_growth = {m: max((r["peakRss"] - r["rssBefore"] for r in rs if r.get("peakRss") and r.get("rssBefore")),
-                        default=None) for m, rs in uploads.items()}
-    up_server = {m: max((r["serverPeakRss"] for r in rs if r.get("serverPeakRss")), default=None)
-                 for m, rs in uploads.items()}
-    data.update(uploadSpeedsMBps=up_speed, uploadClientPeakRss=up_client, uploadClientGrowth=up_growth,
-                uploadServerPeakRss=up_server)
+
+def upload_side_by_side_table(result: Result, data: dict[str, Any], subject: Subject, stats: Stats) -> None:
+    uploads, up_speed, up_client, up_growth = data["uploads"], stats.up_speed, stats.up_client, stats.up_growth
     rounds_up = len(next(iter(uploads.values())))
-    result.section(f"upload side by side, {uploaded_size // MiB} MiB, a fresh client process each "
+    result.section(f"upload side by side, {subject.size // MiB} MiB, a fresh client process each "
                    f"(median of {rounds_up})")
     for method, label in UPLOAD_METHODS.items():
         up_fails = [r.get("error") for r in uploads[method] if not r.get("ok")]
         result.row(label, fmt(up_speed[method], 0, " MB/s"),
                    f"client peak RSS {mib(up_client[method])} (+{mib(up_growth[method])} for the upload); server "
-                   f"peak {mib(up_server[method])}" + (f"; {len(up_fails)} FAILED: {up_fails[0]}" if up_fails else ""))
+                   f"peak {mib(stats.up_server[method])}"
+                   + (f"; {len(up_fails)} FAILED: {up_fails[0]}" if up_fails else ""))
     result.row("notebook / encoder, client peak RSS", fmt(ratio(up_client["notebook"], up_client["encoder"]), 1, "x"),
-               f"the notebook holds the file ~{(up_growth['notebook'] or 0) / max(1, uploaded_size):.1f} times "
+               f"the notebook holds the file ~{(up_growth['notebook'] or 0) / max(1, subject.size):.1f} times "
                "over in memory (file bytes + multipart body)")
     result.row("notebook / encoder, speed", fmt(ratio(up_speed["notebook"], up_speed["encoder"]), 2, "x"))
     result.row("client / encoder, client peak RSS", fmt(ratio(up_client["client"], up_client["encoder"]), 2, "x"),
@@ -542,149 +633,193 @@ def run(settings: Settings) -> Result:
     result.row("client / notebook, client peak RSS", fmt(ratio(up_client["client"], up_client["notebook"]), 3, "x"))
     result.row("client / encoder, speed", fmt(ratio(up_speed["client"], up_speed["encoder"]), 2, "x"))
 
-    result.section(f"downloads of the same URL, median of {settings.rounds} rounds (MB/s = 10^6 B/s)")
-    notes = {
+
+def downloads_table(result: Result, plan: Plan, data: dict[str, Any], subject: Subject, stats: Stats) -> None:
+    runs, dl_size = data["runs"], subject.dl_size
+    result.section(f"downloads of the same URL, median of {plan.rounds} rounds (MB/s = 10^6 B/s)")
+    notes_by_method = {
         "curl": "one stream, 200, to /dev/null",
         "curl to a file": "the same, written to a file beside the client's",
         "curl range 0-": "one stream, 206 (server's Range path)",
-        **{n: f"requests, {n.split('x')[1]} ranges, pwrite; sha512 checked, not timed" for n in ranged_names},
-        notebook_name: "seed notebook as written (parts + concat + its sha512 timed)",
-        **{n: f"RescaleClient.download_file(workers={client_workers[n]}): metadata, "
-              f"{client_transfers.auto_chunk_size(dl_size, client_workers[n]) // MiB} MiB ranges, .part.json, "
-              "its sha512 timed" for n in client_names},
+        **{n: f"requests, {n.split('x')[1]} ranges, pwrite; sha512 checked, not timed" for n in RANGED_NAMES},
+        NOTEBOOK_NAME: "seed notebook as written (parts + concat + its sha512 timed)",
+        **{n: f"RescaleClient.download_file(workers={CLIENT_WORKERS_BY_NAME[n]}): metadata, "
+              f"{client_transfers.auto_chunk_size(dl_size, CLIENT_WORKERS_BY_NAME[n]) // MiB} MiB ranges, "
+              ".part.json, its sha512 timed" for n in CLIENT_NAMES},
         CLIENT_UNVERIFIED: "the same without the sha512 check",
     }
-    for name in methods:
-        fails = f"; {len(failures[name])} of {settings.rounds} runs FAILED" if failures[name] else ""
-        if failures[name] and any(r.get("timed") for r in runs[name]):
+    for name in runs:
+        failed = stats.failures[name]
+        fails = f"; {len(failed)} of {plan.rounds} runs FAILED" if failed else ""
+        if failed and any(r.get("timed") for r in runs[name]):
             fails += " (corrupt result; timing kept)"
-        result.row(name, fmt(speeds[name], 0, " MB/s"), notes[name] + fails)
-    result.row("sha512 of the file alone", fmt(mb_per_s(dl_size, sha_alone), 0, " MB/s"),
-               f"{fmt(sha_alone, 2, ' s')}: hashlib, one core, file in the page cache (no download)")
+        result.row(name, fmt(stats.speeds[name], 0, " MB/s"), notes_by_method[name] + fails)
+    result.row("sha512 of the file alone", fmt(mb_per_s(dl_size, stats.sha_alone), 0, " MB/s"),
+               f"{fmt(stats.sha_alone, 2, ' s')}: hashlib, one core, file in the page cache (no download)")
 
-    cpu = {name: tuple(median(r.get(k) for r in rs if r["ok"] or r.get("timed"))
-                       for k in ("clientCpuUser", "clientCpuSys", "serverCpu")) for name, rs in runs.items()}
-    data["cpuSecondsByMethod"] = {n: dict(zip(("clientUser", "clientSys", "server"), v)) for n, v in cpu.items()}
+
+def cpu_table(result: Result, data: dict[str, Any], stats: Stats) -> None:
     result.section("CPU seconds per download, median (client side: this process + curl, sha512 checks included, "
                    "the untimed one of ranged xN too; 2 cores in all)")
-    for name in methods:
-        user, system, server = cpu[name]
-        sys_all = sorted(round(r["clientCpuSys"], 2) for r in runs[name] if r.get("clientCpuSys") is not None)
+    for name, rs in data["runs"].items():
+        user, system, server = stats.cpu[name]
+        sys_all = sorted(round(r["clientCpuSys"], 2) for r in rs if r.get("clientCpuSys") is not None)
         result.row(name, f"{fmt(user, 2)} + {fmt(system, 2)} s",
                    f"client user + sys (sys per run {sys_all}); server {fmt(server, 2, ' s')}")
 
+
+def ratios_table(result: Result, stats: Stats) -> None:
+    speeds, curl, curl_file = stats.speeds, stats.curl, stats.curl_file
     result.section("ratios (of medians; per-round paired ratios in the JSON)")
-    for name in ranged_names:
+    for name in RANGED_NAMES:
         result.row(f"{name} / curl", fmt(ratio(speeds[name], curl), 2, "x"), f"goal >= {SPEED_RATIO_GOAL}x")
-    for name in ranged_names:
-        result.row(f"{name} / notebook", fmt(ratio(speeds[name], speeds[notebook_name]), 2, "x"))
+    for name in RANGED_NAMES:
+        result.row(f"{name} / notebook", fmt(ratio(speeds[name], speeds[NOTEBOOK_NAME]), 2, "x"))
     result.row("curl range 0- / curl", fmt(ratio(speeds["curl range 0-"], curl), 2, "x"),
                "206 vs 200 on one stream: cost of the server's Range path")
     result.row("curl to a file / curl", fmt(ratio(curl_file, curl), 2, "x"),
                "what writing the bytes to disk costs curl itself")
-    result.row("sha512 alone / curl", fmt(sha_ceiling, 2, "x"),
+    result.row("sha512 alone / curl", fmt(stats.sha_ceiling, 2, "x"),
                "bound on client/curl for a download that checks sha512 on one core, before or overlapped")
-    for name in client_all:
+    for name in CLIENT_ALL:
         result.row(f"{name} / curl", fmt(ratio(speeds[name], curl), 2, "x"),
-                   f"goal >= {CLIENT_CURL_GOAL}x" if name == client_default else "")
+                   f"goal >= {CLIENT_CURL_GOAL}x" if name == CLIENT_DEFAULT else "")
         result.row(f"{name} / curl to a file", fmt(ratio(speeds[name], curl_file), 2, "x"))
-        result.row(f"{name} / notebook", fmt(ratio(speeds[name], speeds[notebook_name]), 2, "x"),
-                   f"goal >= {CLIENT_NOTEBOOK_GOAL}x" if name == client_default else "")
-        twin = f"ranged x{client_workers[name]}"
+        result.row(f"{name} / notebook", fmt(ratio(speeds[name], speeds[NOTEBOOK_NAME]), 2, "x"),
+                   f"goal >= {CLIENT_NOTEBOOK_GOAL}x" if name == CLIENT_DEFAULT else "")
+        twin = f"ranged x{CLIENT_WORKERS_BY_NAME[name]}"
         if twin in speeds:
             result.row(f"{name} / {twin}", fmt(ratio(speeds[name], speeds[twin]), 2, "x"),
                        "the client vs the plain requests downloader, same threads (its sha512 timed, theirs not)")
 
-    result.section("server peak RSS (VmHWM of the rescale_mock.cli process)")
-    result.row("at start", mib(fake.startup_peak), f"idle RSS {mib(data['serverIdleRss'])}")
-    result.row("during upload", mib(upload_peak))
-    result.row("during downloads", mib(download_peak), "max over every method and round")
-    for name in methods:
-        result.row(f"  {name}", mib(method_peaks[name]),
-                   f"needed up to +{mib(method_growth[name])} over its start; client (this process) peak "
-                   f"{mib(client_peaks[name])}, up to +{mib(client_growth[name])} over its start")
-    result.row("resident after downloads", mib(data["serverRssAfter"]), "not returned to the OS")
-    result.row("overall", mib(overall_peak), f"limit {mib(RSS_LIMIT)}")
 
-    # -- goals
-    full_size = size >= GOAL_SIZE
-    scope = "" if full_size else f" [measured at {size // MiB} MiB (--quick), run without --quick for the goal size]"
-    upload_ok = bool(data["upload"]["ok"])
-    rss_ok = overall_peak is not None and overall_peak < RSS_LIMIT
-    if not upload_ok:
-        status, detail = "GAP", (f"the {size}-byte upload was refused ({data['upload']['error'][:100]}); peak RSS "
-                                 f"{mib(overall_peak)} with a {dl_size}-byte file instead")
+def rss_table(result: Result, data: dict[str, Any], subject: Subject, stats: Stats) -> None:
+    result.section("server peak RSS (VmHWM of the rescale_mock.cli process)")
+    result.row("at start", mib(data["serverStartupPeakRss"]), f"idle RSS {mib(data['serverIdleRss'])}")
+    result.row("during upload", mib(subject.upload_peak))
+    result.row("during downloads", mib(stats.download_peak), "max over every method and round")
+    for name in data["runs"]:
+        result.row(f"  {name}", mib(stats.method_peaks[name]),
+                   f"needed up to +{mib(stats.method_growth[name])} over its start; client (this process) peak "
+                   f"{mib(stats.client_peaks[name])}, up to +{mib(stats.client_growth[name])} over its start")
+    result.row("resident after downloads", mib(data["serverRssAfter"]), "not returned to the OS")
+    result.row("overall", mib(stats.overall_peak), f"limit {mib(RSS_LIMIT)}")
+
+
+@dataclass
+class Verdicts:
+    """What the goals and the headlines both judge: the client kit as a user calls it (default workers, its sha512
+    included), the best plain ranged download, the server's and the client's peak RSS."""
+    scope: str
+    upload_ok: bool
+    rss_ok: bool
+    best: float | None
+    client_speed: float | None
+    client_curl: float | None
+    client_notebook: float | None
+    client_unverified: float | None
+    client_fail: str
+    curl_status: str
+    notebook_status: str
+    client_up_fails: list[Any]
+    client_rss_ok: bool
+
+
+def judge(plan: Plan, data: dict[str, Any], stats: Stats) -> Verdicts:
+    speeds, curl = stats.speeds, stats.curl
+    scope = ("" if plan.size >= GOAL_SIZE else
+             f" [measured at {plan.size // MiB} MiB (--quick), run without --quick for the goal size]")
+    c_speed = speeds[CLIENT_DEFAULT]
+    c_curl, c_nb = ratio(c_speed, curl), ratio(c_speed, speeds[NOTEBOOK_NAME])
+    failed = stats.failures[CLIENT_DEFAULT]
+    client_fail = f"; {len(failed)} run(s) FAILED: {failed[0][:120]}" if failed else ""
+    client_up_fails = [r.get("error") for r in data["uploads"]["client"] if not r.get("ok")]
+    client_rss = stats.up_client["client"]
+    return Verdicts(
+        scope=scope, upload_ok=bool(data["upload"]["ok"]),
+        rss_ok=stats.overall_peak is not None and stats.overall_peak < RSS_LIMIT,
+        best=ratio(speeds[stats.best_ranged], curl), client_speed=c_speed, client_curl=c_curl, client_notebook=c_nb,
+        client_unverified=ratio(speeds[CLIENT_UNVERIFIED], curl), client_fail=client_fail,
+        curl_status="n/a" if c_curl is None else ("PASS" if c_curl >= CLIENT_CURL_GOAL and not client_fail else "GAP"),
+        notebook_status="n/a" if c_nb is None else
+        ("PASS" if c_nb >= CLIENT_NOTEBOOK_GOAL and not client_fail else "GAP"),
+        client_up_fails=client_up_fails,
+        client_rss_ok=client_rss is not None and client_rss < CLIENT_RSS_LIMIT and not client_up_fails)
+
+
+def goals(result: Result, plan: Plan, data: dict[str, Any], subject: Subject, stats: Stats, v: Verdicts) -> None:
+    speeds, curl, best_ranged = stats.speeds, stats.curl, stats.best_ranged
+    if not v.upload_ok:
+        status, detail = "GAP", (f"the {plan.size}-byte upload was refused ({data['upload']['error'][:100]}); peak "
+                                 f"RSS {mib(stats.overall_peak)} with a {subject.dl_size}-byte file instead")
     else:
-        status = "PASS" if rss_ok else "GAP"
-        detail = f"server peak RSS {mib(overall_peak)} vs limit {mib(RSS_LIMIT)}"
-    result.goals.append(Goal("1 GiB up and down keeps the server's peak RSS under 100 MiB", status, detail + scope))
-    best = ratio(speeds[best_ranged], curl)
+        status = "PASS" if v.rss_ok else "GAP"
+        detail = f"server peak RSS {mib(stats.overall_peak)} vs limit {mib(RSS_LIMIT)}"
+    result.goals.append(Goal("1 GiB up and down keeps the server's peak RSS under 100 MiB", status, detail + v.scope))
     result.goals.append(Goal(
         f"ranged download >= {SPEED_RATIO_GOAL}x curl on the same URL",
-        "n/a" if best is None else ("PASS" if best >= SPEED_RATIO_GOAL else "GAP"),
+        "n/a" if v.best is None else ("PASS" if v.best >= SPEED_RATIO_GOAL else "GAP"),
         f"best is {best_ranged}: {fmt(speeds[best_ranged], 0, ' MB/s')} vs curl {fmt(curl, 0, ' MB/s')} = "
-        f"{fmt(best, 2, 'x')}" + scope))
+        f"{fmt(v.best, 2, 'x')}" + v.scope))
 
     # the client kit's goals: judged on the client as a user calls it (default workers, its sha512 included)
-    c_speed = speeds[client_default]
-    c_curl, c_nb = ratio(c_speed, curl), ratio(c_speed, speeds[notebook_name])
-    c_unverified = ratio(speeds[CLIENT_UNVERIFIED], curl)
     others = "; ".join(f"{n}: {fmt(ratio(speeds[n], curl), 2, 'x')} curl, "
-                       f"{fmt(ratio(speeds[n], speeds[notebook_name]), 2, 'x')} notebook"
-                       for n in client_names if n != client_default)
-    client_fail = f"; {len(failures[client_default])} run(s) FAILED: {failures[client_default][0][:120]}" \
-        if failures[client_default] else ""
-    curl_status = "n/a" if c_curl is None else ("PASS" if c_curl >= CLIENT_CURL_GOAL and not client_fail else "GAP")
-    nb_status = "n/a" if c_nb is None else ("PASS" if c_nb >= CLIENT_NOTEBOOK_GOAL and not client_fail else "GAP")
+                       f"{fmt(ratio(speeds[n], speeds[NOTEBOOK_NAME]), 2, 'x')} notebook"
+                       for n in CLIENT_NAMES if n != CLIENT_DEFAULT)
     result.goals.append(Goal(
-        f"client download ({client_default}, the default) >= {CLIENT_CURL_GOAL}x curl to /dev/null on the same URL",
-        curl_status,
-        f"{fmt(c_speed, 0, ' MB/s')} vs curl {fmt(curl, 0, ' MB/s')} = {fmt(c_curl, 2, 'x')} with its sha512 check, "
-        f"{fmt(c_unverified, 2, 'x')} with verify=False; curl itself writing a file: "
-        f"{fmt(ratio(curl_file, curl), 2, 'x')}; sha512 alone takes {fmt(sha_alone, 2, ' s')} vs curl's "
-        f"{fmt(curl_seconds, 2, ' s')}: {fmt(sha_ceiling, 2, 'x')} is the bound with a one-core sha512; plain "
-        f"requests {best_ranged} {fmt(best, 2, 'x')}"
-        + (f"; {others}" if others else "") + client_fail + scope))
+        f"client download ({CLIENT_DEFAULT}, the default) >= {CLIENT_CURL_GOAL}x curl to /dev/null on the same URL",
+        v.curl_status,
+        f"{fmt(v.client_speed, 0, ' MB/s')} vs curl {fmt(curl, 0, ' MB/s')} = {fmt(v.client_curl, 2, 'x')} with its "
+        f"sha512 check, {fmt(v.client_unverified, 2, 'x')} with verify=False; curl itself writing a file: "
+        f"{fmt(ratio(stats.curl_file, curl), 2, 'x')}; sha512 alone takes {fmt(stats.sha_alone, 2, ' s')} vs curl's "
+        f"{fmt(stats.curl_seconds, 2, ' s')}: {fmt(stats.sha_ceiling, 2, 'x')} is the bound with a one-core sha512; "
+        f"plain requests {best_ranged} {fmt(v.best, 2, 'x')}"
+        + (f"; {others}" if others else "") + v.client_fail + v.scope))
     result.goals.append(Goal(
-        f"client download ({client_default}) >= {CLIENT_NOTEBOOK_GOAL}x the notebook's threaded downloader "
+        f"client download ({CLIENT_DEFAULT}) >= {CLIENT_NOTEBOOK_GOAL}x the notebook's threaded downloader "
         f"(x{NOTEBOOK_THREADS})",
-        nb_status,
-        f"{fmt(c_speed, 0, ' MB/s')} vs notebook {fmt(speeds[notebook_name], 0, ' MB/s')} = {fmt(c_nb, 2, 'x')}"
-        + client_fail + scope))
-    client_up_fails = [r.get("error") for r in uploads["client"] if not r.get("ok")]
-    client_rss = up_client["client"]
-    client_rss_ok = client_rss is not None and client_rss < CLIENT_RSS_LIMIT and not client_up_fails
+        v.notebook_status,
+        f"{fmt(v.client_speed, 0, ' MB/s')} vs notebook {fmt(speeds[NOTEBOOK_NAME], 0, ' MB/s')} = "
+        f"{fmt(v.client_notebook, 2, 'x')}" + v.client_fail + v.scope))
+    up_client, client_rss = stats.up_client, stats.up_client["client"]
     result.goals.append(Goal(
         f"1 GiB upload through the client: client peak RSS under {mib(CLIENT_RSS_LIMIT)}",
-        "n/a" if client_rss is None else ("PASS" if client_rss_ok else "GAP"),
-        f"client peak RSS {mib(client_rss)} (+{mib(up_growth['client'])} over its start) vs notebook files= "
+        "n/a" if client_rss is None else ("PASS" if v.client_rss_ok else "GAP"),
+        f"client peak RSS {mib(client_rss)} (+{mib(stats.up_growth['client'])} over its start) vs notebook files= "
         f"{mib(up_client['notebook'])}, bare MultipartEncoder {mib(up_client['encoder'])}; "
-        f"{fmt(up_speed['client'], 0, ' MB/s')}"
-        + (f"; {len(client_up_fails)} upload(s) FAILED: {client_up_fails[0]}" if client_up_fails else "") + scope))
+        f"{fmt(stats.up_speed['client'], 0, ' MB/s')}"
+        + (f"; {len(v.client_up_fails)} upload(s) FAILED: {v.client_up_fails[0]}" if v.client_up_fails else "")
+        + v.scope))
 
+
+def headlines(result: Result, plan: Plan, data: dict[str, Any], subject: Subject, stats: Stats, v: Verdicts) -> None:
+    speeds, curl, up_client, up_speed = stats.speeds, stats.curl, stats.up_client, stats.up_speed
     up_main = data["upload"]
-    result.headline_row(f"{size // MiB} MiB upload (MultipartEncoder), server peak RSS",
+    result.headline_row(f"{plan.size // MiB} MiB upload (MultipartEncoder), server peak RSS",
                         (f"{mb_per_s(up_main['bodyLength'], up_main['seconds']):.0f} MB/s, " if up_main["ok"] else
-                         "REFUSED, ") + mib(upload_peak))
-    result.headline_row(f"{uploaded_size // MiB} MiB upload, client peak RSS: client kit vs notebook files= vs "
+                         "REFUSED, ") + mib(subject.upload_peak))
+    result.headline_row(f"{subject.size // MiB} MiB upload, client peak RSS: client kit vs notebook files= vs "
                         "MultipartEncoder",
                         f"{mib(up_client['client'])} vs {mib(up_client['notebook'])} vs {mib(up_client['encoder'])} "
                         f"({fmt(up_speed['client'], 0)} vs {fmt(up_speed['notebook'], 0)} vs "
                         f"{fmt(up_speed['encoder'], 0)} MB/s)",
-                        f"client < {mib(CLIENT_RSS_LIMIT)}: {'PASS' if client_rss_ok else 'GAP'}")
-    result.headline_row(f"ranged download ({best_ranged}) vs curl; notebook x{NOTEBOOK_THREADS}",
-                        f"{fmt(speeds[best_ranged], 0)} vs {fmt(curl, 0)} MB/s = {fmt(best, 2, 'x')}; "
-                        f"{fmt(speeds[notebook_name], 0)} MB/s",
-                        f">= {SPEED_RATIO_GOAL}x: {'PASS' if best and best >= SPEED_RATIO_GOAL else 'GAP'}")
-    result.headline_row(f"client download ({client_default}) vs curl; vs notebook x{NOTEBOOK_THREADS}",
-                        f"{fmt(c_speed, 0)} vs {fmt(curl, 0)} MB/s = {fmt(c_curl, 2, 'x')} "
-                        f"({fmt(c_unverified, 2, 'x')} with verify=False, curl to a file "
-                        f"{fmt(ratio(curl_file, curl), 2, 'x')}, sha512 alone {fmt(sha_ceiling, 2, 'x')}); "
-                        f"{fmt(c_nb, 2, 'x')} the notebook",
-                        f">= {CLIENT_CURL_GOAL}x curl: {curl_status}; >= {CLIENT_NOTEBOOK_GOAL:.0f}x notebook: "
-                        f"{nb_status}")
-    result.headline_row("server peak RSS, upload and downloads", mib(overall_peak),
-                        f"< {mib(RSS_LIMIT)}: {'PASS' if rss_ok and upload_ok else 'GAP'}")
+                        f"client < {mib(CLIENT_RSS_LIMIT)}: {'PASS' if v.client_rss_ok else 'GAP'}")
+    result.headline_row(f"ranged download ({stats.best_ranged}) vs curl; notebook x{NOTEBOOK_THREADS}",
+                        f"{fmt(speeds[stats.best_ranged], 0)} vs {fmt(curl, 0)} MB/s = {fmt(v.best, 2, 'x')}; "
+                        f"{fmt(speeds[NOTEBOOK_NAME], 0)} MB/s",
+                        f">= {SPEED_RATIO_GOAL}x: {'PASS' if v.best and v.best >= SPEED_RATIO_GOAL else 'GAP'}")
+    result.headline_row(f"client download ({CLIENT_DEFAULT}) vs curl; vs notebook x{NOTEBOOK_THREADS}",
+                        f"{fmt(v.client_speed, 0)} vs {fmt(curl, 0)} MB/s = {fmt(v.client_curl, 2, 'x')} "
+                        f"({fmt(v.client_unverified, 2, 'x')} with verify=False, curl to a file "
+                        f"{fmt(ratio(stats.curl_file, curl), 2, 'x')}, sha512 alone {fmt(stats.sha_ceiling, 2, 'x')}); "
+                        f"{fmt(v.client_notebook, 2, 'x')} the notebook",
+                        f">= {CLIENT_CURL_GOAL}x curl: {v.curl_status}; >= {CLIENT_NOTEBOOK_GOAL:.0f}x notebook: "
+                        f"{v.notebook_status}")
+    result.headline_row("server peak RSS, upload and downloads", mib(stats.overall_peak),
+                        f"< {mib(RSS_LIMIT)}: {'PASS' if v.rss_ok and v.upload_ok else 'GAP'}")
+
+
+def notes(result: Result, plan: Plan, data: dict[str, Any], stats: Stats, can_reset_peak: bool) -> None:
     source_info = data.get("clientSource") or {}
     if source_info:
         result.notes.append(
@@ -693,14 +828,51 @@ def run(settings: Settings) -> Result:
                f", {'with uncommitted changes' if source_info['uncommittedChanges'] else 'as committed'}"))
     if not data["serverChecksumMatches"]:
         result.notes.append("the server's fileChecksums[0].fileHash differs from the sha512 of the uploaded bytes")
-    for name, errors in failures.items():
+    for name, errors in stats.failures.items():
         if errors:
             why = (" (its threads share one headers dict, so a request can carry another thread's Range; see "
-                   "bench/notebook_transfer.py)" if name == notebook_name and "hashes not equal" in errors[0] else "")
-            result.notes.append(f"{name}: {len(errors)} of {settings.rounds} run(s) failed: {errors[0][:200]}{why}")
+                   "bench/notebook_transfer.py)" if name == NOTEBOOK_NAME and "hashes not equal" in errors[0] else "")
+            result.notes.append(f"{name}: {len(errors)} of {plan.rounds} run(s) failed: {errors[0][:200]}{why}")
     if data["serverLogWarnings"]:
         result.notes.append(f"server log: {len(data['serverLogWarnings'])} warning/error line(s), last: "
                             f"{data['serverLogWarnings'][-1][:200]}")
-    if not fake.can_reset_peak:
+    if not can_reset_peak:
         result.notes.append("/proc/<pid>/clear_refs was not writable: per-phase peaks are cumulative")
+
+
+# -- the benchmark -------------------------------------------------------------------------------------------------
+def run(settings: Settings) -> Result:
+    plan = Plan(size=settings.size, rounds=settings.rounds, quick=settings.quick)
+    result = Result("transfers", f"transfers: {plan.size // MiB} MiB file up and down through `rescale-mock serve`"
+                                 f"{' (--quick)' if plan.quick else ''}")
+    data: dict[str, Any] = {"sizeBytes": plan.size, "rounds": plan.rounds}
+    result.data = data
+    work = Path(tempfile.mkdtemp(prefix="rescale-bench-"))
+    fake: ServedFake | None = None
+    try:
+        source, local_sha512 = write_source(work, plan.size, data)
+        fake = start_fake(data)
+        subject = upload_phase(fake, source, plan.size, local_sha512, data)
+        methods = download_methods(fake, subject, work)
+        baselines(fake, subject, data)
+        data["runs"] = download_rounds(fake, methods, plan, subject.dl_size)
+        data["serverRssAfter"] = fake.rss()
+        data["uploads"] = upload_rounds(fake, subject, plan)
+        data["serverLogWarnings"] = fake.log_lines("WARNING", "ERROR", "Traceback", "queue depth")[-50:]
+    finally:
+        if fake is not None:
+            fake.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+    stats = digest(data, subject)
+    upload_table(result, data, subject)
+    upload_side_by_side_table(result, data, subject, stats)
+    downloads_table(result, plan, data, subject, stats)
+    cpu_table(result, data, stats)
+    ratios_table(result, stats)
+    rss_table(result, data, subject, stats)
+    verdicts = judge(plan, data, stats)
+    goals(result, plan, data, subject, stats, verdicts)
+    headlines(result, plan, data, subject, stats, verdicts)
+    notes(result, plan, data, stats, fake.can_reset_peak)
     return result
