@@ -152,3 +152,38 @@ def test_a_submission_keeps_a_scenario_set_meanwhile_through_another_worker(work
     first.jobs.submit(tenant, job_id)
     state = second.jobs._load(second.tenants.by_key(KEY), job_id).state
     assert state["submitted"] is not None and state["scenario"] == scenario
+
+
+def test_a_job_deleted_while_it_is_submitted_to_a_cluster_leaves_no_entry_in_its_queue(
+        workers: tuple[Backend, Backend], monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = workers
+    tenant = first.tenants.by_key(KEY)
+    cluster_id = first.clusters.create(tenant, CLUSTER).id
+    first.clusters.start(tenant, cluster_id)
+    doomed, kept = (first.jobs.create(tenant, JOB).id for _ in range(2))
+    first.jobs.attach(tenant, cluster_id, doomed, submit=False)
+    _meanwhile(monkeypatch, first, lambda: second.jobs.delete(second.tenants.by_key(KEY), doomed))
+    with pytest.raises(Exception, match="job"):  # gone by the time the submission is decided: 404
+        first.jobs.submit(tenant, doomed)
+    monkeypatch.undo()
+    assert doomed not in first.clusters.queue(tenant, cluster_id)
+    first.jobs.attach(tenant, cluster_id, kept, submit=True)
+    assert first.jobs.snapshot(tenant, kept).record.state["persistentCluster"] == cluster_id  # its queue reads
+
+
+def test_a_patch_keeps_a_device_attached_meanwhile_through_another_worker(workers: tuple[Backend, Backend],
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = workers
+    tenant = first.tenants.by_key(KEY)
+    job_id = first.jobs.create(tenant, JOB).id
+    device_id = first.devices.create(tenant, DEVICE, "v2").id
+    real_check = first.jobs._check_outputs
+
+    def check_outputs(doc: dict[str, Any]) -> None:
+        second.jobs.attach_device(second.tenants.by_key(KEY), job_id, device_id, [], "storageDevice")
+        real_check(doc)
+
+    monkeypatch.setattr(first.jobs, "_check_outputs", check_outputs)
+    first.jobs.update(tenant, job_id, {"name": "renamed"})
+    doc = second.jobs._load(second.tenants.by_key(KEY), job_id).doc
+    assert (doc["name"], doc["storageDevice"]) == ("renamed", device_id)

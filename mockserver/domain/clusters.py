@@ -65,11 +65,11 @@ class Clusters:
         conn.execute("UPDATE clusters SET state = ? WHERE id = ?", (to_json(record.state), record.id))
 
     @contextlib.contextmanager
-    def _changing(self, tenant: Tenant, cluster_id: str) -> Iterator[ClusterSnapshot]:
+    def _changing(self, tenant: Tenant, cluster_id: str, conn: Any = None) -> Iterator[ClusterSnapshot]:
         """Read-modify-write of the cluster's state in one transaction (serialized across worker processes), so a
         change made meanwhile through another worker is never overwritten. Saved if the block changed the state;
-        an exception rolls everything back."""
-        with self.db.transaction() as conn:
+        an exception rolls everything back. Inside a caller's transaction, pass its `conn`."""
+        with contextlib.nullcontext(conn) if conn is not None else self.db.transaction() as conn:
             snap = self._snapshot_of(tenant, self._load(tenant, cluster_id, conn))
             before = to_json(snap.record.state)
             yield snap
@@ -152,9 +152,10 @@ class Clusters:
             if not snap.stopping:
                 snap.record.state["stopAt"] = snap.now
 
-    def enqueue(self, tenant: Tenant, cluster_id: str, job_id: str) -> None:
-        """Put a job in the cluster's queue (jobs run in the order they were submitted)."""
-        with self._changing(tenant, cluster_id) as snap:
+    def enqueue(self, tenant: Tenant, cluster_id: str, job_id: str, conn: Any = None) -> None:
+        """Put a job in the cluster's queue (jobs run in the order they were submitted); inside the submitting
+        transaction (`conn`), so a job is queued only if it is submitted."""
+        with self._changing(tenant, cluster_id, conn) as snap:
             if snap.stopping:
                 raise NotAllowed("The cluster is stopped; jobs can no longer be submitted to it.")
             if job_id not in snap.record.state["jobs"]:
@@ -163,8 +164,9 @@ class Clusters:
     def queue(self, tenant: Tenant, cluster_id: str) -> list[str]:
         return list(self._load(tenant, cluster_id).state["jobs"])
 
-    def forget_job(self, tenant: Tenant, cluster_id: str, job_id: str, busy_until: float) -> None:
-        """A deleted job leaves only the time it kept the cluster busy, so later jobs keep their history."""
-        with self._changing(tenant, cluster_id) as snap:
+    def forget_job(self, tenant: Tenant, cluster_id: str, job_id: str, busy_until: float, conn: Any = None) -> None:
+        """A deleted job leaves only the time it kept the cluster busy, so later jobs keep their history (inside the
+        deleting transaction, `conn`)."""
+        with self._changing(tenant, cluster_id, conn) as snap:
             jobs = snap.record.state["jobs"]
             snap.record.state["jobs"] = [{"until": busy_until} if entry == job_id else entry for entry in jobs]

@@ -137,10 +137,6 @@ class Jobs:
             raise NotFound("job")
         return JobRecord(row["id"], row["tenant_id"], from_json(row["doc"]), from_json(row["state"]))
 
-    def _save_doc(self, record: JobRecord) -> None:
-        with self.db.transaction() as conn:
-            conn.execute("UPDATE jobs SET doc = ? WHERE id = ?", (to_json(record.doc), record.id))
-
     @staticmethod
     def _save_state(conn: Any, record: JobRecord) -> None:
         conn.execute("UPDATE jobs SET state = ? WHERE id = ?", (to_json(record.state), record.id))
@@ -322,14 +318,19 @@ class Jobs:
         snap = self.snapshot(tenant, job_id)
         if snap.finished:
             return snap
-        record = snap.record
         changes = self.specs_for(tenant).changes(body, self._find_files(tenant), snap.plan is None)
-        record.doc.update(changes)
-        self._check_outputs(record.doc)
-        sweep = self.sweeps.prepare(record.doc) if "jobanalyses" in changes else None  # templates read again
-        self._save_doc(record)  # the definition only: a stop saved meanwhile stays
-        if "jobanalyses" in changes:
-            self.sweeps.replace(record.id, tenant.id, sweep)
+        doc = {**snap.record.doc, **changes}
+        self._check_outputs(doc)
+        sweep = self.sweeps.prepare(doc) if "jobanalyses" in changes else None  # templates read again
+        with self.db.transaction() as conn:  # merged into the job as stored now: another worker may have changed it
+            record = self._load(tenant, job_id, conn)
+            now = self._snapshot_of(tenant, record)
+            if now.finished or (now.plan is None) != (snap.plan is None):
+                raise NotAllowed("The job was submitted or finished meanwhile; read it again.")
+            record.doc.update(changes)
+            conn.execute("UPDATE jobs SET doc = ? WHERE id = ?", (to_json(record.doc), record.id))  # a stop stays
+            if "jobanalyses" in changes:
+                self.sweeps.replace(conn, record.id, tenant.id, sweep)
         return self.snapshot(tenant, job_id)
 
     def submit(self, tenant: Tenant, job_id: str, refuse_again: bool = False) -> None:
@@ -337,8 +338,6 @@ class Jobs:
         submission is decided inside one transaction, so two workers submitting one job at once submit it once."""
         record = self._load(tenant, job_id)
         if record.state.get("submitted") is None:
-            if record.doc.get("clusterId"):
-                self.clusters.enqueue(tenant, record.doc["clusterId"], record.id)  # idempotent
             execute = (self.executor is not None and not record.doc.get("storageDevice")
                        and self.executor.wants(tenant, record.doc))
             if execute:
@@ -350,6 +349,8 @@ class Jobs:
                 if refuse_again:
                     raise NotAllowed("The job has already been submitted.")
                 return
+            if record.doc.get("clusterId"):  # queued only if submitted now (a job deleted meanwhile never is)
+                self.clusters.enqueue(tenant, record.doc["clusterId"], record.id, conn)
             record.state.update(changes, scenario=record.state.get("scenario") or self.scenario_for(tenant))
             self._save_state(conn, record)
         if record.state.get("execute"):
@@ -417,12 +418,13 @@ class Jobs:
             conn.execute("UPDATE jobs SET doc = ? WHERE id = ?", (to_json(record.doc), record.id))
 
     def delete(self, tenant: Tenant, job_id: str, delete_inputs: bool = False) -> None:
-        snap = self.snapshot(tenant, job_id)
-        if not snap.deletable:
-            raise NotAllowed("A job can only be deleted once its cluster is Stopped; stop the job and wait.")
-        if snap.cluster is not None:
-            self.clusters.forget_job(tenant, snap.cluster.id, job_id, snap.plan.finished if snap.plan else 0.0)
-        with self.db.transaction() as conn:
+        with self.db.transaction() as conn:  # checked and deleted at once: a submission meanwhile is seen
+            snap = self._snapshot_of(tenant, self._load(tenant, job_id, conn))
+            if not snap.deletable:
+                raise NotAllowed("A job can only be deleted once its cluster is Stopped; stop the job and wait.")
+            if snap.cluster is not None:
+                self.clusters.forget_job(tenant, snap.cluster.id, job_id, snap.plan.finished if snap.plan else 0.0,
+                                         conn)
             conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
         self.files.delete_where(tenant.id, job_id=job_id)
         if snap.record.state.get("execute"):

@@ -247,12 +247,11 @@ class Sweeps:
         conn.execute("INSERT INTO sweeps (job_id, tenant_id, token, definition) VALUES (?, ?, ?, ?)",
                      (job_id, tenant_id, uuid.uuid4().hex, sweep.to_json()))
 
-    def replace(self, job_id: str, tenant_id: str, sweep: Sweep | None) -> None:
-        """A saved job's analyses changed (PATCH): its templates were read again."""
-        with self.db.transaction() as conn:
-            conn.execute("DELETE FROM sweeps WHERE job_id = ?", (job_id,))
-            if sweep is not None:
-                self.insert(conn, job_id, tenant_id, sweep)
+    def replace(self, conn: Any, job_id: str, tenant_id: str, sweep: Sweep | None) -> None:
+        """A saved job's analyses changed (PATCH, in its transaction `conn`): its templates were read again."""
+        conn.execute("DELETE FROM sweeps WHERE job_id = ?", (job_id,))
+        if sweep is not None:
+            self.insert(conn, job_id, tenant_id, sweep)
 
     # -- reading -----------------------------------------------------------------------------------------------
     def load(self, job_id: str) -> Sweep:
