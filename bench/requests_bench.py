@@ -371,8 +371,8 @@ def _hello_goal(plan: Plan, stats: Stats, inproc: dict[str, Any], problems: dict
                + f"), server CPU {fmt(fake_cpu, 0)} vs {fmt(hello_cpu, 0)} us/request served")
         brief = (f"{fmt(hello_ratio, 2)}x: the fake is CPU-bound in one process, {fmt(fake_cpu, 0)} vs "
                  f"{fmt(hello_cpu, 0)} us of server CPU per request; its app alone costs {inproc['fakeUs']:.0f} "
-                 f"us vs {inproc['helloUs']:.0f} us (spec-shaped response, spec validation of parameters, auth, a "
-                 "second URL map, on top of Flask)")
+                 f"us vs {inproc['helloUs']:.0f} us (spec-shaped response, spec validation of parameters, auth, the "
+                 "store's state-version read, the job read and the journal row, on werkzeug)")
     return Goal(f"fake >= {HELLO_GOAL}x the bare Flask app under the same server",
                 "PASS" if hello_ratio >= HELLO_GOAL else "GAP",
                 f"{fmt(fake_peak, 0)} vs {fmt(hello_peak, 0)} req/s = {fmt(hello_ratio, 2)}x ({gen_note})" + why,

@@ -1,8 +1,9 @@
 """Read-only views of domain records for the spec-driven serializer: one attribute per response key (snake_case).
 
 They hold what a response needs beyond the record itself: the tenant, the server's own URL, the date style. Every
-handler's response object is one of these (or a domain record); serialize.py picks the keys the schema names, and a
-key the schema requires that a view lacks is an error (serialize.ShapeError), never a silent null.
+handler's response object is one of these, a domain record, or a page or stored document passed through as a
+dict; serialize.py picks the keys the schema names, and a key the schema requires that a view lacks is an error
+(serialize.ShapeError), never a silent null.
 """
 from __future__ import annotations
 

@@ -110,8 +110,10 @@ class WorkerPool:
 
     # -- the parent ----------------------------------------------------------------------------------------------
     def run(self) -> None:
-        # No SQLite connection may cross a fork: the parent is done with its own (workers open theirs).
+        # No database connection (SQLite or PostgreSQL) nor the S3 client's pool may cross a fork: the parent is done
+        # with its own (workers open theirs).
         self.parent_backend.db.close()
+        self.parent_backend.blobs.close()
         for slot in range(1, self.count + 1):
             self._start(slot)
         while not self._stopping:

@@ -165,10 +165,6 @@ class Journal:
         self.db, self.size = db, size
         self._inserts = itertools.count(1)  # this process's, only to space out the trims
 
-    def next_id(self) -> int:
-        """Ids are given by the store when the entry is added; kept for callers that build an entry first."""
-        return 0
-
     def add(self, entry: JournalEntry) -> None:
         self.db.append(f"INSERT INTO journal ({_ENTRY_COLUMNS.removeprefix('id, ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (entry.time, entry.method, entry.path, entry.query, entry.status, entry.duration_ms,
@@ -200,7 +196,7 @@ class Journal:
 
     def clear(self, tenant: str | None) -> None:
         """Deletes the entries but keeps the newest row as a marker, so ids never go back (SQLite gives the next
-        insert the highest id + 1)."""
+        insert the highest id + 1; PostgreSQL's identity column never gives an id twice anyway)."""
         mine, args = ("", ()) if tenant is None else (" AND tenant_id = ?", (tenant,))
         with self.db.transaction() as conn:
             newest = "(SELECT MAX(id) FROM journal)"

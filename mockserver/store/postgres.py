@@ -122,9 +122,11 @@ class PostgresDatabase:
             self._durable = str(raw.execute("SHOW synchronous_commit").fetchone()[0])  # type: ignore[index]
             raw.execute("SET synchronous_commit TO OFF")
             conn = self._local.conn = Connection(raw)
-            with self._lock:  # a server process is a scarce resource: a thread that ended gives its own back
-                ended = [raw for thread, raw in self._all if not thread.is_alive()]
-                self._all = [(t, r) for t, r in self._all if t.is_alive()] + [(threading.current_thread(), raw)]
+            with self._lock:  # a server process is a scarce resource: a thread that ended, or this thread's broken
+                # connection, gives its own back
+                me = threading.current_thread()
+                ended = [r for t, r in self._all if not t.is_alive() or t is me]
+                self._all = [(t, r) for t, r in self._all if t.is_alive() and t is not me] + [(me, raw)]
             for old in ended:
                 with contextlib.suppress(psycopg.Error):
                     old.close()

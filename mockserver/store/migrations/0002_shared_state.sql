@@ -12,7 +12,7 @@ CREATE TABLE IF NOT EXISTS rng_streams (
     seed TEXT,
     drawn INTEGER NOT NULL DEFAULT 0
 );
--- named counters (fault rule ids)
+-- named counters (fault rule ids; `stateVersion`, which guards the processes' caches)
 CREATE TABLE IF NOT EXISTS counters (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
