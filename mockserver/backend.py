@@ -17,7 +17,6 @@ from .domain.ids import STREAM as ID_STREAM, IdFactory
 from .domain.clusters import Clusters
 from .domain.devices import Devices
 from .domain.jobs import Jobs
-from .domain.jobspec import JobSpecs
 from .domain.settings import Settings
 from .domain.shares import Shares
 from .domain.sshkeys import SshKeys
@@ -76,11 +75,11 @@ class Backend:
         self.tenants = Tenants(self.db, self.ids, None, ClockDefaults(config.clock_mode, config.clock_factor))
         self.settings = Settings(self.tenants, config.settings)
         self.catalogs = Catalogs(self.tenants, self.settings, overlays)
-        self.catalog = self.tenants.catalog = self.catalogs.base  # the server's catalog (tenants may extend theirs)
+        # the start-up catalog (its user template; run-time additions: Catalogs.server_catalog, per tenant: for_tenant)
+        self.catalog = self.tenants.catalog = self.catalogs.base
         self.files = Files(self.db, self.blobs, self.ids, self.tenants, rescale_spec().schema_enum("FileTypeId"))
-        specs = JobSpecs(self.catalog)
-        self.clusters = Clusters(self.db, self.tenants, specs, self.catalogs.specs)
-        self.jobs = Jobs(self.db, self.tenants, self.files, specs, self.clusters, self.catalogs.specs,
+        self.clusters = Clusters(self.db, self.tenants, self.catalogs.specs)
+        self.jobs = Jobs(self.db, self.tenants, self.files, self.clusters, self.catalogs.specs,
                          config.max_output_bytes)
         self.ssh_keys = SshKeys(self.tenants, config.ssh_authorized_keys)
         self.shares = Shares(self.db)

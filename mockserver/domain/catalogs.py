@@ -70,9 +70,6 @@ class Catalogs:
         self.tenants.modify_settings(tenant, merged)
         return self.for_tenant(tenant)
 
-    def own_entries(self, tenant: Tenant | None) -> dict[str, Any]:
-        return (tenant.settings.get("catalog") if tenant is not None else None) or {}
-
     def specs(self, tenant: Tenant) -> JobSpecs:
         """Job definitions checked against the tenant's catalog; in the lenient mode, unknown well-formed codes
         are accepted and added to it."""

@@ -47,10 +47,9 @@ class ClusterSnapshot:
 
 
 class Clusters:
-    def __init__(self, db: Database, tenants: Tenants, specs: JobSpecs,
-                 specs_for: Callable[[Tenant], JobSpecs] | None = None) -> None:
-        self.db, self.tenants, self.specs = db, tenants, specs
-        self.specs_for = specs_for or (lambda tenant: specs)  # the tenant's catalog and catalog mode
+    def __init__(self, db: Database, tenants: Tenants, specs_for: Callable[[Tenant], JobSpecs]) -> None:
+        self.db, self.tenants = db, tenants
+        self.specs_for = specs_for  # the tenant's catalog and catalog mode
 
     def _load(self, tenant: Tenant, cluster_id: str, conn: Any = None) -> ClusterRecord:
         """The stored cluster; inside a transaction pass its `conn`, so the read is part of it."""

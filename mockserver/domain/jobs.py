@@ -114,12 +114,11 @@ class Snapshot:
 
 
 class Jobs:
-    def __init__(self, db: Database, tenants: Tenants, files: Files, specs: JobSpecs, clusters: Clusters,
-                 specs_for: Callable[[Tenant], JobSpecs] | None = None, max_output_bytes: int = 2 << 30) -> None:
+    def __init__(self, db: Database, tenants: Tenants, files: Files, clusters: Clusters,
+                 specs_for: Callable[[Tenant], JobSpecs], max_output_bytes: int = 2 << 30) -> None:
         self.db, self.tenants, self.files, self.clusters = db, tenants, files, clusters
         self.max_output_bytes = max_output_bytes  # a job's simulated outputs in all (`openssl rand`)
-        self.specs, self.catalog = specs, specs.catalog
-        self.specs_for = specs_for or (lambda tenant: specs)  # the tenant's catalog and catalog mode
+        self.specs_for = specs_for  # the tenant's catalog and catalog mode
         self.devices: Any = None  # storage devices (domain/devices.py), which attached jobs wait for
         self.alone_since: float | None = None  # set when no other process serves the store (domain/settle.py)
         # Real runs (`serve --execute`): the supervisor (runner/supervisor.py) is set here by the backend; it
@@ -587,9 +586,9 @@ class Jobs:
             return self.executor.ssh_ports(snap.id)
         return []
 
-    def cores(self, snap: Snapshot, tenant: Tenant | None = None) -> tuple[dict[str, Any], int]:
+    def cores(self, snap: Snapshot, tenant: Tenant) -> tuple[dict[str, Any], int]:
         hardware = snap.doc["jobanalyses"][0]["hardware"]
-        catalog = self.specs_for(tenant).catalog if tenant is not None else self.catalog  # the tenant's own entries
+        catalog = self.specs_for(tenant).catalog  # the tenant's own entries
         core_type = catalog.core_type(hardware["coreType"]) or UNKNOWN_CORE_TYPE
         return hardware, nodes_for(hardware, core_type)
 
