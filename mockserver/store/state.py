@@ -1,5 +1,6 @@
 """Server-wide state that every server process must see, kept in the store rather than in a process's memory:
-values changed at run time (`server_settings`), seeded random streams (`rng_streams`) and named counters (fault rule ids, `stateVersion`)."""
+values changed at run time (`server_settings`), seeded random streams (`rng_streams`) and named counters (fault rule
+ids, `stateVersion`)."""
 from __future__ import annotations
 
 import contextlib
