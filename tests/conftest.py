@@ -19,24 +19,27 @@ from rescale_client import RescaleClient
 from rescale_mock.testing import Fake
 
 from .proxy_helpers import flows_proxy, proxied_fake  # noqa: F401 (fixtures of the proxied twin)
+from .s3_helpers import (rescale_mock_s3, rescale_mock_s3_process, rescale_mock_s3_served,  # noqa: F401 (S3 twins)
+                         rescale_mock_s3_server, s3_endpoint)
 from .real_runs import ticking_sleep
 
 FAKES = {"inprocess": "rescale_mock", "served": "rescale_mock_served", "postgres": "rescale_mock_postgres",
-         "proxied": "proxied_fake"}
+         "proxied": "proxied_fake", "s3": "rescale_mock_s3", "s3-served": "rescale_mock_s3_served"}
 TWINS = ("inprocess", "served", "postgres")  # a `fake` test's twins unless its `twins` marker says otherwise
 
 
 @pytest.fixture(params=["inprocess", pytest.param("served", marks=pytest.mark.served),
                         pytest.param("postgres", marks=pytest.mark.postgres),
-                        pytest.param("proxied", marks=pytest.mark.served)])
+                        pytest.param("proxied", marks=pytest.mark.served), "s3",
+                        pytest.param("s3-served", marks=pytest.mark.served)])
 def fake(request: pytest.FixtureRequest) -> Fake:
     return request.getfixturevalue(FAKES[request.param])
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "twins(*names, requests_clean=False): which twins of a `fake` test run, of "
-                                       "inprocess, served, postgres and proxied (default: all but proxied); a "
-                                       "proxied twin must find no drift (nor in the requests, with requests_clean)")
+                                       "inprocess, served, postgres, proxied, s3 and s3-served (blobs in moto's "
+                                       "S3 server; default: inprocess, served, postgres); a proxied twin must find no drift (nor in the requests, with requests_clean)")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -18,7 +18,7 @@ from rescale_mock.testing import Fake
 
 from .notebook import write_job_inputs
 
-pytestmark = pytest.mark.twins("inprocess", "served", "proxied", requests_clean=True)
+pytestmark = pytest.mark.twins("inprocess", "served", "postgres", "proxied", requests_clean=True)
 
 JOB_FLOW = ["Pending", "Waiting for Queue", "Queued", "Started", "Validated", "Executing", "Completed"]
 

@@ -10,7 +10,7 @@ import requests
 
 from rescale_mock.testing import Fake
 
-pytestmark = pytest.mark.twins("inprocess", "served", "proxied")  # some tests send bad requests on purpose
+pytestmark = pytest.mark.twins("inprocess", "served", "postgres", "proxied")  # some tests send bad requests on purpose
 
 # Seed 000's bodies, as written.
 CLUSTER = {

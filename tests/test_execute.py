@@ -64,6 +64,7 @@ def text(client: RescaleClient, file: dict[str, Any]) -> str:
     return "".join(client.files.get_file_lines(file_id=file["id"])["lines"])
 
 
+@pytest.mark.twins("inprocess", "served", "postgres", "s3", "s3-served")  # and with its blobs in S3
 def test_the_notebooks_pi_job_leaves_its_outputs_with_checksums(fake: Fake, client: RescaleClient, inputs: Path,
                                                                    tmp_path: Path) -> None:
     files = [client.upload_file(inputs / "calculate_pi.py"), client.upload_file(inputs / "range.inp")]
@@ -86,6 +87,7 @@ def test_the_notebooks_pi_job_leaves_its_outputs_with_checksums(fake: Fake, clie
     assert ranged.status_code == 206 and ranged.content == (tmp_path / "job_outputs" / "pi_estimate.bin").read_bytes()[2:6]
 
 
+@pytest.mark.twins("inprocess", "served", "postgres", "s3", "s3-served")  # and with its blobs in S3
 def test_the_job_without_its_inputs_fails_with_pythons_error_in_the_log(client: RescaleClient) -> None:
     job_id = job(client, "python3 calculate_pi.py range.inp")  # the notebook's first try (cells 32-39)
     result = wait(client, job_id)
@@ -95,6 +97,7 @@ def test_the_job_without_its_inputs_fails_with_pythons_error_in_the_log(client: 
     assert "Command exited with status 2" in log
 
 
+@pytest.mark.twins("inprocess", "served", "postgres", "s3", "s3-served")  # and with its blobs in S3
 def test_the_zipped_folder_runs_after_cd(client: RescaleClient, inputs: Path) -> None:
     archive = client.upload_directory(inputs)  # the notebook's cell 71: job_inputs.zip
     job_id = job(client, "cd job_inputs; python calculate_pi.py range.inp", [archive])
@@ -186,6 +189,7 @@ def test_a_graceful_stop_keeps_the_files_written_so_far(fake: Fake, client: Resc
     assert text(client, outputs(client, job_id)["result.txt"]) == "partial\ngot SIGTERM\n"
 
 
+@pytest.mark.twins("inprocess", "served", "postgres", "s3", "s3-served")  # and with its blobs in S3
 def test_decompress_false_keeps_the_archive_and_tar_gz_is_unpacked(client: RescaleClient, inputs: Path) -> None:
     kept = client.upload_directory(inputs, name="kept.zip")
     unpacked = client.upload_directory(inputs, format="tar.gz", name="unpacked.tar.gz")

@@ -20,7 +20,7 @@ from rescale_mock.testing import Fake
 
 from bench.notebook_transfer import PerThreadRange, concurrent_download
 
-pytestmark = pytest.mark.twins("inprocess", "served", "proxied")  # some tests send bad requests on purpose
+pytestmark = pytest.mark.twins("inprocess", "served", "postgres", "proxied", "s3", "s3-served")  # some tests send bad requests on purpose
 
 NOT_FOUND = {"detail": "Not found."}
 FILE_KEYS = {

@@ -17,7 +17,7 @@ import requests
 
 from rescale_mock.testing import Fake, job_analysis
 
-pytestmark = pytest.mark.twins("inprocess", "served", "proxied")  # some tests send bad requests on purpose
+pytestmark = pytest.mark.twins("inprocess", "served", "postgres", "proxied", "s3", "s3-served")  # some tests send bad requests on purpose
 
 NOT_FOUND = {"detail": "Not found."}
 Z_DATE = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"

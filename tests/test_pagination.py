@@ -11,7 +11,7 @@ from rescale_mock.testing import Fake
 
 from .notebook import get_all_result_pages
 
-pytestmark = pytest.mark.twins("inprocess", "served", "proxied")  # some tests send bad requests on purpose
+pytestmark = pytest.mark.twins("inprocess", "served", "postgres", "proxied")  # some tests send bad requests on purpose
 
 CORE_TYPES = 27
 INVALID_PAGE = {"detail": "Invalid page."}

@@ -34,7 +34,7 @@ from .notebook import (ClusterStatus, JobStatus, PerThreadRange, calculate_file_
                        create_zip, download_file, fake_sleep, file_upload, get_all_result_pages,
                        get_process_output_lines, poll_for_job_status, poll_for_status, write_job_inputs)
 
-pytestmark = pytest.mark.twins("inprocess", "served", "proxied", requests_clean=True)
+pytestmark = pytest.mark.twins("inprocess", "served", "postgres", "proxied", requests_clean=True)
 
 JOB_FLOW = ["Pending", "Waiting for Queue", "Queued", "Started", "Validated", "Executing", "Completed"]
 

@@ -57,6 +57,7 @@ def latest_status(fake: Fake, api: requests.Session, job_id: str) -> dict[str, A
     return api.get(fake.url(f"/api/v2/jobs/{job_id}/statuses/")).json()["results"][0]
 
 
+@pytest.mark.twins("inprocess", "served", "postgres", "s3", "s3-served")  # and with its blobs in S3
 def test_a_sweep_is_stored_and_echoed(fake: Fake, api: requests.Session) -> None:
     ids = doe_files(fake)
     job = fake.create_job(**doe_body(ids, monteCarloIterations=3))
@@ -122,6 +123,7 @@ def test_runs_go_slots_at_a_time_with_their_variables(fake: Fake, api: requests.
     assert one_run["variables"][0]["displayValue"] == "15" and one_run["outputFileCount"] == 2
 
 
+@pytest.mark.twins("inprocess", "served", "postgres", "s3", "s3-served")  # and with its blobs in S3
 def test_each_run_has_its_processed_templates_and_outputs(fake: Fake, api: requests.Session) -> None:
     job = fake.create_job(**doe_body(doe_files(fake), command="sleep 60; openssl rand -out result.bin 100"))
     fake.submit(job["id"])
@@ -183,6 +185,7 @@ def test_stop_mid_sweep_ends_running_runs_and_never_starts_the_rest(fake: Fake, 
     assert api.get(fake.url(f"/api/v2/jobs/{job['id']}/runs/5/files/")).json()["count"] == 0
 
 
+@pytest.mark.twins("inprocess", "served", "postgres", "s3", "s3-served")  # and with its blobs in S3
 def test_the_nominal_run_comes_last(fake: Fake, api: requests.Session) -> None:
     ids = doe_files(fake)
     variables = [{"name": "x_velocity", "variableType": "Param", "displayOrder": 0,
@@ -226,6 +229,7 @@ def test_a_template_outside_the_supported_subset_is_400(fake: Fake, api: request
     (b"x_velocity,x_velocity,label\n1,2,3\n", "name each variable once"),
     (b"\xff\xfe\x00", "UTF-8"),
 ])
+@pytest.mark.twins("inprocess", "served", "postgres", "s3", "s3-served")  # and with its blobs in S3
 def test_a_parameter_file_that_cannot_make_runs_is_400(fake: Fake, api: requests.Session, csv: bytes,
                                                         message: str) -> None:
     response = api.post(fake.url("/api/v2/jobs/"), json=doe_body(doe_files(fake, csv=csv)))
@@ -234,6 +238,7 @@ def test_a_parameter_file_that_cannot_make_runs_is_400(fake: Fake, api: requests
     assert api.get(fake.url("/api/v2/jobs/")).json()["count"] == 0
 
 
+@pytest.mark.twins("inprocess", "served", "postgres", "s3", "s3-served")  # and with its blobs in S3
 def test_a_csv_that_does_not_match_the_variables_is_400(fake: Fake, api: requests.Session) -> None:
     variables = [{"name": "x_velocity"}, {"name": "z_velocity"}, {"name": "label"}]
     response = api.post(fake.url("/api/v2/jobs/"), json=doe_body(doe_files(fake), jobvariables=variables))

@@ -6,9 +6,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urljoin
 
+import pytest
 import requests
 
 from rescale_mock.testing import Fake
+
+pytestmark = pytest.mark.twins("inprocess", "served", "postgres", "s3", "s3-served")  # S3: blobs in moto
 
 
 def upload_v3(fake: Fake, api: requests.Session, name: str, data: bytes, method: str = "PUT") -> dict[str, Any]:

@@ -20,7 +20,9 @@ from rescale_mock.config import Config
 from rescale_mock.store.s3blobs import TRANSFER
 from rescale_mock.testing import Fake, ServedProcess
 
-from .conftest import BUCKET, CREDENTIALS, s3_client, s3_options
+from ..s3_helpers import BUCKET, CREDENTIALS, s3_client, s3_options
+
+pytestmark = pytest.mark.twins("s3", "s3-served")  # the blob store is moto's S3 server
 
 MiB = 1 << 20
 BIG = TRANSFER.multipart_threshold + 3 * MiB + 7  # crosses the threshold: a multipart upload of two parts

@@ -1,8 +1,7 @@
-"""The S3-compatible blob store end to end: moto's S3 server on a free loopback port (one per session) and the fake
-with `--blobs s3://BUCKET/PREFIX --s3-endpoint-url URL`, in this process and as a `rescale-mock serve` process. The
-`fake` fixture here replaces tests/conftest.py's for the tests in this folder, so existing end-to-end test modules
-run against the S3 store by importing their tests (see test_*_s3.py). moto and boto3 are test dependencies: without
-them these tests fail at import, never skip."""
+"""The S3 twins of end-to-end tests (see `twins` in conftest.py): moto's S3 server on a free loopback port (one per
+session) and the fake with `--blobs s3://BUCKET/PREFIX --s3-endpoint-url URL`, in this process (`s3`) and as a
+`rescale-mock serve` process (`s3-served`). moto and boto3 are test dependencies: without them the suite fails at
+import, never skips."""
 from __future__ import annotations
 
 from typing import Iterator
@@ -76,11 +75,3 @@ def rescale_mock_s3_served(request: pytest.FixtureRequest, rescale_mock_s3_proce
     seen = len(rescale_mock_s3_process.output)
     yield from _tenant_fake(request, rescale_mock_s3_process.base_url, "served")
     _no_violations([line for line in rescale_mock_s3_process.output[seen:] if "violates the spec" in line])
-
-
-@pytest.fixture(params=["inprocess", pytest.param("served", marks=pytest.mark.served)])
-def fake(request: pytest.FixtureRequest) -> Fake:
-    name = "rescale_mock_s3" if request.param == "inprocess" else "rescale_mock_s3_served"
-    return request.getfixturevalue(name)
-
-
