@@ -2,29 +2,22 @@
 one after another while it is Started, and it keeps running when they end."""
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
-from ..store.db import Database, from_json, id_taken, to_json
+from ..store.db import Database, id_taken, to_json
 from .clock import read_time
-from .errors import InvalidInput, NotAllowed, NotFound
+from .errors import InvalidInput, NotAllowed
 from .ids import newest_first
 from .jobspec import JobSpecs, as_bool
 from .lifecycle import ClusterPlan, cluster_plan, stretch
+from .stored import StateRecord, StoredLives
 from .tenants import Tenant, Tenants
 
 
 @dataclass
-class ClusterRecord:
-    id: str
-    doc: dict[str, Any]
-    state: dict[str, Any]
-
-
-@dataclass
 class ClusterSnapshot:
-    record: ClusterRecord
+    record: StateRecord
     plan: ClusterPlan
     now: float
 
@@ -46,36 +39,14 @@ class ClusterSnapshot:
         return self.status in ("Stop Requested", "Stopping", "Stopped")
 
 
-class Clusters:
+class Clusters(StoredLives["ClusterSnapshot"]):
+    TABLE, NOUN = "clusters", "cluster"
+
     def __init__(self, db: Database, tenants: Tenants, specs_for: Callable[[Tenant], JobSpecs]) -> None:
         self.db, self.tenants = db, tenants
         self.specs_for = specs_for  # the tenant's catalog and catalog mode
 
-    def _load(self, tenant: Tenant, cluster_id: str, conn: Any = None) -> ClusterRecord:
-        """The stored cluster; inside a transaction pass its `conn`, so the read is part of it."""
-        sql, args = "SELECT id, doc, state FROM clusters WHERE id = ? AND tenant_id = ?", (cluster_id, tenant.id)
-        row = conn.execute(sql, args).fetchone() if conn is not None else self.db.one(sql, args)
-        if row is None:
-            raise NotFound("cluster")
-        return ClusterRecord(row["id"], from_json(row["doc"]), from_json(row["state"]))
-
-    @staticmethod
-    def _save_state(conn: Any, record: ClusterRecord) -> None:
-        conn.execute("UPDATE clusters SET state = ? WHERE id = ?", (to_json(record.state), record.id))
-
-    @contextlib.contextmanager
-    def _changing(self, tenant: Tenant, cluster_id: str, conn: Any = None) -> Iterator[ClusterSnapshot]:
-        """Read-modify-write of the cluster's state in one transaction (serialized across worker processes), so a
-        change made meanwhile through another worker is never overwritten. Saved if the block changed the state;
-        an exception rolls everything back. Inside a caller's transaction, pass its `conn`."""
-        with contextlib.nullcontext(conn) if conn is not None else self.db.transaction() as conn:
-            snap = self._snapshot_of(tenant, self._load(tenant, cluster_id, conn))
-            before = to_json(snap.record.state)
-            yield snap
-            if to_json(snap.record.state) != before:
-                self._save_state(conn, snap.record)
-
-    def plan(self, record: ClusterRecord) -> ClusterPlan:
+    def plan(self, record: StateRecord) -> ClusterPlan:
         hours = record.doc["hardware"].get("walltime")
         start, pace = record.state.get("startAt"), record.state.get("pace", 1.0)
         if start is None:
@@ -84,20 +55,7 @@ class Clusters:
                             None if hours is None else hours * 3600.0)
         return life.rescaled(start, pace)
 
-    def snapshot(self, tenant: Tenant, cluster_id: str, poll: bool = False) -> ClusterSnapshot:
-        """The cluster now, computed from the clock; nothing is written but, in the `poll` clock mode, a status
-        read's (`poll=True`) step, saved in a transaction of its own that reads the cluster again (as jobs do)."""
-        if poll and self.tenants.clock(tenant).mode == "poll":
-            with self.db.transaction() as conn:
-                record = self._load(tenant, cluster_id, conn)
-                step = record.state.get("pollStep")
-                snap = self._snapshot_of(tenant, record, poll=True)
-                if record.state.get("pollStep") != step:
-                    self._save_state(conn, record)
-            return snap
-        return self._snapshot_of(tenant, self._load(tenant, cluster_id))
-
-    def _snapshot_of(self, tenant: Tenant, record: ClusterRecord, poll: bool = False) -> ClusterSnapshot:
+    def _snapshot_of(self, tenant: Tenant, record: StateRecord, poll: bool = False) -> ClusterSnapshot:
         """`poll`: moves `record.state["pollStep"]` (the caller saves it)."""
         plan = self.plan(record)
         now, _moved = read_time(self.tenants.clock(tenant), self.tenants.real_time(), record.state, plan.steps(), poll)

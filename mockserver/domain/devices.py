@@ -3,18 +3,17 @@ computed from the tenant's clock as a persistent cluster's life is; files copied
 wait until they are Started (reference rescale-api-v3-and-catalog.md, "High-performance storage devices")."""
 from __future__ import annotations
 
-import contextlib
-import json
 import math
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from ..store.db import Database, to_json
 from .clock import read_time
-from .errors import InvalidInput, NotAllowed, NotFound
+from .errors import InvalidInput, NotAllowed
 from .ids import newest_first, stable_id
 from .jobspec import as_bool, as_int, core_type_code, pk_error
 from .lifecycle import CLUSTER_BOOTING, CLUSTER_UP, ClusterPlan, Event, cluster_plan, stretch
+from .stored import StateRecord, StoredLives
 from .tenants import Tenant, Tenants
 
 FAILED_TO_START = "The storage device failed to start"
@@ -22,15 +21,8 @@ ERROR_TO_STOPPED = 30.0
 
 
 @dataclass
-class DeviceRecord:
-    id: str
-    doc: dict[str, Any]
-    state: dict[str, Any]
-
-
-@dataclass
 class DeviceSnapshot:
-    record: DeviceRecord
+    record: StateRecord
     plan: ClusterPlan
     now: float
 
@@ -69,37 +61,14 @@ def device_plan(created: float, start_at: float | None, stop_at: float | None, w
     return ClusterPlan(events, None, error_at)
 
 
-class Devices:
+class Devices(StoredLives["DeviceSnapshot"]):
+    TABLE, NOUN = "storage_devices", "storage device"
+
     def __init__(self, db: Database, tenants: Tenants, regions: list[dict[str, Any]]) -> None:
         self.db, self.tenants, self.regions = db, tenants, regions
 
-    # -- storage -----------------------------------------------------------------------------------------------
-    def _load(self, tenant: Tenant, device_id: str, conn: Any = None) -> DeviceRecord:
-        """The stored device; inside a transaction pass its `conn`, so the read is part of it."""
-        sql, args = "SELECT id, doc, state FROM storage_devices WHERE id = ? AND tenant_id = ?", (device_id, tenant.id)
-        row = conn.execute(sql, args).fetchone() if conn is not None else self.db.one(sql, args)
-        if row is None:
-            raise NotFound("storage device")
-        return DeviceRecord(row["id"], json.loads(row["doc"]), json.loads(row["state"]))
-
-    @staticmethod
-    def _save_state(conn: Any, record: DeviceRecord) -> None:
-        conn.execute("UPDATE storage_devices SET state = ? WHERE id = ?", (to_json(record.state), record.id))
-
-    @contextlib.contextmanager
-    def _changing(self, tenant: Tenant, device_id: str) -> Iterator[DeviceSnapshot]:
-        """Read-modify-write of the device's state in one transaction (serialized across worker processes), so a
-        change made meanwhile through another worker is never overwritten. Saved if the block changed the state;
-        an exception rolls everything back."""
-        with self.db.transaction() as conn:
-            snap = self._snapshot_of(tenant, self._load(tenant, device_id, conn))
-            before = to_json(snap.record.state)
-            yield snap
-            if to_json(snap.record.state) != before:
-                self._save_state(conn, snap.record)
-
     # -- reading -----------------------------------------------------------------------------------------------
-    def plan(self, record: DeviceRecord) -> ClusterPlan:
+    def plan(self, record: StateRecord) -> ClusterPlan:
         hours = record.doc["hardware"].get("walltime")
         start, pace = record.state.get("startAt"), record.state.get("pace", 1.0)
         fails = (record.state.get("scenario") or {}).get("outcome") == "fail_to_start"
@@ -107,20 +76,7 @@ class Devices:
                            if start is not None else None, None if hours is None else hours * 3600.0, fails)
         return life if start is None else life.rescaled(start, pace)
 
-    def snapshot(self, tenant: Tenant, device_id: str, poll: bool = False) -> DeviceSnapshot:
-        """The device now, computed from the clock; nothing is written but, in the `poll` clock mode, a status
-        read's (`poll=True`) step, saved in a transaction of its own that reads the device again (as jobs do)."""
-        if poll and self.tenants.clock(tenant).mode == "poll":
-            with self.db.transaction() as conn:
-                record = self._load(tenant, device_id, conn)
-                step = record.state.get("pollStep")
-                snap = self._snapshot_of(tenant, record, poll=True)
-                if record.state.get("pollStep") != step:
-                    self._save_state(conn, record)
-            return snap
-        return self._snapshot_of(tenant, self._load(tenant, device_id))
-
-    def _snapshot_of(self, tenant: Tenant, record: DeviceRecord, poll: bool = False) -> DeviceSnapshot:
+    def _snapshot_of(self, tenant: Tenant, record: StateRecord, poll: bool = False) -> DeviceSnapshot:
         """`poll`: moves `record.state["pollStep"]` (the caller saves it)."""
         plan = self.plan(record)
         now, _moved = read_time(self.tenants.clock(tenant), self.tenants.real_time(), record.state, plan.steps(), poll)
