@@ -8,32 +8,14 @@ from typing import Any, Callable
 from ..store.db import Database, id_taken, to_json
 from .clock import read_time
 from .errors import InvalidInput, NotAllowed
-from .ids import newest_first
 from .jobspec import JobSpecs, as_bool
 from .lifecycle import ClusterPlan, cluster_plan, stretch
-from .stored import StateRecord, StoredLives
+from .stored import LifeSnapshot, StateRecord, StoredLives
 from .tenants import Tenant, Tenants
 
 
 @dataclass
-class ClusterSnapshot:
-    record: StateRecord
-    plan: ClusterPlan
-    now: float
-
-    @property
-    def id(self) -> str:
-        return self.record.id
-
-    @property
-    def status(self) -> str:
-        return self.plan.status(self.now).status
-
-    def statuses(self) -> list[tuple[str, Any]]:
-        """(id, event) newest first."""
-        events = self.plan.events_until(self.now)
-        return newest_first(self.id, "status", events)
-
+class ClusterSnapshot(LifeSnapshot):
     @property
     def stopping(self) -> bool:
         return self.status in ("Stop Requested", "Stopping", "Stopped")

@@ -10,10 +10,10 @@ from typing import Any
 from ..store.db import Database, to_json
 from .clock import read_time
 from .errors import InvalidInput, NotAllowed
-from .ids import newest_first, stable_id
+from .ids import stable_id
 from .jobspec import as_bool, as_int, core_type_code, pk_error
 from .lifecycle import CLUSTER_BOOTING, CLUSTER_UP, ClusterPlan, Event, cluster_plan, stretch
-from .stored import StateRecord, StoredLives
+from .stored import LifeSnapshot, StateRecord, StoredLives
 from .tenants import Tenant, Tenants
 
 FAILED_TO_START = "The storage device failed to start"
@@ -21,25 +21,10 @@ ERROR_TO_STOPPED = 30.0
 
 
 @dataclass
-class DeviceSnapshot:
-    record: StateRecord
-    plan: ClusterPlan
-    now: float
-
-    @property
-    def id(self) -> str:
-        return self.record.id
-
+class DeviceSnapshot(LifeSnapshot):
     @property
     def cluster_id(self) -> str:
         return stable_id("storage-cluster", self.record.id)
-
-    @property
-    def status(self) -> str:
-        return self.plan.status(self.now).status
-
-    def statuses(self) -> list[tuple[str, Any]]:
-        return newest_first(self.id, "status", self.plan.events_until(self.now))
 
     @property
     def active(self) -> bool:

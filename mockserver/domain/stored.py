@@ -9,6 +9,8 @@ from typing import Any, Generic, Iterator, TypeVar
 
 from ..store.db import Database, from_json, to_json
 from .errors import NotFound
+from .ids import newest_first
+from .lifecycle import ClusterPlan
 from .tenants import Tenant, Tenants
 
 
@@ -19,7 +21,27 @@ class StateRecord:
     state: dict[str, Any]
 
 
-Snapshot = TypeVar("Snapshot")  # the subclass's snapshot: it has the `record` it was computed from
+@dataclass
+class LifeSnapshot:
+    """A cluster or storage device as of `now`: its status and history come from its plan (a cluster's life)."""
+    record: StateRecord
+    plan: ClusterPlan
+    now: float
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def status(self) -> str:
+        return self.plan.status(self.now).status
+
+    def statuses(self) -> list[tuple[str, Any]]:
+        """(id, event) newest first."""
+        return newest_first(self.id, "status", self.plan.events_until(self.now))
+
+
+Snapshot = TypeVar("Snapshot", bound=LifeSnapshot)  # the subclass's own kind
 
 
 class StoredLives(Generic[Snapshot]):
@@ -50,10 +72,10 @@ class StoredLives(Generic[Snapshot]):
         block changed the state; an exception rolls everything back."""
         with contextlib.nullcontext(conn) if conn is not None else self.db.transaction() as conn:
             snap = self._snapshot_of(tenant, self._load(tenant, record_id, conn))
-            before = to_json(snap.record.state)  # type: ignore[attr-defined]
+            before = to_json(snap.record.state)
             yield snap
-            if to_json(snap.record.state) != before:  # type: ignore[attr-defined]
-                self._save_state(conn, snap.record)  # type: ignore[attr-defined]
+            if to_json(snap.record.state) != before:
+                self._save_state(conn, snap.record)
 
     def snapshot(self, tenant: Tenant, record_id: str, poll: bool = False) -> Snapshot:
         """The record now, computed from the clock; nothing is written but, in the `poll` clock mode, a status
